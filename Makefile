@@ -1,0 +1,48 @@
+# The verbs a newcomer looks for. Everything runs inside .venv, made with a Python >= 3.12.
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTHON_FOUND = $(shell scripts/find-python)
+
+.PHONY: install install-dev run test lint fmt bench clean
+
+$(PY):
+	@python="$(PYTHON_FOUND)"; test -n "$$python" || exit 1; \
+	  echo "Creating $(VENV) with $$python"; "$$python" -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+
+# Reinstall only when a requirements file changed.
+$(VENV)/.installed: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+# Serve on HOST:PORT (default 127.0.0.1:8081) with WORKERS processes; reads .env.
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) -m project.serve
+
+# The whole suite. Never reads .env. PostgreSQL: TEST_DATABASE_URL, else a throwaway cluster.
+test: install-dev
+	ENVIRONMENT=test $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+fmt: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install-dev
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""User accounts: sign-up, sign-in, sessions with rotating refresh tokens, throttles."""

@@ -1,0 +1,89 @@
+"""The Django admin for users and their sign-in sessions."""
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.models import AuthSession, User
+
+
+class UserCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email",)
+
+
+class UserEditForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+class AuthSessionInline(admin.TabularInline):
+    model = AuthSession
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "last_used_at", "expires_at", "revoked_at", "client_ip", "user_agent")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserEditForm
+    add_form = UserCreationForm
+    list_display = ("email", "is_active", "is_staff", "created_at", "last_login")
+    list_filter = ("is_active", "is_staff", "is_superuser", "created_at")
+    search_fields = ("email",)
+    ordering = ("-created_at",)
+    readonly_fields = ("id", "created_at", "last_login")
+    fieldsets = (
+        (None, {"fields": ("id", "email", "password")}),
+        (
+            "Permissions",
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        ("Dates", {"fields": ("created_at", "last_login")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),
+    )
+    inlines = (AuthSessionInline,)
+
+
+@admin.action(description="Revoke the selected sessions")
+def revoke_sessions(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    count = queryset.filter(revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_reason="admin"
+    )
+    modeladmin.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
+
+
+@admin.register(AuthSession)
+class AuthSessionAdmin(admin.ModelAdmin):
+    list_display = ("user", "created_at", "last_used_at", "expires_at", "revoked_at", "client_ip")
+    list_filter = ("revoked_at", "created_at", "expires_at", "revoked_reason")
+    search_fields = ("user__email", "client_ip")
+    list_select_related = ("user",)
+    readonly_fields = (
+        "id",
+        "user",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+        "revoked_reason",
+        "client_ip",
+        "user_agent",
+    )
+    actions = (revoke_sessions,)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,40 @@
+"""Bearer authentication for ninja routers: `auth=BearerAuth()` on any router or operation."""
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja.security import HttpBearer
+
+from accounts import selectors, services
+from accounts.exceptions import NotAuthenticated
+from accounts.models import AuthSession
+from accounts.tokens import InvalidAccessToken, access_token_decode
+
+
+class BearerAuth(HttpBearer):
+    """Accepts a live session's access token; `request.auth` is then the AuthSession.
+
+    A valid signature is not enough: the session must be unrevoked and unexpired and its user
+    active, so sign-out and deactivation take effect on the very next request.
+    """
+
+    async def __call__(self, request: HttpRequest) -> AuthSession | None:  # type: ignore[override]
+        # Replaces HttpBearer.__call__, which logs the raw header (a token) in DEBUG.
+        header = request.headers.get(self.header, "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return await self.authenticate(request, token.strip())
+
+    async def authenticate(self, request: HttpRequest, token: str) -> AuthSession:
+        try:
+            claims = access_token_decode(token)
+        except InvalidAccessToken:
+            raise NotAuthenticated("Invalid or expired token") from None
+        now = timezone.now()
+        session = await selectors.auth_session_get_live(
+            session_id=claims.session_id, user_id=claims.user_id, now=now
+        )
+        if session is None:
+            raise NotAuthenticated("Invalid or expired token")
+        await services.auth_session_touch(session=session, now=now)
+        return session

@@ -1,0 +1,82 @@
+"""Password hashing off the event loop, on a bounded pool of low-priority threads.
+
+Argon2 (Django's hasher: 100 MiB, t=2, p=8) takes ~100 ms of both cores per hash. Running it on
+the event loop stalls every other request; running it unbounded needs 100 MiB per waiting
+sign-up. So: HASHER_CONCURRENCY threads hash, HASHER_QUEUE more may wait, and beyond that callers
+get HasherOverloaded (503 with Retry-After) at once. The threads run at the lowest CPU priority so
+that the event loop wins the CPU and `/health` stays fast during a sign-up storm.
+"""
+
+import asyncio
+import os
+import secrets
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cache
+from typing import TypeVar
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+
+from accounts.exceptions import HasherOverloaded
+
+T = TypeVar("T")
+LOWEST_PRIORITY = 19
+
+
+def lower_thread_priority() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST_PRIORITY)
+    except (AttributeError, OSError):  # not Linux: the pool still bounds the work
+        pass
+
+
+class HasherPool:
+    def __init__(self, concurrency: int, queue: int) -> None:
+        self.capacity = concurrency + queue
+        self.admitted = 0
+        self.lock = threading.Lock()
+        self.executor = ThreadPoolExecutor(
+            max_workers=concurrency,
+            thread_name_prefix="password-hasher",
+            initializer=lower_thread_priority,
+        )
+
+    def release(self, _future: Future[object]) -> None:
+        with self.lock:
+            self.admitted -= 1
+
+    async def run(self, function: Callable[..., T], *args: object) -> T:
+        with self.lock:
+            if self.admitted >= self.capacity:
+                raise HasherOverloaded
+            self.admitted += 1
+        future = self.executor.submit(function, *args)
+        # Released when the hash ends, not when the caller stops waiting: a client that hangs up
+        # does not free the slot its hash still occupies.
+        future.add_done_callback(self.release)
+        return await asyncio.wrap_future(future)
+
+
+@cache
+def hasher_pool() -> HasherPool:
+    return HasherPool(settings.HASHER_CONCURRENCY, settings.HASHER_QUEUE)
+
+
+async def password_hash(password: str | None) -> str:
+    return await hasher_pool().run(make_password, password)
+
+
+async def password_verify(password: str, encoded: str) -> bool:
+    return await hasher_pool().run(check_password, password, encoded)
+
+
+@cache
+def dummy_password_hash() -> str:
+    """A hash of a random password, checked when the email is unknown so timing matches."""
+    return make_password(secrets.token_urlsafe(16))
+
+
+async def password_verify_dummy(password: str) -> None:
+    await hasher_pool().run(lambda: check_password(password, dummy_password_hash()))

@@ -1,0 +1,101 @@
+"""Users, their sign-in sessions, the refresh tokens of each session, and throttle counters."""
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.managers import UserManager
+
+EMAIL_MAX_LENGTH = 254
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # unique=True serves exact lookups; the constraint below makes it case-insensitive.
+    email = models.EmailField(max_length=EMAIL_MAX_LENGTH, unique=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="Can log in to the admin site.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # The database decides uniqueness, also when two sign-ups race.
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.email.strip().lower()
+
+
+class AuthSession(models.Model):
+    """One sign-in on one device: what access tokens point at, and what sign-out revokes."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_sessions")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=32, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "revoked_at"], name="authsession_user_live"),
+            models.Index(fields=["expires_at"], name="authsession_expires"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} since {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class RefreshToken(models.Model):
+    """A refresh token, kept only as its SHA-256. Each rotation links the new token to its parent,
+    so presenting a token that was already rotated reveals a stolen copy."""
+
+    id = models.BigAutoField(primary_key=True)
+    session = models.ForeignKey(
+        AuthSession, on_delete=models.CASCADE, related_name="refresh_tokens"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    parent = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="child"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"refresh token {self.pk} of session {self.session_id}"
+
+
+class ThrottleCounter(models.Model):
+    """A fixed-window request counter shared by every worker process (counted by an upsert)."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    window_start = models.BigIntegerField()
+    count = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

@@ -1,0 +1,260 @@
+"""Writes: sign-up, sign-in, token refresh with rotation, sign-out, password change."""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from accounts import selectors
+from accounts.exceptions import (
+    CurrentPasswordIncorrect,
+    EmailAlreadyRegistered,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    WeakPassword,
+)
+from accounts.hashing import password_hash, password_verify, password_verify_dummy
+from accounts.managers import normalize_email
+from accounts.models import AuthSession, RefreshToken, User
+from accounts.throttles import throttle_check, throttle_hit
+from accounts.tokens import access_token_encode, refresh_token_hash, refresh_token_new
+
+logger = logging.getLogger("accounts")
+USER_AGENT_MAX_LENGTH = 512
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """Who is calling, recorded on the sessions they open."""
+
+    ip: str | None
+    user_agent: str
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    user: User
+    session: AuthSession
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+def password_validate(password: str, *, email: str, field: str = "password") -> None:
+    """Django's AUTH_PASSWORD_VALIDATORS; the length cap first, so a huge input costs nothing."""
+    errors: list[tuple[str, str]] = []
+    for validator in password_validation.get_default_password_validators():
+        try:
+            validator.validate(password, User(email=email))
+        except ValidationError as error:
+            errors.extend((e.code or "password_invalid", e.messages[0]) for e in error.error_list)
+            if any(code == "password_too_long" for code, _ in errors):
+                break
+    if errors:
+        raise WeakPassword(errors, field=field)
+
+
+def database_connection_close() -> None:
+    # `connection` resolves per thread: it must be looked up here, on the ORM thread.
+    connection.close()
+
+
+async def database_connection_release() -> None:
+    """Hand this request's database connection back to the pool before a slow hash."""
+    await sync_to_async(database_connection_close)()
+
+
+def auth_session_issue(*, user: User, client: ClientInfo, now: datetime) -> IssuedSession:
+    """Open a session with its first refresh token. Call inside a transaction."""
+    expires_at = now + timedelta(seconds=settings.REFRESH_TOKEN_TTL)
+    session = AuthSession.objects.create(
+        user=user,
+        created_at=now,
+        last_used_at=now,
+        expires_at=expires_at,
+        client_ip=client.ip,
+        user_agent=client.user_agent[:USER_AGENT_MAX_LENGTH],
+    )
+    refresh_token = refresh_token_new()
+    RefreshToken.objects.create(
+        session=session,
+        token_hash=refresh_token_hash(refresh_token),
+        created_at=now,
+        expires_at=expires_at,
+    )
+    return issued(user=user, session=session, refresh_token=refresh_token, now=now)
+
+
+def issued(*, user: User, session: AuthSession, refresh_token: str, now: datetime) -> IssuedSession:
+    return IssuedSession(
+        user=user,
+        session=session,
+        access_token=access_token_encode(user_id=user.pk, session_id=session.pk, now=now),
+        refresh_token=refresh_token,
+        expires_in=settings.ACCESS_TOKEN_TTL,
+    )
+
+
+def user_create_with_session(*, email: str, encoded_password: str, client: ClientInfo) -> IssuedSession:
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            user = User.objects.create(email=email, password=encoded_password, created_at=now)
+            return auth_session_issue(user=user, client=client, now=now)
+    except IntegrityError:
+        # The unique index on lower(email) decided a race between two sign-ups.
+        raise EmailAlreadyRegistered from None
+
+
+async def user_signup(*, email: str, password: str, client: ClientInfo) -> IssuedSession:
+    email = normalize_email(email)
+    await throttle_hit("signup-ip", client.ip, settings.RATE_LIMIT_SIGNUP)
+    password_validate(password, email=email)
+    if await selectors.user_email_exists(email=email):
+        raise EmailAlreadyRegistered
+    await database_connection_release()
+    encoded = await password_hash(password)
+    issued_session = await sync_to_async(user_create_with_session)(
+        email=email, encoded_password=encoded, client=client
+    )
+    logger.info("User signed up: %s", issued_session.user.pk)
+    return issued_session
+
+
+async def user_signin(*, email: str, password: str, client: ClientInfo) -> IssuedSession:
+    email = normalize_email(email)
+    await throttle_hit("signin-ip", client.ip, settings.RATE_LIMIT_SIGNIN)
+    await throttle_check("signin-failed-email", email, settings.RATE_LIMIT_SIGNIN_FAILED)
+    user = await selectors.user_get_by_email(email=email)
+    await database_connection_release()
+    if user is None or not user.is_active or not user.has_usable_password():
+        # Same work as a real check, so unknown and known emails take the same time.
+        await password_verify_dummy(password)
+        verified = False
+    else:
+        verified = await password_verify(password, user.password)
+    if not verified:
+        await throttle_hit("signin-failed-email", email, settings.RATE_LIMIT_SIGNIN_FAILED)
+        raise InvalidCredentials
+    assert user is not None
+    now = timezone.now()
+    return await sync_to_async(auth_session_issue_atomic)(user=user, client=client, now=now)
+
+
+def auth_session_issue_atomic(*, user: User, client: ClientInfo, now: datetime) -> IssuedSession:
+    with transaction.atomic():
+        return auth_session_issue(user=user, client=client, now=now)
+
+
+class RefreshReuse(Exception):
+    """A rotated refresh token came back: someone holds a copy."""
+
+
+def refresh_token_rotate_sync(*, token: str, client: ClientInfo) -> IssuedSession:
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            current = (
+                RefreshToken.objects.select_for_update()
+                .select_related("session__user")
+                .filter(token_hash=refresh_token_hash(token))
+                .first()
+            )
+            if current is None:
+                raise InvalidRefreshToken
+            session = current.session
+            if current.used_at is not None:
+                raise RefreshReuse(session.pk)
+            if (
+                current.expires_at <= now
+                or not session.is_live
+                or not session.user.is_active
+            ):
+                raise InvalidRefreshToken
+            current.used_at = now
+            current.save(update_fields=["used_at"])
+            new_token = refresh_token_new()
+            session.last_used_at = now
+            session.expires_at = now + timedelta(seconds=settings.REFRESH_TOKEN_TTL)
+            if client.ip:
+                session.client_ip = client.ip
+            session.save(update_fields=["last_used_at", "expires_at", "client_ip"])
+            RefreshToken.objects.create(
+                session=session,
+                token_hash=refresh_token_hash(new_token),
+                parent=current,
+                created_at=now,
+                expires_at=session.expires_at,
+            )
+            return issued(user=session.user, session=session, refresh_token=new_token, now=now)
+    except RefreshReuse as reuse:
+        auth_sessions_revoke_sync(session_ids=[reuse.args[0]], reason="refresh_reuse", now=now)
+        logger.warning("Refresh token reuse: session %s revoked", reuse.args[0])
+        raise InvalidRefreshToken from None
+
+
+async def refresh_token_rotate(*, token: str, client: ClientInfo) -> IssuedSession:
+    await throttle_hit("refresh-ip", client.ip, settings.RATE_LIMIT_REFRESH)
+    return await sync_to_async(refresh_token_rotate_sync)(token=token, client=client)
+
+
+def auth_sessions_revoke_sync(*, session_ids: list, reason: str, now: datetime) -> int:
+    return AuthSession.objects.filter(pk__in=session_ids, revoked_at__isnull=True).update(
+        revoked_at=now, revoked_reason=reason
+    )
+
+
+async def auth_session_revoke(*, session: AuthSession, reason: str = "signout") -> None:
+    await AuthSession.objects.filter(pk=session.pk, revoked_at__isnull=True).aupdate(
+        revoked_at=timezone.now(), revoked_reason=reason
+    )
+
+
+def user_sessions_revoke_sync(*, user: User, reason: str) -> int:
+    return AuthSession.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_reason=reason
+    )
+
+
+async def user_sessions_revoke(*, user: User, reason: str) -> int:
+    return await sync_to_async(user_sessions_revoke_sync)(user=user, reason=reason)
+
+
+def user_password_set_sync(
+    *, user: User, encoded_password: str, client: ClientInfo
+) -> IssuedSession:
+    now = timezone.now()
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(password=encoded_password)
+        user.password = encoded_password
+        AuthSession.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_reason="password_change"
+        )
+        return auth_session_issue(user=user, client=client, now=now)
+
+
+async def user_password_change(
+    *, session: AuthSession, current_password: str, new_password: str, client: ClientInfo
+) -> IssuedSession:
+    user = session.user
+    password_validate(new_password, email=user.email, field="new_password")
+    await database_connection_release()
+    if not await password_verify(current_password, user.password):
+        raise CurrentPasswordIncorrect
+    encoded = await password_hash(new_password)
+    return await sync_to_async(user_password_set_sync)(
+        user=user, encoded_password=encoded, client=client
+    )
+
+
+async def auth_session_touch(*, session: AuthSession, now: datetime) -> None:
+    """Record use at most once a minute: a write per request would cost more than it tells."""
+    if now - session.last_used_at > timedelta(minutes=1):
+        session.last_used_at = now
+        await AuthSession.objects.filter(pk=session.pk).aupdate(last_used_at=now)

@@ -1,0 +1,1 @@
+"""Liveness and readiness: is the process up, and can it serve (database, migrations)."""

@@ -1,0 +1,48 @@
+"""The probe routes: /health (liveness, no database) and /health/ready (readiness)."""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from ninja import Router
+
+from health import checks
+from health.schemas import LivenessOut, ReadinessOut
+from project.http import compact_json
+
+HEALTH_JSON = "application/health+json"
+READINESS_RETRY_AFTER = "5"
+
+router = Router(tags=["health"])
+
+
+@router.get("", response=LivenessOut, summary="Liveness: the process answers")
+async def liveness(request: HttpRequest) -> dict[str, str]:
+    return {"status": "healthy", "environment": settings.ENVIRONMENT}
+
+
+def health_json_content() -> dict[str, object]:
+    schema = {"$ref": "#/components/schemas/ReadinessOut"}
+    return {"content": {HEALTH_JSON: {"schema": schema}}}
+
+
+@router.get(
+    "/ready",
+    response={200: ReadinessOut, 503: ReadinessOut},
+    summary="Readiness: the database answers and no migration is pending",
+    openapi_extra={
+        "responses": {
+            "200": {"description": "Ready", **health_json_content()},
+            "503": {"description": "Not ready", **health_json_content()},
+        }
+    },
+)
+async def readiness(request: HttpRequest) -> HttpResponse:
+    report = await checks.readiness()
+    response = HttpResponse(
+        compact_json(report.as_health_json()),
+        status=200 if report.ready else 503,
+        content_type=HEALTH_JSON,
+    )
+    response["Cache-Control"] = "no-store"
+    if not report.ready:
+        response["Retry-After"] = READINESS_RETRY_AFTER
+    return response

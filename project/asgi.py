@@ -1,0 +1,26 @@
+"""The ASGI entry point: `uvicorn project.asgi:application`.
+
+A configuration error is one line on stderr and exit status 2: no traceback, no secret.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from project.env import load_dotenv_file
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+load_dotenv_file(Path(__file__).resolve().parent.parent)
+
+try:
+    from django.core.asgi import get_asgi_application
+
+    django_application = get_asgi_application()
+    from project.server import ServiceApplication
+
+    application = ServiceApplication(django_application)
+except ImproperlyConfigured as error:
+    print(f"Configuration error: {error}", file=sys.stderr)
+    raise SystemExit(2) from None

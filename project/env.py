@@ -1,0 +1,79 @@
+"""Typed readers for configuration from the environment, and the `.env` loader for entry points."""
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def load_dotenv_file(base_dir: Path) -> None:
+    """Read `.env` for the server and manage.py, never for a test run.
+
+    A test run says so with `ENVIRONMENT=test` in the process environment: a developer's `.env`
+    may point at a production database, and tests must not touch it.
+    """
+    if os.environ.get("ENVIRONMENT") == "test":
+        return
+    from dotenv import load_dotenv
+
+    load_dotenv(base_dir / ".env", override=False)
+
+
+def env_str(name: str, default: str = "") -> str:
+    """The variable's value with surrounding blanks removed, or `default` when unset or blank."""
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = env_str(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}.") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}.")
+    return value
+
+
+def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = env_str(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}.") from None
+    if value <= minimum:
+        raise ImproperlyConfigured(f"{name} must be greater than {minimum:g}, got {raw}.")
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = env_str(name).lower()
+    if not raw:
+        return default
+    if raw in TRUE_WORDS:
+        return True
+    if raw in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}.")
+
+
+def env_choice(name: str, default: str, choices: Iterable[str]) -> str:
+    allowed = tuple(choices)
+    value = env_str(name, default).lower()
+    if value not in allowed:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(allowed)}, got {value!r}.")
+    return value
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    """A comma-separated list; blank entries are ignored."""
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]

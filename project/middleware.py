@@ -1,0 +1,57 @@
+"""Async-native middleware: JSON for every error outside the admin, and the Host check."""
+
+from collections.abc import Awaitable, Callable
+
+from asgiref.sync import markcoroutinefunction
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+
+from project.http import is_json_response, json_error
+
+GetResponse = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
+# Headers a JSON rewrite must keep: they carry meaning for the client (retry, auth, CORS, cache).
+DROPPED_ON_REWRITE = frozenset({"content-type", "content-length", "content-encoding"})
+
+
+class AsyncMiddleware:
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+        markcoroutinefunction(self)
+
+
+class JsonErrorMiddleware(AsyncMiddleware):
+    """Turn any non-JSON error (ninja's bare 405, a CSRF page, ...) into `{"detail": ...}`.
+
+    Only `/admin/` may answer HTML: operators use it in a browser.
+    """
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = await self.get_response(request)
+        if (
+            response.status_code < 400
+            or request.path.startswith("/admin/")
+            or not isinstance(response, HttpResponse)
+            or is_json_response(response)
+        ):
+            return response
+        rewritten = json_error(response.status_code)
+        for header, value in response.headers.items():
+            if header.lower() not in DROPPED_ON_REWRITE:
+                rewritten.headers[header] = value
+        return rewritten
+
+
+class AllowedHostsMiddleware(AsyncMiddleware):
+    """Validate `Host` against ALLOWED_HOSTS for every path but the probes.
+
+    Django checks the host lazily, whenever something calls `request.get_host()`; this makes the
+    check explicit and early, and lets Kubernetes probes reach `/health` by pod IP.
+    """
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if request.path not in settings.HOST_CHECK_EXEMPT_PATHS:
+            request.get_host()  # raises DisallowedHost -> handler400, a JSON 400
+        return await self.get_response(request)

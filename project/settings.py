@@ -1,0 +1,253 @@
+"""Django settings, read once from the environment (see `.env.example` for every variable)."""
+
+import hashlib
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
+from django.core.exceptions import ImproperlyConfigured
+
+from project.database import PoolSettings, database_config_from_url
+from project.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from project.rates import parse_rate
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+ENVIRONMENT = env_choice("ENVIRONMENT", "development", ("development", "test", "production"))
+IS_PRODUCTION = ENVIRONMENT == "production"
+DEBUG = env_bool("DEBUG", False)
+if IS_PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off when ENVIRONMENT=production.")
+
+# Problems worth a line in the startup log, but not worth refusing to start.
+CONFIGURATION_WARNINGS: list[str] = []
+
+# --- Secrets -------------------------------------------------------------------------------------
+DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production-0123456789"
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured("SECRET_KEY is required when ENVIRONMENT=production.")
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
+    CONFIGURATION_WARNINGS.append("SECRET_KEY is unset: using an insecure development key.")
+elif IS_PRODUCTION and (
+    len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
+    or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+    or SECRET_KEY.startswith(SECRET_KEY_INSECURE_PREFIX)
+):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is too weak for production: use at least {SECRET_KEY_MIN_LENGTH} random "
+        f"characters (python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+    )
+
+JWT_SECRET = env_str("JWT_SECRET")
+if not JWT_SECRET:
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured("JWT_SECRET is required when ENVIRONMENT=production.")
+    JWT_SECRET = hashlib.sha256(f"jwt:{SECRET_KEY}".encode()).hexdigest()
+elif IS_PRODUCTION and len(JWT_SECRET.encode()) < 32:
+    raise ImproperlyConfigured("JWT_SECRET must be at least 32 bytes long.")
+JWT_SECRET_FALLBACKS = env_list("JWT_SECRET_FALLBACKS")
+JWT_ISSUER = env_str("JWT_ISSUER", "accounts-api")
+JWT_AUDIENCE = env_str("JWT_AUDIENCE", "accounts-api")
+ACCESS_TOKEN_TTL = env_int("ACCESS_TOKEN_TTL", 900, minimum=1)
+REFRESH_TOKEN_TTL = env_int("REFRESH_TOKEN_TTL", 2_592_000, minimum=1)
+
+# --- Hosts, proxies, CORS ------------------------------------------------------------------------
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+if not ALLOWED_HOSTS:
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured("ALLOWED_HOSTS is required when ENVIRONMENT=production.")
+    ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+# Liveness and readiness probes come by pod IP, whatever ALLOWED_HOSTS says.
+HOST_CHECK_EXEMPT_PATHS = ("/health", "/health/ready")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+
+def cors_origin(value: str) -> str:
+    origin = value.rstrip("/")
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+        raise ImproperlyConfigured(
+            f"CORS_ORIGINS has {value!r}, which is not an origin like https://app.example.com."
+        )
+    return origin
+
+
+CORS_ALLOWED_ORIGINS = [cors_origin(o) for o in env_list("CORS_ORIGINS", "http://localhost:3000")]
+CORS_ALLOW_CREDENTIALS = True
+
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", IS_PRODUCTION)
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    # Probes speak plain HTTP to the pod; SecurityMiddleware matches against the path without "/".
+    SECURE_REDIRECT_EXEMPT = [r"^health(/|$)"]
+    SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER")
+
+# --- Application ---------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "servestatic.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "ninja",
+    "accounts",
+    "health",
+]
+
+MIDDLEWARE = [
+    "project.middleware.JsonErrorMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "project.middleware.AllowedHostsMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+ASGI_APPLICATION = "project.asgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ------------------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL")
+if not DATABASE_URL and IS_PRODUCTION:
+    raise ImproperlyConfigured("DATABASE_URL is required when ENVIRONMENT=production.")
+DATABASE_POOL = PoolSettings(
+    min_size=env_int("DB_POOL_MIN_SIZE", 2, minimum=0),
+    max_size=env_int("DB_POOL_MAX_SIZE", 10, minimum=1),
+    timeout=env_float("DB_POOL_TIMEOUT", 3.0),
+    connect_timeout=env_int("DB_CONNECT_TIMEOUT", 5, minimum=1),
+    statement_timeout=env_float("DB_STATEMENT_TIMEOUT", 30.0, minimum=-1),
+)
+DATABASE = database_config_from_url(
+    DATABASE_URL or "sqlite:///db.sqlite3", base_dir=BASE_DIR, pool=DATABASE_POOL
+)
+DATABASES = {"default": DATABASE.settings}
+CONFIGURATION_WARNINGS += DATABASE.warnings
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Accounts and passwords ----------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "accounts.validators.MaximumLengthValidator",
+        "OPTIONS": {"max_length": 128},
+    },
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email",)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Password hashes running at once (memory = this x Argon2's 100 MiB) and hashes allowed to wait.
+HASHER_CONCURRENCY = env_int("HASHER_CONCURRENCY", len(os.sched_getaffinity(0)), minimum=1)
+HASHER_QUEUE = env_int("HASHER_QUEUE", 32, minimum=0)
+
+# --- Throttles -----------------------------------------------------------------------------------
+RATE_LIMITS = env_bool("RATE_LIMITS", True)
+RATE_LIMIT_SIGNUP = parse_rate("RATE_LIMIT_SIGNUP", env_str("RATE_LIMIT_SIGNUP", "10/h"))
+RATE_LIMIT_SIGNIN = parse_rate("RATE_LIMIT_SIGNIN", env_str("RATE_LIMIT_SIGNIN", "30/15m"))
+RATE_LIMIT_SIGNIN_FAILED = parse_rate(
+    "RATE_LIMIT_SIGNIN_FAILED", env_str("RATE_LIMIT_SIGNIN_FAILED", "5/15m")
+)
+RATE_LIMIT_REFRESH = parse_rate("RATE_LIMIT_REFRESH", env_str("RATE_LIMIT_REFRESH", "60/m"))
+RATE_LIMIT_ADMIN_LOGIN = parse_rate(
+    "RATE_LIMIT_ADMIN_LOGIN", env_str("RATE_LIMIT_ADMIN_LOGIN", "10/15m")
+)
+REDIS_URL = env_str("REDIS_URL")
+
+# --- Server (used by `make run`, i.e. `python -m project.serve`) ------------------------------------
+HOST = env_str("HOST", "127.0.0.1")
+PORT = env_int("PORT", 8081, minimum=1)
+WORKERS = env_int("WORKERS", 1, minimum=1)
+
+# --- HTTP ----------------------------------------------------------------------------------------
+MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 1_048_576, minimum=1)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+READINESS_TIMEOUT = env_float("READINESS_TIMEOUT", 2.0)
+APPEND_SLASH = False
+
+# --- Static files (the admin's, and ninja's offline API docs) ------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# Outside production the files are served from the apps themselves: no collectstatic needed.
+SERVESTATIC_USE_FINDERS = not IS_PRODUCTION
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "servestatic.storage.CompressedManifestStaticFilesStorage"
+        if IS_PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+# --- Logging -------------------------------------------------------------------------------------
+LOG_LEVEL = env_choice(
+    "LOG_LEVEL", "info", ("debug", "info", "warning", "error", "critical")
+).upper()
+LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "text": {"()": "uvicorn.logging.DefaultFormatter", "fmt": "%(levelprefix)s %(message)s"},
+        "json": {"()": "project.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "loggers": {
+        "project": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "accounts": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "health": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # Request errors are logged by our exception handlers, without bodies or headers.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "django.security": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
+}

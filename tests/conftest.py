@@ -1,0 +1,160 @@
+"""Shared fixtures: an HTTP client on the real ASGI app, a live uvicorn server, user factories."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[httpx.AsyncClient]:
+    """The full stack in process: project.asgi.application (ASGI wrapper, middleware, ninja)."""
+    from project.asgi import application
+
+    transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        yield client
+
+
+@pytest.fixture
+def users() -> UserFactory:
+    return UserFactory()
+
+
+@pytest.fixture
+def password() -> str:
+    return DEFAULT_PASSWORD
+
+
+def test_database_url() -> str:
+    """A URL for the database pytest-django created, for servers started in subprocesses."""
+    database = settings.DATABASES["default"]
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{database['NAME']}"
+    from urllib.parse import quote
+
+    return (
+        f"postgresql://{quote(database['USER'])}:{quote(database['PASSWORD'])}"
+        f"@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    )
+
+
+@dataclass
+class LiveServer:
+    """A uvicorn subprocess serving project.asgi:application."""
+
+    env: dict[str, str]
+    args: list[str] = field(default_factory=list)
+    port: int = 0
+    process: subprocess.Popen[str] | None = None
+    output_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, wait_ready: bool = True, timeout: float = 30) -> "LiveServer":
+        from tests.pgcluster import free_port
+
+        self.port = self.port or free_port()
+        assert self.output_path is not None
+        log = self.output_path.open("w")
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "project.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-proxy-headers",
+            *self.args,
+        ]
+        self.process = subprocess.Popen(  # noqa: S603
+            command,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        if wait_ready:
+            self.wait_until_up(timeout)
+        return self
+
+    def wait_until_up(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited early:\n{self.output()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"server did not come up in {timeout} s:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.output_path.read_text() if self.output_path else ""
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def server_environment(**overrides: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DATABASE_URL", "DJANGO_"))
+    }
+    env.update(
+        ENVIRONMENT="test",
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        TEST_SERVER_DATABASE_URL=test_database_url(),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Start uvicorn subprocesses on the test database; every one is stopped after the test
+    (before pytest-django drops the database, which fails while pooled connections are open)."""
+    servers: list[LiveServer] = []
+
+    def start(*args: str, wait_ready: bool = True, **env: str) -> LiveServer:
+        server = LiveServer(
+            env=server_environment(**env),
+            args=list(args),
+            output_path=tmp_path / f"server-{len(servers)}.log",
+        )
+        servers.append(server)
+        return server.start(wait_ready=wait_ready)
+
+    yield start
+    for server in servers:
+        server.stop()
