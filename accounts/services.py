@@ -258,3 +258,18 @@ async def auth_session_touch(*, session: AuthSession, now: datetime) -> None:
     if now - session.last_used_at > timedelta(minutes=1):
         session.last_used_at = now
         await AuthSession.objects.filter(pk=session.pk).aupdate(last_used_at=now)
+
+
+def auth_sessions_purge(*, now: datetime, revoked_before: datetime) -> tuple[int, int]:
+    """Delete dead sessions (their refresh tokens cascade) and day-old throttle counters."""
+    from django.db.models import Q
+
+    from accounts.models import ThrottleCounter
+
+    dead = AuthSession.objects.filter(Q(expires_at__lte=now) | Q(revoked_at__lte=revoked_before))
+    sessions = dead.count()
+    dead.delete()
+    counters, _ = ThrottleCounter.objects.filter(
+        window_start__lt=int(now.timestamp()) - 86_400
+    ).delete()
+    return sessions, counters

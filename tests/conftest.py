@@ -19,6 +19,26 @@ from tests.factories import DEFAULT_PASSWORD, UserFactory
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def database_pool_closed_at_exit(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """Close the connection pool before pytest-django drops the test database."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        connection = connections["default"]
+        if connection.vendor == "postgresql":
+            # Async tests leave connections checked out on asgiref's worker thread: end them.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+        connection.close()
+        if getattr(connection, "pool", None) is not None:
+            connection.close_pool()
+
+
 @pytest.fixture
 async def api() -> AsyncIterator[httpx.AsyncClient]:
     """The full stack in process: project.asgi.application (ASGI wrapper, middleware, ninja)."""

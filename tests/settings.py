@@ -24,3 +24,6 @@ else:
 DATABASES = {"default": DATABASE.settings}
 
 PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher", *PASSWORD_HASHERS]
+
+# Throttles are off except in the tests about them, which turn them on.
+RATE_LIMITS = False
