@@ -166,14 +166,16 @@ def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     (before pytest-django drops the database, which fails while pooled connections are open)."""
     servers: list[LiveServer] = []
 
-    def start(*args: str, wait_ready: bool = True, **env: str) -> LiveServer:
+    def start(
+        *args: str, wait_ready: bool = True, timeout: float = 30, **env: str
+    ) -> LiveServer:
         server = LiveServer(
             env=server_environment(**env),
             args=list(args),
             output_path=tmp_path / f"server-{len(servers)}.log",
         )
         servers.append(server)
-        return server.start(wait_ready=wait_ready)
+        return server.start(wait_ready=wait_ready, timeout=timeout)
 
     yield start
     for server in servers:

@@ -20,7 +20,12 @@ def running_in_ci() -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     os.environ.setdefault("ENVIRONMENT", "test")
-    if os.environ.get("TEST_DATABASE_URL"):
+    given = os.environ.get("TEST_DATABASE_URL", "")
+    if given.startswith("sqlite"):
+        state["database"] = "SQLite, as TEST_DATABASE_URL asks"
+        state["fallback_reason"] = "TEST_DATABASE_URL is SQLite"
+        return
+    if given:
         state["database"] = "PostgreSQL from TEST_DATABASE_URL"
         return
     try:
@@ -45,7 +50,8 @@ def pytest_unconfigure() -> None:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker("postgresql") and not os.environ.get("TEST_DATABASE_URL"):
+    on_postgresql = os.environ.get("TEST_DATABASE_URL", "").startswith("postgres")
+    if item.get_closest_marker("postgresql") and not on_postgresql:
         reason = f"needs PostgreSQL ({state['fallback_reason'] or 'none configured'})"
         if running_in_ci():
             pytest.fail(f"CI=true: {reason}; a PostgreSQL-only test may not be skipped")

@@ -7,23 +7,29 @@ from pathlib import Path
 os.environ.setdefault("ENVIRONMENT", "test")
 
 from project.settings import *  # noqa: E402, F403
-from project.settings import BASE_DIR, DATABASE_POOL, PASSWORD_HASHERS  # noqa: E402
+from project.settings import BASE_DIR, DATABASE_POOL, MIDDLEWARE, PASSWORD_HASHERS  # noqa: E402
 from project.database import database_config_from_url  # noqa: E402
+from project.env import env_bool  # noqa: E402
 
-# A live server started by a test gets the test database's own URL; pytest itself gets the
-# server to create test databases on. DATABASE_URL (maybe production's) is never used here.
-TEST_URL = os.environ.get("TEST_SERVER_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-if TEST_URL:
-    DATABASE = database_config_from_url(TEST_URL, base_dir=BASE_DIR, pool=DATABASE_POOL)
-else:
-    sqlite_file = Path(tempfile.gettempdir()) / f"accounts-test-{os.getuid()}.sqlite3"
-    DATABASE = database_config_from_url(
-        f"sqlite:///{sqlite_file}", base_dir=BASE_DIR, pool=DATABASE_POOL
-    )
-    DATABASE.settings["TEST"] = {"NAME": str(sqlite_file)}
+# pytest gets TEST_DATABASE_URL (a server to create the test database on, or sqlite:///FILE);
+# a live server started by a test gets TEST_SERVER_DATABASE_URL, the test database itself.
+# DATABASE_URL, which may be production's, is never used here.
+SQLITE_TEST_FILE = Path(tempfile.gettempdir()) / f"accounts-test-{os.getuid()}.sqlite3"
+TEST_URL = (
+    os.environ.get("TEST_SERVER_DATABASE_URL")
+    or os.environ.get("TEST_DATABASE_URL")
+    or f"sqlite:///{SQLITE_TEST_FILE}"
+)
+DATABASE = database_config_from_url(TEST_URL, base_dir=BASE_DIR, pool=DATABASE_POOL)
+if not DATABASE.is_postgresql:
+    # A file, not memory: live servers in subprocesses must see the same database.
+    DATABASE.settings["TEST"] = {"NAME": str(DATABASE.settings["NAME"])}
 DATABASES = {"default": DATABASE.settings}
 
 PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher", *PASSWORD_HASHERS]
 
-# Throttles are off except in the tests about them, which turn them on.
-RATE_LIMITS = False
+# Throttles are off except in the tests about them, which turn them on (or pass RATE_LIMITS=on
+# to a live server).
+RATE_LIMITS = env_bool("RATE_LIMITS", False)
+
+MIDDLEWARE = ["tests.middleware.WorkerPidMiddleware", *MIDDLEWARE]

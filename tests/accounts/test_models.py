@@ -1,0 +1,45 @@
+"""The custom user: email login, case-insensitive uniqueness in the database, the manager."""
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError, transaction
+
+from accounts.models import User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_create_user_lowercases_the_email_and_hashes_the_password():
+    user = User.objects.create_user("Mixed.Case@Example.COM", "a-fine-password")
+    assert user.email == "mixed.case@example.com"
+    assert user.check_password("a-fine-password")
+    assert not user.is_staff and user.is_active
+
+
+async def test_acreate_user_hashes_on_the_hasher_pool():
+    user = await User.objects.acreate_user("Async@Example.com", "a-fine-password")
+    assert user.email == "async@example.com"
+    assert await user.acheck_password("a-fine-password")
+
+
+def test_create_superuser_sets_staff_and_superuser():
+    user = User.objects.create_superuser("root@example.com", "a-fine-password")
+    assert user.is_staff and user.is_superuser
+
+
+def test_database_refuses_the_same_email_in_another_case_even_bypassing_the_manager():
+    User.objects.create_user("dup@example.com", "a-fine-password")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create(email="DUP@example.com")
+
+
+def test_createsuperuser_works_non_interactively(monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "an-admin-passphrase")
+    call_command("createsuperuser", "--noinput", "--email", "Admin@Example.com", verbosity=0)
+    user = User.objects.get(email="admin@example.com")
+    assert user.is_superuser and user.check_password("an-admin-passphrase")
+
+
+def test_get_by_natural_key_ignores_letter_case():
+    User.objects.create_user("natural@example.com", "a-fine-password")
+    assert User.objects.get_by_natural_key("NATURAL@example.com").email == "natural@example.com"

@@ -1,0 +1,31 @@
+"""CORS from CORS_ORIGINS (django-cors-headers)."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def preflight(origin: str) -> dict[str, str]:
+    return {
+        "Origin": origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,authorization",
+    }
+
+
+async def test_preflight_from_an_allowed_origin_succeeds_with_credentials(api):
+    response = await api.options("/api/auth/signup", headers=preflight("http://localhost:3000"))
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert response.headers["access-control-allow-credentials"] == "true"
+    assert "authorization" in response.headers["access-control-allow-headers"]
+
+
+async def test_preflight_from_another_origin_gets_no_allow_origin(api):
+    response = await api.options("/api/auth/signup", headers=preflight("https://evil.example"))
+    assert "access-control-allow-origin" not in response.headers
+
+
+async def test_simple_request_from_an_allowed_origin_is_allowed(api):
+    response = await api.get("/health", headers={"Origin": "http://localhost:3000"})
+    assert response.headers["access-control-allow-origin"] == "http://localhost:3000"
