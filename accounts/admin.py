@@ -52,9 +52,7 @@ class UserAdmin(DjangoUserAdmin):
         ),
         ("Dates", {"fields": ("created_at", "last_login")}),
     )
-    add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),
-    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     inlines = (AuthSessionInline,)
 
 

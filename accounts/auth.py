@@ -17,7 +17,7 @@ class BearerAuth(HttpBearer):
     active, so sign-out and deactivation take effect on the very next request.
     """
 
-    async def __call__(self, request: HttpRequest) -> AuthSession | None:  # type: ignore[override]
+    async def __call__(self, request: HttpRequest) -> AuthSession | None:
         # Replaces HttpBearer.__call__, which logs the raw header (a token) in DEBUG.
         header = request.headers.get(self.header, "")
         scheme, _, token = header.partition(" ")

@@ -8,13 +8,14 @@ that the event loop wins the CPU and `/health` stays fast during a sign-up storm
 """
 
 import asyncio
+import contextlib
 import os
 import secrets
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
@@ -26,10 +27,9 @@ LOWEST_PRIORITY = 19
 
 
 def lower_thread_priority() -> None:
-    try:
+    # Not Linux: no per-thread priority, but the pool still bounds the work.
+    with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST_PRIORITY)
-    except (AttributeError, OSError):  # not Linux: the pool still bounds the work
-        pass
 
 
 class HasherPool:
@@ -43,7 +43,7 @@ class HasherPool:
             initializer=lower_thread_priority,
         )
 
-    def release(self, _future: Future[object]) -> None:
+    def release(self, _future: Future[Any]) -> None:
         with self.lock:
             self.admitted -= 1
 

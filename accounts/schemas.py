@@ -46,7 +46,7 @@ class SessionOut(Schema):
     user: UserOut
     access_token: str
     refresh_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type
     expires_in: int = Field(description="Seconds until the access token expires.")
 
 

@@ -101,7 +101,9 @@ def issued(*, user: User, session: AuthSession, refresh_token: str, now: datetim
     )
 
 
-def user_create_with_session(*, email: str, encoded_password: str, client: ClientInfo) -> IssuedSession:
+def user_create_with_session(
+    *, email: str, encoded_password: str, client: ClientInfo
+) -> IssuedSession:
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -139,10 +141,9 @@ async def user_signin(*, email: str, password: str, client: ClientInfo) -> Issue
         verified = False
     else:
         verified = await password_verify(password, user.password)
-    if not verified:
+    if not verified or user is None:
         await throttle_hit("signin-failed-email", email, settings.RATE_LIMIT_SIGNIN_FAILED)
         raise InvalidCredentials
-    assert user is not None
     now = timezone.now()
     return await sync_to_async(auth_session_issue_atomic)(user=user, client=client, now=now)
 
@@ -171,11 +172,7 @@ def refresh_token_rotate_sync(*, token: str, client: ClientInfo) -> IssuedSessio
             session = current.session
             if current.used_at is not None:
                 raise RefreshReuse(session.pk)
-            if (
-                current.expires_at <= now
-                or not session.is_live
-                or not session.user.is_active
-            ):
+            if current.expires_at <= now or not session.is_live or not session.user.is_active:
                 raise InvalidRefreshToken
             current.used_at = now
             current.save(update_fields=["used_at"])

@@ -5,6 +5,7 @@ import hashlib
 import ipaddress
 import time
 from functools import cache
+from typing import TYPE_CHECKING
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -14,6 +15,9 @@ from django.http import HttpRequest
 from accounts.exceptions import Throttled
 from accounts.models import ThrottleCounter
 from project.rates import Rate
+
+if TYPE_CHECKING:
+    import redis.asyncio
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -46,9 +50,10 @@ def window(rate: Rate, now: float) -> tuple[int, int]:
 
 
 def upsert_sql() -> str:
+    # The only interpolated name is our own table's; every value is a bound parameter.
     table = connection.ops.quote_name(ThrottleCounter._meta.db_table)
     return (
-        f'INSERT INTO {table} ("key", "window_start", "count") VALUES (%s, %s, 1) '
+        f'INSERT INTO {table} ("key", "window_start", "count") VALUES (%s, %s, 1) '  # noqa: S608
         f'ON CONFLICT ("key") DO UPDATE SET "count" = CASE WHEN {table}."window_start" = '
         f'excluded."window_start" THEN {table}."count" + 1 ELSE 1 END, '
         f'"window_start" = excluded."window_start" RETURNING "count"'
@@ -68,7 +73,7 @@ def database_peek(key: str, window_start: int) -> int:
 
 
 @cache
-def redis_client():  # type: ignore[no-untyped-def]
+def redis_client() -> "redis.asyncio.Redis":
     import redis.asyncio
 
     return redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
@@ -109,4 +114,3 @@ async def throttle_check(scope: str, identity: str, rate: Rate) -> None:
     start, retry_after = window(rate, time.time())
     if await peek(counter_key(scope, identity), start) >= rate.count:
         raise Throttled(retry_after)
-

@@ -12,7 +12,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
 # Health-check draft (draft-inadarei-api-health-check) status words.
-PASS = "pass"
+PASS = "pass"  # noqa: S105 - a status word, not a password
 FAIL = "fail"
 
 # Set by the lifespan shutdown: the process is draining and must leave load balancers.
@@ -110,7 +110,9 @@ async def readiness(*, diagnose: bool = False) -> ReadinessReport:
         database_status = FAIL
         reason = safe_reason(error)
         if diagnose:
-            reason = await sync_to_async(direct_connection_error, thread_sensitive=False)() or reason
+            reason = (
+                await sync_to_async(direct_connection_error, thread_sensitive=False)() or reason
+            )
         report.fail(f"the database is unreachable ({reason})")
     elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
     report.checks["database:responseTime"] = [

@@ -53,7 +53,7 @@ class JsonBodyParser(Parser):
     """Bodies must be JSON, declared as such: 415 for another content type, 422 when malformed."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        content_type = request.content_type.lower()
+        content_type = (request.content_type or "").lower()
         if content_type != "application/json" and not content_type.endswith("+json"):
             raise UnsupportedMediaType
         try:
@@ -121,11 +121,11 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if isinstance(cause, UnsupportedMediaType):
         return json_error(415, "Content-Type must be application/json")
     if isinstance(cause, BodyNotObject):
-        detail = [BODY_MISSING if cause.is_null else BODY_NOT_OBJECT]
-        return api.create_response(request, {"detail": detail}, status=422)
+        missing = BODY_MISSING if cause.is_null else BODY_NOT_OBJECT
+        return api.create_response(request, {"detail": [missing]}, status=422)
     if isinstance(cause, BodyNotJson):
-        detail = [{"type": "json_invalid", "loc": ["body", cause.offset], "msg": cause.message}]
-        return api.create_response(request, {"detail": detail}, status=422)
+        invalid = {"type": "json_invalid", "loc": ["body", cause.offset], "msg": cause.message}
+        return api.create_response(request, {"detail": [invalid]}, status=422)
     if isinstance(exc, AuthenticationError):
         return not_authenticated(request, NotAuthenticated())
     return json_error(exc.status_code, str(exc))
@@ -144,9 +144,7 @@ def weak_password(request: HttpRequest, exc: WeakPassword) -> HttpResponse:
 
 @api.exception_handler(AccountsError)
 def accounts_error(request: HttpRequest, exc: AccountsError) -> HttpResponse:
-    status = next(
-        (code for kind, code in ERROR_STATUS.items() if isinstance(exc, kind)), 400
-    )
+    status = next((code for kind, code in ERROR_STATUS.items() if isinstance(exc, kind)), 400)
     headers = {}
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:

@@ -244,9 +244,8 @@ def connection_options(query: str) -> tuple[dict[str, Any], list[str]]:
         else:
             # Likely a password with an unencoded '?' or '#': never echo what may be part of it.
             raise fail("has a malformed query string: percent-encode special characters.")
-    if sslmode_from_ssl:
-        if options.setdefault("sslmode", sslmode_from_ssl) != sslmode_from_ssl:
-            raise fail("has both sslmode= and ssl= with different meanings: keep one.")
+    if sslmode_from_ssl and options.setdefault("sslmode", sslmode_from_ssl) != sslmode_from_ssl:
+        raise fail("has both sslmode= and ssl= with different meanings: keep one.")
     return options, warnings
 
 

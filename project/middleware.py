@@ -19,7 +19,7 @@ class AsyncMiddleware:
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
-        markcoroutinefunction(self)
+        markcoroutinefunction(self)  # type: ignore[type-var]  # Django checks the instance
 
 
 class JsonErrorMiddleware(AsyncMiddleware):

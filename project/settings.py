@@ -28,7 +28,8 @@ if IS_PRODUCTION and DEBUG:
 CONFIGURATION_WARNINGS: list[str] = []
 
 # --- Secrets -------------------------------------------------------------------------------------
-DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production-0123456789"
+# Insecure on purpose (Django flags the prefix); production refuses to start without its own.
+DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production-0123456789"  # noqa: S105
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if IS_PRODUCTION:
@@ -200,7 +201,7 @@ RATE_LIMIT_ADMIN_LOGIN = parse_rate(
 )
 REDIS_URL = env_str("REDIS_URL")
 
-# --- Server (used by `make run`, i.e. `python -m project.serve`) ------------------------------------
+# --- Server (used by `make run`, i.e. `python -m project.serve`) ---------------------------------
 HOST = env_str("HOST", "127.0.0.1")
 PORT = env_int("PORT", 8081, minimum=1)
 WORKERS = env_int("WORKERS", 1, minimum=1)

@@ -35,8 +35,9 @@ def database_pool_closed_at_exit(django_db_setup, django_db_blocker) -> Iterator
                     " WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
         connection.close()
-        if getattr(connection, "pool", None) is not None:
-            connection.close_pool()
+        close_pool = getattr(connection, "close_pool", None)
+        if close_pool is not None:
+            close_pool()
 
 
 @pytest.fixture
@@ -104,7 +105,7 @@ class LiveServer:
             "--no-proxy-headers",
             *self.args,
         ]
-        self.process = subprocess.Popen(  # noqa: S603
+        self.process = subprocess.Popen(
             command,
             cwd=ROOT,
             env=self.env,
@@ -166,9 +167,7 @@ def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     (before pytest-django drops the database, which fails while pooled connections are open)."""
     servers: list[LiveServer] = []
 
-    def start(
-        *args: str, wait_ready: bool = True, timeout: float = 30, **env: str
-    ) -> LiveServer:
+    def start(*args: str, wait_ready: bool = True, timeout: float = 30, **env: str) -> LiveServer:
         server = LiveServer(
             env=server_environment(**env),
             args=list(args),

@@ -134,9 +134,7 @@ class Cluster:
             shutil.chown(cert, SUPERUSER)
 
     def start(self) -> "Cluster":
-        self.run(
-            str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "start"
-        )
+        self.run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "start")
         return self
 
     def stop(self) -> None:
@@ -151,9 +149,7 @@ class Cluster:
 
     def url(self, database: str = "postgres", query: str = "", host: str = "127.0.0.1") -> str:
         suffix = f"?{query}" if query else ""
-        return (
-            f"postgresql://{SUPERUSER}:{self.password}@{host}:{self.port}/{database}{suffix}"
-        )
+        return f"postgresql://{SUPERUSER}:{self.password}@{host}:{self.port}/{database}{suffix}"
 
     def version(self) -> str:
         output = subprocess.run(

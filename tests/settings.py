@@ -6,10 +6,10 @@ from pathlib import Path
 
 os.environ.setdefault("ENVIRONMENT", "test")
 
-from project.settings import *  # noqa: E402, F403
-from project.settings import BASE_DIR, DATABASE_POOL, MIDDLEWARE, PASSWORD_HASHERS  # noqa: E402
-from project.database import database_config_from_url  # noqa: E402
-from project.env import env_bool  # noqa: E402
+from project.database import database_config_from_url
+from project.env import env_bool
+from project.settings import *  # noqa: F403
+from project.settings import BASE_DIR, DATABASE_POOL, MIDDLEWARE, PASSWORD_HASHERS
 
 # pytest gets TEST_DATABASE_URL (a server to create the test database on, or sqlite:///FILE);
 # a live server started by a test gets TEST_SERVER_DATABASE_URL, the test database itself.

@@ -11,9 +11,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
+def csrf_token(page: str) -> str:
+    match = CSRF.search(page)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
 async def admin_login(api, email: str, password: str):
     page = await api.get("/admin/login/")
-    token = CSRF.search(page.text).group(1)
+    token = csrf_token(page.text)
     return await api.post(
         "/admin/login/?next=/admin/",
         data={"username": email, "password": password, "csrfmiddlewaretoken": token},
@@ -65,7 +71,7 @@ async def test_admin_revoke_action_revokes_sessions(api, staff):
     body = await signup(api, "revokable@example.com")
     session = await AuthSession.objects.aget(user__email="revokable@example.com")
     listing = await api.get("/admin/accounts/authsession/")
-    token = CSRF.search(listing.text).group(1)
+    token = csrf_token(listing.text)
     response = await api.post(
         "/admin/accounts/authsession/",
         data={

@@ -24,7 +24,9 @@ async def test_password_change_replaces_every_session(api):
     assert (await api.get("/api/auth/me", headers=bearer(fresh))).status_code == 200
     for old in (first, second):
         assert (await api.get("/api/auth/me", headers=bearer(old))).status_code == 401
-        refreshed = await api.post("/api/auth/refresh", json={"refresh_token": old["refresh_token"]})
+        refreshed = await api.post(
+            "/api/auth/refresh", json={"refresh_token": old["refresh_token"]}
+        )
         assert refreshed.status_code == 401
     await signin(api, "changer@example.com", NEW_PASSWORD)
     old_password = await api.post(

@@ -92,10 +92,12 @@ async def test_signout_revokes_access_and_refresh_tokens_on_the_next_request(api
 
 async def test_signout_leaves_other_sessions_alone(api):
     one = await signup(api, "two.devices@example.com")
-    other = (await api.post(
-        "/api/auth/signin",
-        json={"email": "two.devices@example.com", "password": "correct horse battery staple"},
-    )).json()
+    other = (
+        await api.post(
+            "/api/auth/signin",
+            json={"email": "two.devices@example.com", "password": "correct horse battery staple"},
+        )
+    ).json()
     await api.post("/api/auth/signout", headers=bearer(one))
     assert (await api.get(ME, headers=bearer(other))).status_code == 200
 

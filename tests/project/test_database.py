@@ -41,7 +41,9 @@ def test_every_postgres_scheme_gives_the_same_settings(scheme):
 
 
 def test_neon_libpq_spelling_keeps_sslmode_and_channel_binding():
-    config = parse(f"postgresql://neondb_owner:pw@{NEON}/neondb?sslmode=require&channel_binding=require")
+    config = parse(
+        f"postgresql://neondb_owner:pw@{NEON}/neondb?sslmode=require&channel_binding=require"
+    )
     options = config.settings["OPTIONS"]
     assert options["sslmode"] == "require"
     assert options["channel_binding"] == "require"
@@ -102,9 +104,10 @@ def test_ipv6_host_in_brackets():
 
 
 def test_connect_timeout_in_the_url_wins():
-    assert parse("postgresql://u:pw@h/db?connect_timeout=10").settings["OPTIONS"][
-        "connect_timeout"
-    ] == 10
+    assert (
+        parse("postgresql://u:pw@h/db?connect_timeout=10").settings["OPTIONS"]["connect_timeout"]
+        == 10
+    )
 
 
 def test_label_never_contains_the_password():

@@ -59,8 +59,13 @@ async def test_invalid_utf8_is_422_json_invalid(api):
 
 @pytest.mark.parametrize(
     ("raw", "kind"),
-    [(b"null", "missing"), (b"[]", "model_attributes_type"), (b"42", "model_attributes_type"),
-     (b'"text"', "model_attributes_type"), (b"", "missing")],
+    [
+        (b"null", "missing"),
+        (b"[]", "model_attributes_type"),
+        (b"42", "model_attributes_type"),
+        (b'"text"', "model_attributes_type"),
+        (b"", "missing"),
+    ],
 )
 async def test_body_that_is_not_an_object_is_422_at_body(api, raw, kind):
     response = await api.post(SIGNUP, content=raw, headers={"content-type": "application/json"})
@@ -90,7 +95,9 @@ async def test_chunked_body_over_the_limit_is_413(api):
         for _ in range(40):
             yield b"x" * 65536
 
-    response = await api.post(SIGNUP, content=chunks(), headers={"content-type": "application/json"})
+    response = await api.post(
+        SIGNUP, content=chunks(), headers={"content-type": "application/json"}
+    )
     assert_json_detail(response, 413)
 
 

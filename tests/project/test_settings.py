@@ -1,0 +1,138 @@
+"""Configuration from the environment: clear one-line errors, production's refusals, `.env`."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STRONG_SECRET = "k3J9-vQ2_xW8zR5tY1uI7oP4aS6dF0gH2jK5lZ8xC3vB9nM1qW4eR7tY0uI3oP6aS"
+PRODUCTION = {
+    "ENVIRONMENT": "production",
+    "SECRET_KEY": STRONG_SECRET,
+    "JWT_SECRET": "j" * 16 + "W" * 16 + "t" * 8,
+    "DATABASE_URL": "postgresql://app:pw@db.internal:5432/app?sslmode=require",
+    "ALLOWED_HOSTS": "api.example.com",
+}
+
+
+def documented_variables() -> list[str]:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return [line.split("=", 1)[0] for line in lines if line and not line.startswith("#")]
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """manage.py in a clean environment: every documented variable blank unless given, so a
+    developer's own .env (which manage.py reads, never overriding) cannot change the outcome."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO")}
+    environment.update(dict.fromkeys(documented_variables(), ""))
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Configuration error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_env_example_documents_every_variable_settings_read():
+    settings_source = (ROOT / "project" / "settings.py").read_text()
+    import re
+
+    read = set(
+        re.findall(r'env_(?:str|int|float|bool|choice|list)\(\s*"([A-Z_]+)"', settings_source)
+    )
+    read |= set(re.findall(r'parse_rate\(\s*"([A-Z_]+)"', settings_source))
+    assert read <= set(documented_variables()), read - set(documented_variables())
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fragment"),
+    [
+        ("DATABASE_URL", "mysql://root:hunter2@db/app", "unsupported scheme 'mysql'"),
+        ("DATABASE_URL", "postgresql://u:hunter2@db:port/app", "malformed host or port"),
+        ("PORT", "eighty", "PORT must be a whole number"),
+        ("RATE_LIMITS", "sometimes", "RATE_LIMITS must be true or false"),
+        ("RATE_LIMIT_SIGNUP", "lots", "RATE_LIMIT_SIGNUP must look like"),
+        ("CORS_ORIGINS", "localhost:3000", "CORS_ORIGINS has 'localhost:3000'"),
+        ("ENVIRONMENT", "staging", "ENVIRONMENT must be one of"),
+        ("DB_POOL_TIMEOUT", "0", "DB_POOL_TIMEOUT must be greater than 0"),
+    ],
+)
+def test_a_bad_variable_is_one_line_naming_it_without_secrets(variable, value, fragment):
+    result = run_manage("check", **{variable: value})
+    assert_one_line_error(result, fragment)
+    assert "hunter2" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "JWT_SECRET", "DATABASE_URL", "ALLOWED_HOSTS"])
+def test_production_refuses_to_start_without_a_required_variable(missing):
+    result = run_manage("check", **{**PRODUCTION, missing: ""})
+    assert_one_line_error(result, missing, "required")
+
+
+@pytest.mark.parametrize("secret", ["short", "django-insecure-" + "x" * 60, "a" * 60, "ab" * 40])
+def test_production_refuses_a_weak_secret_key(secret):
+    assert_one_line_error(run_manage("check", **{**PRODUCTION, "SECRET_KEY": secret}), "SECRET_KEY")
+
+
+def test_production_refuses_a_short_jwt_secret():
+    result = run_manage("check", **{**PRODUCTION, "JWT_SECRET": "too-short"})
+    assert_one_line_error(result, "JWT_SECRET must be at least 32 bytes")
+
+
+def test_production_refuses_debug():
+    assert_one_line_error(run_manage("check", **{**PRODUCTION, "DEBUG": "true"}), "DEBUG")
+
+
+def test_check_deploy_is_clean_with_production_defaults():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_cors_origins_tolerate_a_trailing_slash():
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.CORS_ALLOWED_ORIGINS)",
+        CORS_ORIGINS="https://app.example.com/, http://localhost:3000",
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        result.stdout.strip().splitlines()[-1]
+        == "['https://app.example.com', 'http://localhost:3000']"
+    )
+
+
+@pytest.mark.parametrize(("environment", "read"), [("development", True), ("test", False)])
+def test_dotenv_is_read_except_in_tests(tmp_path, environment, read):
+    (tmp_path / ".env").write_text("SOME_SETTING_FROM_DOTENV=yes\n")
+    script = (
+        "import os, sys; from pathlib import Path; from project.env import load_dotenv_file; "
+        "load_dotenv_file(Path(sys.argv[1])); print(os.environ.get('SOME_SETTING_FROM_DOTENV'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        cwd=ROOT,
+        env={**os.environ, "ENVIRONMENT": environment},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == ("yes" if read else "None")
