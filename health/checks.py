@@ -103,12 +103,12 @@ async def readiness(*, diagnose: bool = False) -> ReadinessReport:
         # Not thread-sensitive: a hung database must not hold the request's ORM thread.
         await asyncio.wait_for(sync_to_async(database_ping, thread_sensitive=False)(), timeout)
         database_status = PASS
-    except TimeoutError:
-        database_status = FAIL
-        report.fail(f"the database did not answer within {timeout:g} s")
     except Exception as error:
         database_status = FAIL
-        reason = safe_reason(error)
+        if isinstance(error, TimeoutError):
+            reason = f"no answer within {timeout:g} s"
+        else:
+            reason = safe_reason(error)
         if diagnose:
             reason = (
                 await sync_to_async(direct_connection_error, thread_sensitive=False)() or reason

@@ -251,5 +251,7 @@ LOGGING = {
         # Request errors are logged by our exception handlers, without bodies or headers.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.security": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # The pool logs every failed reconnection attempt; readiness and 503s already say it.
+        "psycopg.pool": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }

@@ -60,7 +60,7 @@ def password() -> str:
     return DEFAULT_PASSWORD
 
 
-def test_database_url() -> str:
+def subprocess_database_url() -> str:
     """A URL for the database pytest-django created, for servers started in subprocesses."""
     database = settings.DATABASES["default"]
     if connection.vendor == "sqlite":
@@ -154,7 +154,7 @@ def server_environment(**overrides: str) -> dict[str, str]:
     env.update(
         ENVIRONMENT="test",
         DJANGO_SETTINGS_MODULE="tests.settings",
-        TEST_SERVER_DATABASE_URL=test_database_url(),
+        TEST_SERVER_DATABASE_URL=subprocess_database_url(),
         PYTHONUNBUFFERED="1",
     )
     env.update(overrides)

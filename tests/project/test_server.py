@@ -60,6 +60,7 @@ def test_server_starts_with_the_database_down_and_says_why(live_server_factory):
     assert "Application startup complete." in log
     not_ready = [line for line in log.splitlines() if "Database not ready" in line]
     assert len(not_ready) == 1, log
+    assert "the database is unreachable" in not_ready[0]
     assert "sup3r-s3cret-pw" not in log
     assert "Traceback" not in log
     assert httpx.get(f"{server.url}/health").status_code == 200

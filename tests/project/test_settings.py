@@ -1,13 +1,14 @@
 """Configuration from the environment: clear one-line errors, production's refusals, `.env`."""
 
 import os
+import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import ROOT, documented_variables, run_manage
+
 STRONG_SECRET = "k3J9-vQ2_xW8zR5tY1uI7oP4aS6dF0gH2jK5lZ8xC3vB9nM1qW4eR7tY0uI3oP6aS"
 PRODUCTION = {
     "ENVIRONMENT": "production",
@@ -16,28 +17,6 @@ PRODUCTION = {
     "DATABASE_URL": "postgresql://app:pw@db.internal:5432/app?sslmode=require",
     "ALLOWED_HOSTS": "api.example.com",
 }
-
-
-def documented_variables() -> list[str]:
-    lines = (ROOT / ".env.example").read_text().splitlines()
-    return [line.split("=", 1)[0] for line in lines if line and not line.startswith("#")]
-
-
-def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """manage.py in a clean environment: every documented variable blank unless given, so a
-    developer's own .env (which manage.py reads, never overriding) cannot change the outcome."""
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO")}
-    environment.update(dict.fromkeys(documented_variables(), ""))
-    environment.update(env)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
@@ -51,8 +30,6 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
 
 def test_env_example_documents_every_variable_settings_read():
     settings_source = (ROOT / "project" / "settings.py").read_text()
-    import re
-
     read = set(
         re.findall(r'env_(?:str|int|float|bool|choice|list)\(\s*"([A-Z_]+)"', settings_source)
     )
