@@ -1,7 +1,9 @@
 """Shared fixtures: an HTTP client on the real ASGI app, a live uvicorn server, user factories."""
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -179,3 +181,32 @@ def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A throwaway redis-server on loopback; skipped without one (a failure under CI=true)."""
+    from tests.pgcluster import free_port
+    from tests.postgres_plugin import running_in_ci
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if running_in_ci():
+            pytest.fail("CI=true: redis-server is not installed (.ci/run installs it)")
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)

@@ -140,3 +140,36 @@ def test_throttle_holds_across_two_worker_processes(live_server_factory):
     # Weak passwords: 422 when admitted (counted before validation), 429 beyond the shared rate.
     assert statuses.count(422) == 10
     assert set(statuses) == {422, 429}
+
+
+@pytest.fixture
+def throttled_in_redis(throttled, redis_url):
+    from accounts import throttles
+
+    throttled.REDIS_URL = redis_url
+    throttles.redis_client.cache_clear()
+    yield throttled
+    throttles.redis_client.cache_clear()
+
+
+async def test_throttle_counters_live_in_redis_when_redis_url_is_set(api, throttled_in_redis):
+    from accounts.models import ThrottleCounter
+
+    throttled_in_redis.RATE_LIMIT_SIGNUP = Rate(count=2, period=3600)
+    for n in range(2):
+        await signup(api, f"redis{n}@example.com")
+    response = await api.post(
+        "/api/auth/signup", json={"email": "redis2@example.com", "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 429
+    assert int(response.headers["retry-after"]) >= 1
+    assert not await ThrottleCounter.objects.aexists()
+
+
+async def test_failed_signins_are_counted_in_redis(api, users, throttled_in_redis):
+    throttled_in_redis.RATE_LIMIT_SIGNIN_FAILED = Rate(count=2, period=900)
+    await users.create(email="redis.target@example.com")
+    body = {"email": "redis.target@example.com", "password": "wrong-guess"}
+    for _ in range(2):
+        assert (await api.post("/api/auth/signin", json=body)).status_code == 401
+    assert (await api.post("/api/auth/signin", json=body)).status_code == 429
