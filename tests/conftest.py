@@ -195,7 +195,7 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
             pytest.fail("CI=true: redis-server is not installed (.ci/run installs it)")
         pytest.skip("redis-server is not installed")
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
