@@ -43,6 +43,11 @@ class HasherPool:
             initializer=lower_thread_priority,
         )
 
+    def ensure_capacity(self) -> None:
+        """Shed early: refuse before any database work when no hashing slot could be had."""
+        if self.admitted >= self.capacity:
+            raise HasherOverloaded
+
     def release(self, _future: Future[Any]) -> None:
         with self.lock:
             self.admitted -= 1
@@ -62,6 +67,10 @@ class HasherPool:
 @cache
 def hasher_pool() -> HasherPool:
     return HasherPool(settings.HASHER_CONCURRENCY, settings.HASHER_QUEUE)
+
+
+def hasher_capacity_ensure() -> None:
+    hasher_pool().ensure_capacity()
 
 
 async def password_hash(password: str | None) -> str:

@@ -19,7 +19,12 @@ from accounts.exceptions import (
     InvalidRefreshToken,
     WeakPassword,
 )
-from accounts.hashing import password_hash, password_verify, password_verify_dummy
+from accounts.hashing import (
+    hasher_capacity_ensure,
+    password_hash,
+    password_verify,
+    password_verify_dummy,
+)
 from accounts.managers import normalize_email
 from accounts.models import AuthSession, RefreshToken, User
 from accounts.throttles import throttle_check, throttle_hit
@@ -118,6 +123,7 @@ async def user_signup(*, email: str, password: str, client: ClientInfo) -> Issue
     email = normalize_email(email)
     await throttle_hit("signup-ip", client.ip, settings.RATE_LIMIT_SIGNUP)
     password_validate(password, email=email)
+    hasher_capacity_ensure()
     if await selectors.user_email_exists(email=email):
         raise EmailAlreadyRegistered
     await database_connection_release()
@@ -133,6 +139,7 @@ async def user_signin(*, email: str, password: str, client: ClientInfo) -> Issue
     email = normalize_email(email)
     await throttle_hit("signin-ip", client.ip, settings.RATE_LIMIT_SIGNIN)
     await throttle_check("signin-failed-email", email, settings.RATE_LIMIT_SIGNIN_FAILED)
+    hasher_capacity_ensure()
     user = await selectors.user_get_by_email(email=email)
     await database_connection_release()
     if user is None or not user.is_active or not user.has_usable_password():

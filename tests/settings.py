@@ -26,7 +26,9 @@ if not DATABASE.is_postgresql:
     DATABASE.settings["TEST"] = {"NAME": str(DATABASE.settings["NAME"])}
 DATABASES = {"default": DATABASE.settings}
 
-PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher", *PASSWORD_HASHERS]
+# A cheap Argon2, except for a live server started with TEST_PRODUCTION_HASHER=1 (overload tests).
+if not env_bool("TEST_PRODUCTION_HASHER", False):
+    PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher", *PASSWORD_HASHERS]
 
 # Throttles are off except in the tests about them, which turn them on (or pass RATE_LIMITS=on
 # to a live server).
