@@ -41,8 +41,10 @@ fmt: install-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Needs wrk (installed here when missing) and PostgreSQL server binaries; prints one table.
 bench: install-dev
-	$(PY) bench/run.py
+	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,383 @@
+"""`make bench`: this service beside the FastAPI yardstick, one table of figures.
+
+Per-request figures: one uvicorn worker pinned to core 0, wrk pinned to core 1, same PostgreSQL,
+same duration. Sign-up storm, raw hasher rate and memory: every core. Nothing here is asserted:
+it measures and prints. See README "Benchmarks" for what each row means.
+
+    .venv/bin/python bench/run.py [--duration 10] [--connections 32] [--no-peer]
+"""
+
+import argparse
+import asyncio
+import os
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.pgcluster import Cluster, free_port, start_cluster  # noqa: E402
+
+PEER = ROOT.parent / "shared" / "peer" / "run"
+PASSWORD = "correct horse battery staple"
+SERVER_CPU = "0"
+LOAD_CPU = "1"
+
+
+@dataclass
+class Figures:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int = 0
+
+    def cells(self) -> list[str]:
+        return [f"{self.requests_per_second:,.0f}", f"{self.p50_ms:.2f}", f"{self.p99_ms:.2f}"]
+
+
+def parse_wrk(output: str) -> Figures:
+    def milliseconds(value: str) -> float:
+        number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+        return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = milliseconds(re.search(r"\s50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    p99 = milliseconds(re.search(r"\s99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return Figures(rps, p50, p99, int(errors.group(1)) if errors else 0)
+
+
+LUA_HEADERS = 'wrk.headers["Content-Type"] = "application/json"\n'
+SIGNUP_LUA = (
+    LUA_HEADERS
+    + 'wrk.method = "POST"\ncounter = 0\nprefix = "%s"\n'
+    + "request = function()\n  counter = counter + 1\n"
+    + '  return wrk.format(nil, nil, nil, string.format(\'{"email":"%%s%%d@example.com",'
+    + '"password":"' + PASSWORD + "\"}', prefix, counter))\nend\n"
+)
+
+
+def wrk(
+    url: str, *, duration: int, connections: int, script: str = "", header: str = "", pin: bool
+) -> Figures:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(script)
+    if script:
+        command += ["-s", lua.name]
+    if header:
+        command += ["-H", header]
+    if pin:
+        command = ["taskset", "-c", LOAD_CPU, *command]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    os.unlink(lua.name)
+    return parse_wrk(output)
+
+
+class Server:
+    """A uvicorn process (ours or the yardstick's), stopped on exit."""
+
+    def __init__(self, command: list[str], env: dict[str, str], port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 300  # the yardstick builds its venv on first use
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"server exited: {Path(self.log.name).read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise SystemExit("server did not start")
+
+    def peak_memory_mib(self) -> float:
+        total = 0.0
+        for pid in [self.process.pid, *children(self.process.pid)]:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1]) / 1024
+        return total
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def our_server(database_url: str, *, pin: bool, workers: int = 1, **env: str) -> Server:
+    port = free_port()
+    command = [
+        str(ROOT / ".venv" / "bin" / "uvicorn"),
+        "project.asgi:application",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--no-proxy-headers",
+        "--log-level",
+        "warning",
+    ]
+    if pin:
+        command = ["taskset", "-c", SERVER_CPU, *command]
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "ENVIRONMENT"))},
+        "DATABASE_URL": database_url,
+        "RATE_LIMITS": "off",
+        "LOG_LEVEL": "WARNING",
+        "SECRET_KEY": "bench-" + secrets.token_urlsafe(40),
+        **env,
+    }
+    return Server(command, environment, port)
+
+
+def peer_server(database_url: str) -> Server:
+    port = free_port()
+    return Server(
+        [str(PEER), str(port), database_url, SERVER_CPU], {**os.environ, "LOG_LEVEL": "warning"}, port
+    )
+
+
+def session_for(server: Server, email: str) -> dict:
+    response = httpx.post(
+        f"{server.url}/api/auth/signup", json={"email": email, "password": PASSWORD}, timeout=30
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def per_request_rows(server: Server, args: argparse.Namespace, signin: bool) -> dict[str, Figures]:
+    token = session_for(server, f"reader-{secrets.token_hex(4)}@example.com")["access_token"]
+    common = {"duration": args.duration, "connections": args.connections, "pin": True}
+    rows = {
+        "GET /health": wrk(f"{server.url}/health", **common),
+        "GET /health/ready": wrk(f"{server.url}/health/ready", **common),
+        "GET /api/auth/me": wrk(
+            f"{server.url}/api/auth/me", header=f"Authorization: Bearer {token}", **common
+        ),
+    }
+    hashing = {"duration": args.duration, "connections": 4, "pin": True}
+    if signin:
+        email = f"signin-{secrets.token_hex(4)}@example.com"
+        session_for(server, email)
+        body = f'{{"email":"{email}","password":"{PASSWORD}"}}'
+        script = LUA_HEADERS + f'wrk.method = "POST"\nwrk.body = \'{body}\'\n'
+        rows["POST /api/auth/signin"] = wrk(f"{server.url}/api/auth/signin", script=script, **hashing)
+    rows["POST /api/auth/signup"] = wrk(
+        f"{server.url}/api/auth/signup", script=SIGNUP_LUA % secrets.token_hex(4), **hashing
+    )
+    return rows
+
+
+def raw_hasher_rate(seconds: float) -> float:
+    """Hashes per second of Django's Argon2 parameters on every core, in this process."""
+    from argon2.low_level import Type, hash_secret
+
+    def one(_: int) -> None:
+        hash_secret(
+            PASSWORD.encode(), os.urandom(16), time_cost=2, memory_cost=102_400, parallelism=8,
+            hash_len=32, type=Type.ID,
+        )
+
+    cores = len(os.sched_getaffinity(0))
+    with ThreadPoolExecutor(cores) as pool:
+        list(pool.map(one, range(cores)))  # warm up
+        started, done = time.perf_counter(), 0
+        while time.perf_counter() - started < seconds:
+            list(pool.map(one, range(cores)))
+            done += cores
+    return done / (time.perf_counter() - started)
+
+
+def storm(server: Server, concurrency: int, seconds: float) -> tuple[float, Figures, dict[int, int]]:
+    """Sign-ups from `concurrency` clients for `seconds` (all cores), with /health probed at the
+    same time; returns sign-ups per second, /health figures and the status counts."""
+    statuses: dict[int, int] = {}
+    probe: list[float] = []
+
+    async def run() -> int:
+        stop = time.monotonic() + seconds
+        created = 0
+        limits = httpx.Limits(max_connections=concurrency + 1)
+        async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as client:
+
+            async def signer(worker: int) -> None:
+                nonlocal created
+                n = 0
+                while time.monotonic() < stop:
+                    n += 1
+                    response = await client.post(
+                        "/api/auth/signup",
+                        json={"email": f"storm{worker}-{n}-{secrets.token_hex(3)}@example.com",
+                              "password": PASSWORD},
+                    )
+                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                    if response.status_code == 201:
+                        created += 1
+                    elif response.status_code == 503:
+                        await asyncio.sleep(float(response.headers.get("retry-after", "1")))
+
+            async def prober() -> None:
+                while time.monotonic() < stop:
+                    started = time.perf_counter()
+                    await client.get("/health")
+                    probe.append((time.perf_counter() - started) * 1000)
+                    await asyncio.sleep(0.01)
+
+            await asyncio.gather(prober(), *(signer(w) for w in range(concurrency)))
+        return created
+
+    created = asyncio.run(run())
+    cut = statistics.quantiles(probe, n=100)
+    health = Figures(len(probe) / seconds, statistics.median(probe), cut[98])
+    return created / seconds, health, statuses
+
+
+def burst(server: Server, count: int) -> dict[int, int]:
+    async def run() -> list[int]:
+        limits = httpx.Limits(max_connections=count)
+        async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits) as client:
+            responses = await asyncio.gather(*(
+                client.post("/api/auth/signup", json={
+                    "email": f"burst{n}-{secrets.token_hex(3)}@example.com", "password": PASSWORD})
+                for n in range(count)
+            ))
+        return [r.status_code for r in responses]
+
+    counts: dict[int, int] = {}
+    for status in asyncio.run(run()):
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=False)]
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)) + " |"  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def create_database(cluster_url: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(cluster_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return cluster_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--no-peer", action="store_true", help="skip the FastAPI yardstick")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install wrk (make bench installs it)")
+
+    cluster: Cluster | None = None
+    base_url = os.environ.get("BENCH_DATABASE_URL")
+    if not base_url:
+        cluster = start_cluster(ssl=False)
+        base_url = cluster.url()
+    try:
+        ours_url = create_database(base_url, "bench_service")
+        migrate = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, check=False,
+            env={**os.environ, "DATABASE_URL": ours_url, "ENVIRONMENT": "development"},
+        )
+        if migrate.returncode:
+            raise SystemExit("migrate failed")
+        print(f"PostgreSQL: {cluster.version() if cluster else base_url.split('@')[-1]}")
+        print(f"wrk: -t1 -c{args.connections} -d{args.duration}s (sign-up/sign-in: -c4); "
+              f"server on core {SERVER_CPU}, wrk on core {LOAD_CPU}\n")
+
+        server = our_server(ours_url, pin=True)
+        try:
+            ours = per_request_rows(server, args, signin=True)
+        finally:
+            server.stop()
+        peer: dict[str, Figures] = {}
+        if not args.no_peer and PEER.exists():
+            peer_url = create_database(base_url, "bench_peer")
+            yardstick = peer_server(peer_url)
+            try:
+                peer = per_request_rows(yardstick, args, signin=False)
+            finally:
+                yardstick.stop()
+
+        rows = []
+        for name, figures in ours.items():
+            other = peer.get(name)
+            ratio = f"{figures.requests_per_second / other.requests_per_second:.2f}x" if other else "—"
+            rows.append([name, *figures.cells(), *(other.cells() if other else ["—"] * 3), ratio])
+        print(table(
+            ["one worker, pinned", "req/s", "p50 ms", "p99 ms", "FastAPI req/s", "p50 ms",
+             "p99 ms", "ours/FastAPI"], rows,
+        ))
+
+        raw = raw_hasher_rate(args.duration)
+        server = our_server(ours_url, pin=False)
+        try:
+            signup_rate, health, statuses = storm(server, concurrency=16, seconds=args.duration)
+        finally:
+            server.stop()
+        server = our_server(ours_url, pin=False)
+        try:
+            burst_statuses = burst(server, 200)
+            peak = server.peak_memory_mib()
+        finally:
+            server.stop()
+        print()
+        print(table(["all cores", "figure"], [
+            ["raw Argon2 rate (Django's parameters, every core)", f"{raw:.1f} hashes/s"],
+            ["sign-ups/s under a 16-client storm", f"{signup_rate:.1f} ({signup_rate / raw:.0%} of raw)"],
+            ["storm answers", ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))],
+            ["GET /health during the storm, p50 / p99", f"{health.p50_ms:.1f} / {health.p99_ms:.1f} ms"],
+            ["200 concurrent sign-ups: answers", ", ".join(f"{k}: {v}" for k, v in sorted(burst_statuses.items()))],
+            ["200 concurrent sign-ups: peak memory (RSS high-water)", f"{peak:.0f} MiB"],
+        ]))
+
+        scale = []
+        token = None
+        for workers in (1, 2):
+            server = our_server(ours_url, pin=False, workers=workers)
+            try:
+                token = token or session_for(server, f"scale-{secrets.token_hex(4)}@example.com")["access_token"]
+                common = {"duration": args.duration, "connections": args.connections, "pin": False}
+                health_figures = wrk(f"{server.url}/health", **common)
+                me_figures = wrk(f"{server.url}/api/auth/me", header=f"Authorization: Bearer {token}", **common)
+            finally:
+                server.stop()
+            scale.append([f"{workers} worker(s), unpinned", *health_figures.cells(), *me_figures.cells()])
+        print()
+        print(table(["scale out", "/health req/s", "p50 ms", "p99 ms", "/me req/s", "p50 ms", "p99 ms"], scale))
+    finally:
+        if cluster is not None:
+            cluster.remove()
+
+
+if __name__ == "__main__":
+    main()
