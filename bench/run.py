@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from tests.pgcluster import Cluster, free_port, start_cluster  # noqa: E402
 
 PEER = ROOT.parent / "shared" / "peer" / "run"
-PASSWORD = "correct horse battery staple"
+PASSWORD = "correct horse battery staple"  # noqa: S105 - a benchmark user's password
 SERVER_CPU = "0"
 LOAD_CPU = "1"
 
@@ -64,7 +64,9 @@ SIGNUP_LUA = (
     + 'wrk.method = "POST"\ncounter = 0\nprefix = "%s"\n'
     + "request = function()\n  counter = counter + 1\n"
     + '  return wrk.format(nil, nil, nil, string.format(\'{"email":"%%s%%d@example.com",'
-    + '"password":"' + PASSWORD + "\"}', prefix, counter))\nend\n"
+    + '"password":"'
+    + PASSWORD
+    + "\"}', prefix, counter))\nend\n"
 )
 
 
@@ -157,7 +159,9 @@ def our_server(database_url: str, *, pin: bool, workers: int = 1, **env: str) ->
 def peer_server(database_url: str) -> Server:
     port = free_port()
     return Server(
-        [str(PEER), str(port), database_url, SERVER_CPU], {**os.environ, "LOG_LEVEL": "warning"}, port
+        [str(PEER), str(port), database_url, SERVER_CPU],
+        {**os.environ, "LOG_LEVEL": "warning"},
+        port,
     )
 
 
@@ -184,8 +188,10 @@ def per_request_rows(server: Server, args: argparse.Namespace, signin: bool) -> 
         email = f"signin-{secrets.token_hex(4)}@example.com"
         session_for(server, email)
         body = f'{{"email":"{email}","password":"{PASSWORD}"}}'
-        script = LUA_HEADERS + f'wrk.method = "POST"\nwrk.body = \'{body}\'\n'
-        rows["POST /api/auth/signin"] = wrk(f"{server.url}/api/auth/signin", script=script, **hashing)
+        script = LUA_HEADERS + f"wrk.method = \"POST\"\nwrk.body = '{body}'\n"
+        rows["POST /api/auth/signin"] = wrk(
+            f"{server.url}/api/auth/signin", script=script, **hashing
+        )
     rows["POST /api/auth/signup"] = wrk(
         f"{server.url}/api/auth/signup", script=SIGNUP_LUA % secrets.token_hex(4), **hashing
     )
@@ -198,8 +204,13 @@ def raw_hasher_rate(seconds: float) -> float:
 
     def one(_: int) -> None:
         hash_secret(
-            PASSWORD.encode(), os.urandom(16), time_cost=2, memory_cost=102_400, parallelism=8,
-            hash_len=32, type=Type.ID,
+            PASSWORD.encode(),
+            os.urandom(16),
+            time_cost=2,
+            memory_cost=102_400,
+            parallelism=8,
+            hash_len=32,
+            type=Type.ID,
         )
 
     cores = len(os.sched_getaffinity(0))
@@ -212,7 +223,9 @@ def raw_hasher_rate(seconds: float) -> float:
     return done / (time.perf_counter() - started)
 
 
-def storm(server: Server, concurrency: int, seconds: float) -> tuple[float, Figures, dict[int, int]]:
+def storm(
+    server: Server, concurrency: int, seconds: float
+) -> tuple[float, Figures, dict[int, int]]:
     """Sign-ups from `concurrency` clients for `seconds` (all cores), with /health probed at the
     same time; returns sign-ups per second, /health figures and the status counts."""
     statuses: dict[int, int] = {}
@@ -231,8 +244,10 @@ def storm(server: Server, concurrency: int, seconds: float) -> tuple[float, Figu
                     n += 1
                     response = await client.post(
                         "/api/auth/signup",
-                        json={"email": f"storm{worker}-{n}-{secrets.token_hex(3)}@example.com",
-                              "password": PASSWORD},
+                        json={
+                            "email": f"storm{worker}-{n}-{secrets.token_hex(3)}@example.com",
+                            "password": PASSWORD,
+                        },
                     )
                     statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
                     if response.status_code == 201:
@@ -260,11 +275,18 @@ def burst(server: Server, count: int) -> dict[int, int]:
     async def run() -> list[int]:
         limits = httpx.Limits(max_connections=count)
         async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits) as client:
-            responses = await asyncio.gather(*(
-                client.post("/api/auth/signup", json={
-                    "email": f"burst{n}-{secrets.token_hex(3)}@example.com", "password": PASSWORD})
-                for n in range(count)
-            ))
+            responses = await asyncio.gather(
+                *(
+                    client.post(
+                        "/api/auth/signup",
+                        json={
+                            "email": f"burst{n}-{secrets.token_hex(3)}@example.com",
+                            "password": PASSWORD,
+                        },
+                    )
+                    for n in range(count)
+                )
+            )
         return [r.status_code for r in responses]
 
     counts: dict[int, int] = {}
@@ -275,7 +297,12 @@ def burst(server: Server, count: int) -> dict[int, int]:
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=False)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)) + " |"  # noqa: E731
+
+    def line(cells: list[str]) -> str:
+        return (
+            "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)) + " |"
+        )
+
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
@@ -305,14 +332,18 @@ def main() -> None:
     try:
         ours_url = create_database(base_url, "bench_service")
         migrate = subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, check=False,
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=ROOT,
+            check=False,
             env={**os.environ, "DATABASE_URL": ours_url, "ENVIRONMENT": "development"},
         )
         if migrate.returncode:
             raise SystemExit("migrate failed")
         print(f"PostgreSQL: {cluster.version() if cluster else base_url.split('@')[-1]}")
-        print(f"wrk: -t1 -c{args.connections} -d{args.duration}s (sign-up/sign-in: -c4); "
-              f"server on core {SERVER_CPU}, wrk on core {LOAD_CPU}\n")
+        print(
+            f"wrk: -t1 -c{args.connections} -d{args.duration}s (sign-up/sign-in: -c4); "
+            f"server on core {SERVER_CPU}, wrk on core {LOAD_CPU}\n"
+        )
 
         server = our_server(ours_url, pin=True)
         try:
@@ -331,12 +362,25 @@ def main() -> None:
         rows = []
         for name, figures in ours.items():
             other = peer.get(name)
-            ratio = f"{figures.requests_per_second / other.requests_per_second:.2f}x" if other else "—"
+            ratio = (
+                f"{figures.requests_per_second / other.requests_per_second:.2f}x" if other else "—"
+            )
             rows.append([name, *figures.cells(), *(other.cells() if other else ["—"] * 3), ratio])
-        print(table(
-            ["one worker, pinned", "req/s", "p50 ms", "p99 ms", "FastAPI req/s", "p50 ms",
-             "p99 ms", "ours/FastAPI"], rows,
-        ))
+        print(
+            table(
+                [
+                    "one worker, pinned",
+                    "req/s",
+                    "p50 ms",
+                    "p99 ms",
+                    "FastAPI req/s",
+                    "p50 ms",
+                    "p99 ms",
+                    "ours/FastAPI",
+                ],
+                rows,
+            )
+        )
 
         raw = raw_hasher_rate(args.duration)
         server = our_server(ours_url, pin=False)
@@ -351,29 +395,57 @@ def main() -> None:
         finally:
             server.stop()
         print()
-        print(table(["all cores", "figure"], [
-            ["raw Argon2 rate (Django's parameters, every core)", f"{raw:.1f} hashes/s"],
-            ["sign-ups/s under a 16-client storm", f"{signup_rate:.1f} ({signup_rate / raw:.0%} of raw)"],
-            ["storm answers", ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))],
-            ["GET /health during the storm, p50 / p99", f"{health.p50_ms:.1f} / {health.p99_ms:.1f} ms"],
-            ["200 concurrent sign-ups: answers", ", ".join(f"{k}: {v}" for k, v in sorted(burst_statuses.items()))],
-            ["200 concurrent sign-ups: peak memory (RSS high-water)", f"{peak:.0f} MiB"],
-        ]))
+        print(
+            table(
+                ["all cores", "figure"],
+                [
+                    ["raw Argon2 rate (Django's parameters, every core)", f"{raw:.1f} hashes/s"],
+                    [
+                        "sign-ups/s under a 16-client storm",
+                        f"{signup_rate:.1f} ({signup_rate / raw:.0%} of raw)",
+                    ],
+                    ["storm answers", ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))],
+                    [
+                        "GET /health during the storm, p50 / p99",
+                        f"{health.p50_ms:.1f} / {health.p99_ms:.1f} ms",
+                    ],
+                    [
+                        "200 concurrent sign-ups: answers",
+                        ", ".join(f"{k}: {v}" for k, v in sorted(burst_statuses.items())),
+                    ],
+                    ["200 concurrent sign-ups: peak memory (RSS high-water)", f"{peak:.0f} MiB"],
+                ],
+            )
+        )
 
         scale = []
         token = None
         for workers in (1, 2):
             server = our_server(ours_url, pin=False, workers=workers)
             try:
-                token = token or session_for(server, f"scale-{secrets.token_hex(4)}@example.com")["access_token"]
+                token = (
+                    token
+                    or session_for(server, f"scale-{secrets.token_hex(4)}@example.com")[
+                        "access_token"
+                    ]
+                )
                 common = {"duration": args.duration, "connections": args.connections, "pin": False}
                 health_figures = wrk(f"{server.url}/health", **common)
-                me_figures = wrk(f"{server.url}/api/auth/me", header=f"Authorization: Bearer {token}", **common)
+                me_figures = wrk(
+                    f"{server.url}/api/auth/me", header=f"Authorization: Bearer {token}", **common
+                )
             finally:
                 server.stop()
-            scale.append([f"{workers} worker(s), unpinned", *health_figures.cells(), *me_figures.cells()])
+            scale.append(
+                [f"{workers} worker(s), unpinned", *health_figures.cells(), *me_figures.cells()]
+            )
         print()
-        print(table(["scale out", "/health req/s", "p50 ms", "p99 ms", "/me req/s", "p50 ms", "p99 ms"], scale))
+        print(
+            table(
+                ["scale out", "/health req/s", "p50 ms", "p99 ms", "/me req/s", "p50 ms", "p99 ms"],
+                scale,
+            )
+        )
     finally:
         if cluster is not None:
             cluster.remove()

@@ -15,12 +15,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 load_dotenv_file(Path(__file__).resolve().parent.parent)
 
 try:
-    from django.core.asgi import get_asgi_application
+    import django
 
-    django_application = get_asgi_application()
+    django.setup(set_prefix=False)
+    from project.handlers import WarmThreadASGIHandler
     from project.server import ServiceApplication
 
-    application = ServiceApplication(django_application)
+    application = ServiceApplication(WarmThreadASGIHandler())
 except ImproperlyConfigured as error:
     print(f"Configuration error: {error}", file=sys.stderr)
     raise SystemExit(2) from None

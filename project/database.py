@@ -6,6 +6,8 @@ libpq's `sslmode=`; asyncpg-only options are dropped with a warning. Every error
 that names `DATABASE_URL` and never quotes the URL, because the URL carries the password.
 """
 
+import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +83,31 @@ DROPPED_OPTIONS = frozenset(
         "max_overflow",
     }
 )
+
+
+# A pooled connection handed back less than this many seconds ago is trusted without a round trip;
+# an older one is checked with psycopg_pool's own check before it is lent again.
+TRUSTED_FOR_SECONDS = 2.0
+returned_at: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
+
+
+def connection_returned(connection: Any) -> None:
+    """The pool's `reset` callback: remember when the connection came back."""
+    returned_at[connection] = time.monotonic()
+
+
+def connection_check(connection: Any) -> None:
+    """The pool's `check` callback (Django's CONN_HEALTH_CHECKS installs a round trip for every
+    checkout). A connection that was working a moment ago skips the round trip, which otherwise
+    costs as much as the query the request makes; a broken one still fails its query, and Django
+    then discards it."""
+    if connection.closed or connection.broken:
+        raise ConnectionError("connection is closed")
+    last = returned_at.get(connection)
+    if last is None or time.monotonic() - last > TRUSTED_FOR_SECONDS:
+        from psycopg_pool import ConnectionPool
+
+        ConnectionPool.check_connection(connection)
 
 
 @dataclass(frozen=True)
@@ -185,6 +212,8 @@ def postgresql_config(url: str, *, pool: PoolSettings) -> DatabaseConfig:
         "max_size": max(pool.max_size, pool.min_size),
         "timeout": pool.timeout,
         "name": "default",
+        "check": connection_check,
+        "reset": connection_returned,
     }
     # Django's psycopg backend already keeps prepare_threshold at None (no server-side prepared
     # statements) unless server_side_binding is on; we never turn it on.

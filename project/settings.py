@@ -114,19 +114,27 @@ INSTALLED_APPS = [
     "health",
 ]
 
+# Every middleware is async-native: Django's own are replaced by subclasses in project.middleware
+# that skip the thread hops (security, clickjacking) or run only under /admin/ (session, CSRF,
+# auth, messages). See ../shared/PERFORMANCE.md for what each hop costs.
 MIDDLEWARE = [
     "project.middleware.JsonErrorMiddleware",
-    "django.middleware.security.SecurityMiddleware",
+    "project.middleware.SecurityMiddleware",
     "project.middleware.AllowedHostsMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "accounts.middleware.AdminLoginThrottleMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "project.middleware.SessionMiddleware",
+    "project.middleware.CsrfViewMiddleware",
+    "project.middleware.AuthenticationMiddleware",
+    "project.middleware.MessageMiddleware",
+    "project.middleware.XFrameOptionsMiddleware",
 ]
+# Django's deploy checks look for its exact classes: these three would fire only because the
+# stand-ins above are subclasses. W001: SecurityMiddleware, W002: XFrameOptionsMiddleware,
+# W003: CsrfViewMiddleware. What they guard is pinned by tests/reliability/test_production.py
+# and tests/project/test_middleware.py.
+SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
 
 ROOT_URLCONF = "project.urls"
 ASGI_APPLICATION = "project.asgi.application"

@@ -29,17 +29,23 @@ def database_pool_closed_at_exit(django_db_setup, django_db_blocker) -> Iterator
 
     with django_db_blocker.unblock():
         connection = connections["default"]
-        if connection.vendor == "postgresql":
-            # Async tests leave connections checked out on asgiref's worker thread: end them.
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
         connection.close()
         close_pool = getattr(connection, "close_pool", None)
         if close_pool is not None:
             close_pool()
+        if connection.vendor == "postgresql":
+            # Async tests leave connections checked out on asgiref's worker thread, which the
+            # pool does not close: end every session on the test database from outside it.
+            import psycopg
+
+            params = connection.get_connection_params()
+            params.pop("cursor_factory", None)
+            database = params.pop("dbname")
+            with psycopg.connect(**{**params, "dbname": "postgres"}, autocommit=True) as admin:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    [database],
+                )
 
 
 @pytest.fixture

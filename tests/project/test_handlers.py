@@ -1,0 +1,60 @@
+"""WarmThreadASGIHandler: one thread per request in flight, reused afterwards, connections
+handed back to the pool after every request."""
+
+import asyncio
+import time
+
+import pytest
+from django.db import connections
+
+from project.handlers import WarmThreadASGIHandler
+from tests.accounts.helpers import bearer, signup
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def slow_urls(settings):
+    settings.ROOT_URLCONF = "tests.slow_urls"
+    from django.urls import clear_url_caches
+
+    clear_url_caches()
+    yield
+    clear_url_caches()
+
+
+async def test_a_requests_sync_work_stays_on_one_thread(api, slow_urls):
+    threads = (await api.get("/slow")).json()["threads"]
+    assert threads[0] == threads[1]
+
+
+async def test_threads_are_reused_by_later_requests(api, slow_urls):
+    from project.asgi import application
+
+    handler = application.django_app
+    assert isinstance(handler, WarmThreadASGIHandler)
+    before = handler.threads.created
+    seen = {tuple((await api.get("/slow")).json()["threads"]) for _ in range(20)}
+    assert handler.threads.created - before <= 1
+    assert len(seen) == 1
+
+
+async def test_a_slow_request_does_not_stall_another(api, slow_urls):
+    started = time.perf_counter()
+    slow, fast = await asyncio.gather(api.get("/slow?seconds=0.6"), api.get("/slow?seconds=0.6"))
+    elapsed = time.perf_counter() - started
+    assert elapsed < 1.1, "two requests' sync work ran one after the other"
+    assert slow.json()["threads"][0] != fast.json()["threads"][0]
+
+
+@pytest.mark.postgresql
+async def test_connections_go_back_to_the_pool_after_each_request(api):
+    session = await signup(api, "pool@example.com")
+    for _ in range(30):
+        assert (await api.get("/api/auth/me", headers=bearer(session))).status_code == 200
+    pool = getattr(connections["default"], "pool", None)
+    assert pool is not None
+    stats = pool.get_stats()
+    borrowed = stats["pool_size"] - stats["pool_available"]
+    # At most the test's own thread may hold one: no request keeps a connection.
+    assert borrowed <= 1, stats

@@ -1,0 +1,72 @@
+"""The async stand-ins for Django's middleware behave like Django's own."""
+
+import inspect
+
+import pytest
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
+from django.http import HttpResponse
+from django.middleware.clickjacking import XFrameOptionsMiddleware as DjangoXFrameOptions
+from django.middleware.security import SecurityMiddleware as DjangoSecurityMiddleware
+from django.test import RequestFactory
+
+from project import middleware
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def respond(request):
+    return HttpResponse("ok")
+
+
+async def call(middleware_instance, request):
+    result = middleware_instance(request)
+    return await result if inspect.isawaitable(result) else result
+
+
+@pytest.mark.parametrize(
+    ("ours", "djangos"),
+    [
+        (middleware.SecurityMiddleware, DjangoSecurityMiddleware),
+        (middleware.XFrameOptionsMiddleware, DjangoXFrameOptions),
+    ],
+)
+@pytest.mark.parametrize("secure", [False, True])
+async def test_inline_middleware_sets_the_same_headers_as_djangos(ours, djangos, secure, settings):
+    settings.SECURE_HSTS_SECONDS = 3600
+    settings.SECURE_SSL_REDIRECT = secure
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    factory = RequestFactory()
+    for headers in ({}, {"X-Forwarded-Proto": "https"}):
+        ours_response = await call(ours(respond), factory.get("/api/x", headers=headers))
+        django_response = await call(djangos(respond), factory.get("/api/x", headers=headers))
+        assert ours_response.status_code == django_response.status_code
+        assert dict(ours_response.headers) == dict(django_response.headers)
+
+
+async def test_session_middleware_runs_for_the_admin_exactly_like_djangos():
+    factory = RequestFactory()
+    ours = middleware.SessionMiddleware(respond)
+    django = DjangoSessionMiddleware(respond)
+    request_ours, request_django = factory.get("/admin/"), factory.get("/admin/")
+    await call(ours, request_ours)
+    await call(django, request_django)
+    assert type(request_ours.session) is type(request_django.session)
+
+
+async def test_api_requests_skip_sessions_csrf_and_auth(api):
+    response = await api.post("/api/auth/signin", json={"email": "a@b.co", "password": "x"})
+    assert response.status_code == 401  # not 403: no CSRF check on the API
+    assert "set-cookie" not in response.headers
+    assert "cookie" not in response.headers.get("vary", "").lower()
+
+
+async def test_admin_post_without_csrf_token_is_refused(api):
+    response = await api.post("/admin/login/", data={"username": "a@b.co", "password": "x"})
+    assert response.status_code == 403
+
+
+async def test_admin_pages_get_session_and_csrf_cookies(api):
+    response = await api.get("/admin/login/")
+    assert response.status_code == 200
+    assert "csrftoken" in response.headers.get("set-cookie", "")
+    assert response.headers["x-frame-options"] == "DENY"
