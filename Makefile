@@ -26,6 +26,7 @@ install-dev: $(VENV)/.installed-dev
 # Serve on HOST:PORT (default 127.0.0.1:8081) with WORKERS processes; reads .env.
 run: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) -m project.serve
 
 # The whole suite. Never reads .env. PostgreSQL: TEST_DATABASE_URL, else a throwaway cluster.

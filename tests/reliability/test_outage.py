@@ -97,6 +97,12 @@ def test_database_outage_is_survived_and_recovered(own_cluster, live_server_fact
     def slowest(phase: str, path: str) -> float:
         return max(seconds for p, _, seconds in phases[phase] if p == path)
 
+    for phase in phases:
+        summary = [
+            f"{path} {sorted(set(statuses(phase, path)))} <= {slowest(phase, path) * 1000:.0f} ms"
+            for path in ("/health", "/health/ready", "/api/auth/signup")
+        ]
+        print(f"\n{phase}: " + "; ".join(summary))
     assert set(statuses("before", "/api/auth/signup")) == {201}
     assert set(statuses("before", "/health/ready")) == {200}
     # Outage: liveness holds, readiness and the API answer 503 JSON within their timeouts.
