@@ -58,3 +58,37 @@ async def test_connections_go_back_to_the_pool_after_each_request(api):
     borrowed = stats["pool_size"] - stats["pool_available"]
     # At most the test's own thread may hold one: no request keeps a connection.
     assert borrowed <= 1, stats
+
+
+@pytest.mark.parametrize("path", ["/health", "/api/auth/me", "/no-such-page"])
+async def test_request_started_and_finished_fire_once_per_request(api, path):
+    from django.core import signals
+
+    fired: list[str] = []
+
+    def started(**kwargs):
+        fired.append("started")
+
+    def finished(**kwargs):
+        fired.append("finished")
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    try:
+        await api.get(path)
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+    assert fired == ["started", "finished"]
+
+
+async def test_a_request_that_never_used_its_thread_closes_its_response_inline(api):
+    from project.asgi import application
+
+    handler = application.django_app
+    assert isinstance(handler, WarmThreadASGIHandler)
+    await api.get("/health")
+    thread = handler.threads.idle[-1]
+    assert thread.used is False  # nothing was sent to the thread: no hop was needed
+    await api.get("/api/auth/me", headers={"Authorization": "Bearer x.y.z"})
+    assert handler.threads.idle[-1].used is False  # refused before any query
