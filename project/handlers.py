@@ -31,6 +31,7 @@ from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import HttpResponseBadRequest
 from django.urls import set_script_prefix
 
 
@@ -104,8 +105,9 @@ class WarmThreadASGIHandler(ASGIHandler):
             set_script_prefix(get_script_prefix(scope))
             signals.request_started.send(sender=self.__class__, scope=scope)
             request, error_response = self.create_request(scope, body_file)
-            if request is None:
-                assert error_response is not None  # create_request returns one or the other
+            if request is None or error_response is not None:
+                # create_request gives a request, or (when the request is malformed) a response.
+                error_response = error_response or HttpResponseBadRequest()
                 body_file.close()
                 await self.send_response(error_response, send)
                 await sync_to_async(error_response.close)()
