@@ -123,9 +123,9 @@ async def user_signup(*, email: str, password: str, client: ClientInfo) -> Issue
     email = normalize_email(email)
     await throttle_hit("signup-ip", client.ip, settings.RATE_LIMIT_SIGNUP)
     password_validate(password, email=email)
-    hasher_capacity_ensure()
     if await selectors.user_email_exists(email=email):
-        raise EmailAlreadyRegistered
+        raise EmailAlreadyRegistered  # answered without hashing, so never shed
+    hasher_capacity_ensure()
     await database_connection_release()
     encoded = await password_hash(password)
     issued_session = await sync_to_async(user_create_with_session)(
