@@ -5,9 +5,9 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
 from accounts.models import AuthSession, User
+from accounts.services import auth_sessions_revoke_sync
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -58,9 +58,7 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.action(description="Revoke the selected sessions")
 def revoke_sessions(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
-    count = queryset.filter(revoked_at__isnull=True).update(
-        revoked_at=timezone.now(), revoked_reason="admin"
-    )
+    count = auth_sessions_revoke_sync(sessions=queryset, reason="admin")
     modeladmin.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
 
 

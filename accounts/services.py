@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts import selectors
@@ -54,9 +55,10 @@ class IssuedSession:
 def password_validate(password: str, *, email: str, field: str = "password") -> None:
     """Django's AUTH_PASSWORD_VALIDATORS; the length cap first, so a huge input costs nothing."""
     errors: list[tuple[str, str]] = []
+    user = User(email=email)  # what the similarity validator compares against
     for validator in password_validation.get_default_password_validators():
         try:
-            validator.validate(password, User(email=email))
+            validator.validate(password, user)
         except ValidationError as error:
             errors.extend((e.code or "password_invalid", e.messages[0]) for e in error.error_list)
             if any(code == "password_too_long" for code, _ in errors):
@@ -198,7 +200,9 @@ def refresh_token_rotate_sync(*, token: str, client: ClientInfo) -> IssuedSessio
             )
             return issued(user=session.user, session=session, refresh_token=new_token, now=now)
     except RefreshReuse as reuse:
-        auth_sessions_revoke_sync(session_ids=[reuse.args[0]], reason="refresh_reuse", now=now)
+        auth_sessions_revoke_sync(
+            sessions=AuthSession.objects.filter(pk=reuse.args[0]), reason="refresh_reuse", now=now
+        )
         logger.warning("Refresh token reuse: session %s revoked", reuse.args[0])
         raise InvalidRefreshToken from None
 
@@ -208,9 +212,13 @@ async def refresh_token_rotate(*, token: str, client: ClientInfo) -> IssuedSessi
     return await sync_to_async(refresh_token_rotate_sync)(token=token, client=client)
 
 
-def auth_sessions_revoke_sync(*, session_ids: list, reason: str, now: datetime) -> int:
-    return AuthSession.objects.filter(pk__in=session_ids, revoked_at__isnull=True).update(
-        revoked_at=now, revoked_reason=reason
+def auth_sessions_revoke_sync(
+    *, sessions: QuerySet[AuthSession], reason: str, now: datetime | None = None
+) -> int:
+    """Revoke the live sessions among `sessions` (sign-out everywhere, theft, admin, password
+    change); already revoked ones keep their first reason and time. Returns how many."""
+    return sessions.filter(revoked_at__isnull=True).update(
+        revoked_at=now or timezone.now(), revoked_reason=reason
     )
 
 
@@ -220,16 +228,6 @@ async def auth_session_revoke(*, session: AuthSession, reason: str = "signout") 
     )
 
 
-def user_sessions_revoke_sync(*, user: User, reason: str) -> int:
-    return AuthSession.objects.filter(user=user, revoked_at__isnull=True).update(
-        revoked_at=timezone.now(), revoked_reason=reason
-    )
-
-
-async def user_sessions_revoke(*, user: User, reason: str) -> int:
-    return await sync_to_async(user_sessions_revoke_sync)(user=user, reason=reason)
-
-
 def user_password_set_sync(
     *, user: User, encoded_password: str, client: ClientInfo
 ) -> IssuedSession:
@@ -237,8 +235,8 @@ def user_password_set_sync(
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(password=encoded_password)
         user.password = encoded_password
-        AuthSession.objects.filter(user=user, revoked_at__isnull=True).update(
-            revoked_at=now, revoked_reason="password_change"
+        auth_sessions_revoke_sync(
+            sessions=user.auth_sessions.all(), reason="password_change", now=now
         )
         return auth_session_issue(user=user, client=client, now=now)
 

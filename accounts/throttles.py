@@ -67,11 +67,6 @@ def database_increment(key: str, window_start: int) -> int:
     return int(row[0]) if row else 0
 
 
-def database_peek(key: str, window_start: int) -> int:
-    row = ThrottleCounter.objects.filter(key=key, window_start=window_start).first()
-    return row.count if row else 0
-
-
 @cache
 def redis_client() -> "redis.asyncio.Redis":
     import redis.asyncio
@@ -79,13 +74,16 @@ def redis_client() -> "redis.asyncio.Redis":
     return redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
 
 
+def redis_key(key: str, window_start: int) -> str:
+    return f"throttle:{key}:{window_start}"
+
+
 async def increment(key: str, window_start: int, ttl: int) -> int:
     if settings.REDIS_URL:
         client = redis_client()
-        redis_key = f"throttle:{key}:{window_start}"
         async with client.pipeline(transaction=True) as pipe:
-            pipe.incr(redis_key)
-            pipe.expire(redis_key, ttl + 1)
+            pipe.incr(redis_key(key, window_start))
+            pipe.expire(redis_key(key, window_start), ttl + 1)
             count, _ = await pipe.execute()
         return int(count)
     return await sync_to_async(database_increment)(key, window_start)
@@ -93,9 +91,10 @@ async def increment(key: str, window_start: int, ttl: int) -> int:
 
 async def peek(key: str, window_start: int) -> int:
     if settings.REDIS_URL:
-        value = await redis_client().get(f"throttle:{key}:{window_start}")
+        value = await redis_client().get(redis_key(key, window_start))
         return int(value or 0)
-    return await sync_to_async(database_peek)(key, window_start)
+    row = await ThrottleCounter.objects.filter(key=key, window_start=window_start).afirst()
+    return row.count if row else 0
 
 
 async def throttle_hit(scope: str, identity: str | None, rate: Rate) -> None:

@@ -97,11 +97,16 @@ def error_location(loc: tuple[Any, ...] | list[Any]) -> list[Any]:
     return location
 
 
+def unprocessable(request: HttpRequest, errors: list[dict[str, Any]]) -> HttpResponse:
+    """422 in FastAPI's shape: `{"detail": [{"type", "loc", "msg", "ctx"?}, ...]}`."""
+    return api.create_response(request, {"detail": errors}, status=422)
+
+
 @api.exception_handler(ValidationError)
 def validation_failed(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     if not request.body and any(error["loc"][:1] == ("body",) for error in exc.errors):
         # An empty body is one missing body, as FastAPI says, not a list of missing fields.
-        return api.create_response(request, {"detail": [BODY_MISSING]}, status=422)
+        return unprocessable(request, [BODY_MISSING])
     errors = []
     for error in exc.errors:
         item: dict[str, Any] = {
@@ -112,7 +117,7 @@ def validation_failed(request: HttpRequest, exc: ValidationError) -> HttpRespons
         if error.get("ctx"):
             item["ctx"] = {key: str(value) for key, value in error["ctx"].items()}
         errors.append(item)
-    return api.create_response(request, {"detail": errors}, status=422)
+    return unprocessable(request, errors)
 
 
 @api.exception_handler(HttpError)
@@ -121,11 +126,10 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if isinstance(cause, UnsupportedMediaType):
         return json_error(415, "Content-Type must be application/json")
     if isinstance(cause, BodyNotObject):
-        missing = BODY_MISSING if cause.is_null else BODY_NOT_OBJECT
-        return api.create_response(request, {"detail": [missing]}, status=422)
+        return unprocessable(request, [BODY_MISSING if cause.is_null else BODY_NOT_OBJECT])
     if isinstance(cause, BodyNotJson):
         invalid = {"type": "json_invalid", "loc": ["body", cause.offset], "msg": cause.message}
-        return api.create_response(request, {"detail": [invalid]}, status=422)
+        return unprocessable(request, [invalid])
     if isinstance(exc, AuthenticationError):
         return not_authenticated(request, NotAuthenticated())
     return json_error(exc.status_code, str(exc))
@@ -138,8 +142,10 @@ def not_authenticated(request: HttpRequest, exc: NotAuthenticated) -> HttpRespon
 
 @api.exception_handler(WeakPassword)
 def weak_password(request: HttpRequest, exc: WeakPassword) -> HttpResponse:
-    detail = [{"type": code, "loc": ["body", exc.field], "msg": msg} for code, msg in exc.errors]
-    return api.create_response(request, {"detail": detail}, status=422)
+    return unprocessable(
+        request,
+        [{"type": code, "loc": ["body", exc.field], "msg": msg} for code, msg in exc.errors],
+    )
 
 
 @api.exception_handler(AccountsError)

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.managers import normalize_email
 from accounts.models import User
-from accounts.services import user_sessions_revoke_sync
+from accounts.services import auth_sessions_revoke_sync
 
 
 class Command(BaseCommand):
@@ -20,5 +20,5 @@ class Command(BaseCommand):
         user = User.objects.filter(email=email).first()
         if user is None:
             raise CommandError(f"No user with email {email!r}.")
-        count = user_sessions_revoke_sync(user=user, reason="admin")
+        count = auth_sessions_revoke_sync(sessions=user.auth_sessions.all(), reason="admin")
         self.stdout.write(f"Revoked {count} session(s) of {email}.")
