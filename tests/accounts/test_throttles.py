@@ -19,17 +19,21 @@ def throttled(settings):
     return settings
 
 
-async def test_signup_is_throttled_per_ip_with_retry_after(api, throttled):
-    throttled.RATE_LIMIT_SIGNUP = Rate(count=2, period=3600)
+async def third_signup_under_a_rate_of_two(api, settings, prefix: str) -> httpx.Response:
+    settings.RATE_LIMIT_SIGNUP = Rate(count=2, period=3600)
     for n in range(2):
-        await signup(api, f"first{n}@example.com")
-    response = await api.post(
-        "/api/auth/signup", json={"email": "third@example.com", "password": DEFAULT_PASSWORD}
+        await signup(api, f"{prefix}{n}@example.com")
+    return await api.post(
+        "/api/auth/signup", json={"email": f"{prefix}2@example.com", "password": DEFAULT_PASSWORD}
     )
+
+
+async def test_signup_is_throttled_per_ip_with_retry_after(api, throttled):
+    response = await third_signup_under_a_rate_of_two(api, throttled, "first")
     assert response.status_code == 429
     assert response.json() == {"detail": "Too many requests, retry later"}
     assert 1 <= int(response.headers["retry-after"]) <= 3600
-    assert not await User.objects.filter(email="third@example.com").aexists()
+    assert not await User.objects.filter(email="first2@example.com").aexists()
 
 
 async def test_throttles_count_per_client_ip(api, throttled):
@@ -155,12 +159,7 @@ def throttled_in_redis(throttled, redis_url):
 async def test_throttle_counters_live_in_redis_when_redis_url_is_set(api, throttled_in_redis):
     from accounts.models import ThrottleCounter
 
-    throttled_in_redis.RATE_LIMIT_SIGNUP = Rate(count=2, period=3600)
-    for n in range(2):
-        await signup(api, f"redis{n}@example.com")
-    response = await api.post(
-        "/api/auth/signup", json={"email": "redis2@example.com", "password": DEFAULT_PASSWORD}
-    )
+    response = await third_signup_under_a_rate_of_two(api, throttled_in_redis, "redis")
     assert response.status_code == 429
     assert int(response.headers["retry-after"]) >= 1
     assert not await ThrottleCounter.objects.aexists()
