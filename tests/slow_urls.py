@@ -1,5 +1,7 @@
-"""A URLconf for handler tests: a view whose sync work takes a while and names its thread."""
+"""A URLconf for handler tests: a view whose sync work takes a while and names its thread, and
+one that waits until it is cancelled."""
 
+import asyncio
 import threading
 import time
 
@@ -20,4 +22,17 @@ async def slow(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"threads": [first, second]})
 
 
-urlpatterns = [path("slow", slow)]
+cancelled_views: list[str] = []
+
+
+async def waits(request: HttpRequest) -> JsonResponse:
+    """Sleeps until cancelled, and records that it was."""
+    try:
+        await asyncio.sleep(float(request.GET.get("seconds", "10")))
+    except asyncio.CancelledError:
+        cancelled_views.append(request.path)
+        raise
+    return JsonResponse({"slept": True})
+
+
+urlpatterns = [path("slow", slow), path("waits", waits)]
