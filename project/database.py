@@ -85,29 +85,27 @@ DROPPED_OPTIONS = frozenset(
 )
 
 
-# A pooled connection handed back less than this many seconds ago is trusted without a round trip;
-# an older one is checked with psycopg_pool's own check before it is lent again.
+# A pooled connection lent less than this many seconds ago is trusted without a round trip; an
+# older one is checked with psycopg_pool's own check before it is lent again.
 TRUSTED_FOR_SECONDS = 2.0
-returned_at: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
-
-
-def connection_returned(connection: Any) -> None:
-    """The pool's `reset` callback: remember when the connection came back."""
-    returned_at[connection] = time.monotonic()
+lent_at: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
 
 
 def connection_check(connection: Any) -> None:
     """The pool's `check` callback (Django's CONN_HEALTH_CHECKS installs a round trip for every
-    checkout). A connection that was working a moment ago skips the round trip, which otherwise
-    costs as much as the query the request makes; a broken one still fails its query, and Django
-    then discards it."""
+    checkout). A connection lent a moment ago skips the round trip, which otherwise costs as much
+    as the query the request makes; a broken one still fails its query, and Django then discards
+    it. The time is taken here, at checkout, not on return: a `reset` callback would send every
+    returned connection through the pool's worker thread, a thread hop per request."""
     if connection.closed or connection.broken:
         raise ConnectionError("connection is closed")
-    last = returned_at.get(connection)
-    if last is None or time.monotonic() - last > TRUSTED_FOR_SECONDS:
+    now = time.monotonic()
+    last = lent_at.get(connection)
+    if last is None or now - last > TRUSTED_FOR_SECONDS:
         from psycopg_pool import ConnectionPool
 
         ConnectionPool.check_connection(connection)
+    lent_at[connection] = now
 
 
 @dataclass(frozen=True)
@@ -213,7 +211,6 @@ def postgresql_config(url: str, *, pool: PoolSettings) -> DatabaseConfig:
         "timeout": pool.timeout,
         "name": "default",
         "check": connection_check,
-        "reset": connection_returned,
     }
     # Django's psycopg backend already keeps prepare_threshold at None (no server-side prepared
     # statements) unless server_side_binding is on; we never turn it on.
