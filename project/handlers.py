@@ -75,6 +75,33 @@ class WarmThreads:
             thread.shutdown(wait=False)
 
 
+class DisconnectWatch:
+    """Cancels a request's task when its client disconnects, once started."""
+
+    def __init__(self, receive: Any, request_task: asyncio.Task[Any]) -> None:
+        self.receive = receive
+        self.request_task = request_task
+        self.task: asyncio.Task[bool] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self.cancel_on_disconnect())
+
+    async def cancel_on_disconnect(self) -> bool:
+        message = await self.receive()
+        if message["type"] == "http.disconnect":
+            self.request_task.cancel()
+            return True
+        return False
+
+    def saw_disconnect(self) -> bool:
+        task = self.task
+        return task is not None and task.done() and not task.cancelled() and task.result()
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+
 current_thread: contextvars.ContextVar[RequestThread] = contextvars.ContextVar("request_thread")
 
 
@@ -128,26 +155,22 @@ class WarmThreadASGIHandler(ASGIHandler):
         give None. Django's rule, without Django's machinery: it runs the view in a TaskGroup
         and ends the group by raising an exception, whose traceback ties the request, the
         response and their frames into a reference cycle, so every request left garbage for
-        the cyclic collector. One watcher task and a plain cancel leave none."""
+        the cyclic collector. Here a watcher task cancels the request, and it is started only
+        once the request first waits: a request answered without waiting (a probe) could not
+        have noticed a disconnect anyway, and skips the task."""
         request_task = asyncio.current_task()
         assert request_task is not None  # noqa: S101  # always called from a task
-        watcher = asyncio.create_task(self.cancel_on_disconnect(receive, request_task))
+        watch = DisconnectWatch(receive, request_task)
+        start = asyncio.get_running_loop().call_soon(watch.start)
         try:
             response = await self.run_get_response(request)
             await self.send_response(response, send)
         except asyncio.CancelledError:
-            if watcher.done() and not watcher.cancelled() and watcher.result():
+            if watch.saw_disconnect():
                 request_task.uncancel()  # our own cancel: the client left, nothing to report
                 return None
             raise
         finally:
-            watcher.cancel()
+            start.cancel()
+            watch.stop()
         return response
-
-    async def cancel_on_disconnect(self, receive: Any, request_task: asyncio.Task[Any]) -> bool:
-        """Cancel the request's task when the client disconnects; say whether it did."""
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            request_task.cancel()
-            return True
-        return False
