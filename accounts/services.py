@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -67,16 +67,6 @@ def password_validate(password: str, *, email: str, field: str = "password") -> 
         raise WeakPassword(errors, field=field)
 
 
-def database_connection_close() -> None:
-    # `connection` resolves per thread: it must be looked up here, on the ORM thread.
-    connection.close()
-
-
-async def database_connection_release() -> None:
-    """Hand this request's database connection back to the pool before a slow hash."""
-    await sync_to_async(database_connection_close)()
-
-
 def auth_session_issue(*, user: User, client: ClientInfo, now: datetime) -> IssuedSession:
     """Open a session with its first refresh token. Call inside a transaction."""
     expires_at = now + timedelta(seconds=settings.REFRESH_TOKEN_TTL)
@@ -128,7 +118,6 @@ async def user_signup(*, email: str, password: str, client: ClientInfo) -> Issue
     if await selectors.user_email_exists(email=email):
         raise EmailAlreadyRegistered  # answered without hashing, so never shed
     hasher_capacity_ensure()
-    await database_connection_release()
     encoded = await password_hash(password)
     issued_session = await sync_to_async(user_create_with_session)(
         email=email, encoded_password=encoded, client=client
@@ -143,7 +132,6 @@ async def user_signin(*, email: str, password: str, client: ClientInfo) -> Issue
     await throttle_check("signin-failed-email", email, settings.RATE_LIMIT_SIGNIN_FAILED)
     hasher_capacity_ensure()
     user = await selectors.user_get_by_email(email=email)
-    await database_connection_release()
     if user is None or not user.is_active or not user.has_usable_password():
         # Same work as a real check, so unknown and known emails take the same time.
         await password_verify_dummy(password)
@@ -246,7 +234,6 @@ async def user_password_change(
 ) -> IssuedSession:
     user = session.user
     password_validate(new_password, email=user.email, field="new_password")
-    await database_connection_release()
     if not await password_verify(current_password, user.password):
         raise CurrentPasswordIncorrect
     encoded = await password_hash(new_password)

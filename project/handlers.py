@@ -8,16 +8,21 @@ caller owns. Here each request borrows a single-thread executor from a free list
 when the request ends: per-request isolation stays (one request's ORM work never shares a thread
 with another's in flight, so a slow query stalls nobody else), threads stay warm.
 
+Each piece of work a request sends to its thread (an ORM call, a sync middleware) hands the
+thread's pooled database connections back when it ends, unless a transaction is still open:
+a request holds a connection only while its thread runs queries.
+
 `handle` is Django 6.1's, with two hops removed where they can do nothing (tests in
 tests/project/test_handlers.py pin this):
 
 - `request_started` is sent on the event loop. Its receivers (`reset_queries`,
   `close_old_connections`) act on the calling thread's database connections; the request's own
-  thread has none at this point (the previous request on it closed them, see below), and neither
-  has the event loop's thread (async code never opens one), so both calls are no-ops either way.
-- `response.close()` (which sends `request_finished`, whose receivers hand the thread's pooled
-  connections back) runs on the request's thread when the request gave that thread any work, as
-  Django does, and on the event loop otherwise: a thread that ran nothing holds no connection.
+  thread holds none at this point (see above), and neither does the event loop's thread (async
+  code never opens one), so both calls are no-ops either way.
+- `response.close()` (which sends `request_finished`, whose receivers release the thread's
+  connections) runs on the request's thread when that thread still holds something to release
+  (an open transaction, a connection without a pool, as with SQLite, or a DEBUG query log), as
+  Django does, and on the event loop otherwise, where the same receivers have nothing to do.
 
 and one mechanism replaced: a client that disconnects still cancels the view, as in Django, but
 without Django's per-request TaskGroup and exception (see `respond_unless_disconnected`). With
@@ -35,20 +40,48 @@ from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.db import connections
 from django.http import HttpRequest, HttpResponseBadRequest, HttpResponseBase
 from django.urls import set_script_prefix
 
 
+def pooled_connections_return() -> bool:
+    """Hand the calling thread's pooled database connections back to their pool, unless a
+    transaction is open on them; say whether the thread still holds anything that
+    `request_finished` would have to release on this thread (a connection, a DEBUG query log)."""
+    holds = False
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is not None:
+            pooled = getattr(connection, "pool", None) is not None
+            if pooled and connection.get_autocommit() and not connection.in_atomic_block:
+                connection.close()
+            else:
+                holds = True
+        if connection.queries_log:
+            holds = True
+    return holds
+
+
 class RequestThread(ThreadPoolExecutor):
-    """One request's thread; remembers whether the current request gave it any work."""
+    """One request's thread. After each piece of work it hands its pooled connections back, so
+    a request holds a connection only while its thread runs queries (not while the event loop
+    serves other requests, nor during a password hash), and it remembers whether anything is
+    left for `request_finished` to release here."""
 
     def __init__(self) -> None:
         super().__init__(max_workers=1, thread_name_prefix="request")
-        self.used = False
+        self.holds_connection = False
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-        self.used = True
-        return super().submit(fn, *args, **kwargs)
+        return super().submit(self.run_then_return_connections, fn, args, kwargs)
+
+    def run_then_return_connections(
+        self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.holds_connection = pooled_connections_return()
 
 
 class WarmThreads:
@@ -65,7 +98,7 @@ class WarmThreads:
         except IndexError:
             self.created += 1
             thread = RequestThread()
-        thread.used = False
+        thread.holds_connection = False
         return thread
 
     def give_back(self, thread: RequestThread) -> None:
@@ -143,7 +176,7 @@ class WarmThreadASGIHandler(ASGIHandler):
             response = await self.respond_unless_disconnected(request, receive, send)
             if response is None:
                 await signals.request_finished.asend(sender=self.__class__)
-            elif current_thread.get().used:
+            elif current_thread.get().holds_connection:
                 await sync_to_async(response.close)()
             else:
                 response.close()

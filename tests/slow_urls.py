@@ -6,6 +6,7 @@ import threading
 import time
 
 from asgiref.sync import sync_to_async
+from django.db import connections
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
@@ -35,4 +36,24 @@ async def waits(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"slept": True})
 
 
-urlpatterns = [path("slow", slow), path("waits", waits)]
+def borrowed_connections() -> int:
+    stats = connections["default"].pool.get_stats()  # type: ignore[attr-defined]
+    return int(stats["pool_size"] - stats["pool_available"])
+
+
+def query_and_count() -> int:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return borrowed_connections()
+
+
+async def pool(request: HttpRequest) -> JsonResponse:
+    """Counts the pool's lent connections before, during and after one query on the thread."""
+    before = borrowed_connections()
+    during = await sync_to_async(query_and_count)()
+    return JsonResponse(
+        {"before": before, "during_query": during, "after_query": borrowed_connections()}
+    )
+
+
+urlpatterns = [path("slow", slow), path("waits", waits), path("pool", pool)]

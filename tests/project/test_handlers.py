@@ -84,16 +84,58 @@ async def test_request_started_and_finished_fire_once_per_request(api, path):
     assert fired == ["started", "finished"]
 
 
-async def test_a_request_that_never_used_its_thread_closes_its_response_inline(api):
+async def test_a_request_whose_thread_holds_nothing_closes_its_response_inline(api):
     from project.asgi import application
 
     handler = application.django_app
     assert isinstance(handler, WarmThreadASGIHandler)
     await api.get("/health")
-    thread = handler.threads.idle[-1]
-    assert thread.used is False  # nothing was sent to the thread: no hop was needed
+    assert handler.threads.idle[-1].holds_connection is False  # nothing sent to the thread
     await api.get("/api/auth/me", headers={"Authorization": "Bearer x.y.z"})
-    assert handler.threads.idle[-1].used is False  # refused before any query
+    assert handler.threads.idle[-1].holds_connection is False  # refused before any query
+
+
+@pytest.mark.postgresql
+async def test_a_pooled_connection_is_held_only_while_the_thread_runs_queries(api, slow_urls):
+    answer = (await api.get("/pool")).json()
+    assert answer["during_query"] == answer["before"] + 1
+    assert answer["after_query"] == answer["before"]  # back in the pool before the response
+
+
+@pytest.mark.postgresql
+async def test_an_authenticated_request_closes_its_response_inline(api):
+    from project.asgi import application
+
+    handler = application.django_app
+    assert isinstance(handler, WarmThreadASGIHandler)
+    session = await signup(api, "inline@example.com")
+    assert (await api.get("/api/auth/me", headers=bearer(session))).status_code == 200
+    assert handler.threads.idle[-1].holds_connection is False
+
+
+async def test_a_connection_inside_a_transaction_stays_with_its_thread():
+    from django.db import connection, transaction
+
+    from project.handlers import RequestThread
+
+    thread = RequestThread()
+    try:
+        atomic = transaction.atomic()
+
+        def open_transaction() -> None:
+            atomic.__enter__()
+            connection.ensure_connection()
+
+        def close_transaction() -> None:
+            atomic.__exit__(None, None, None)
+
+        await asyncio.wrap_future(thread.submit(open_transaction))
+        assert thread.holds_connection is True
+        await asyncio.wrap_future(thread.submit(close_transaction))
+        pooled = getattr(connection, "pool", None) is not None
+        assert thread.holds_connection is not pooled  # without a pool (SQLite) it stays
+    finally:
+        thread.shutdown(wait=True)
 
 
 def asgi_get(path: str) -> dict[str, object]:
