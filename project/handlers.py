@@ -181,6 +181,14 @@ class WarmThreadASGIHandler(ASGIHandler):
             else:
                 response.close()
 
+    async def send_response(self, response: HttpResponseBase, send: Any) -> None:
+        # Content-Length, as Django's CommonMiddleware sets it (that middleware is not used: its
+        # host check would refuse probes that reach /health by pod IP). Without it, uvicorn
+        # sends every answer chunked.
+        if not response.streaming and not response.has_header("Content-Length"):
+            response.headers["Content-Length"] = str(len(response.content))  # type: ignore[attr-defined]
+        await super().send_response(response, send)
+
     async def respond_unless_disconnected(
         self, request: HttpRequest, receive: Any, send: Any
     ) -> HttpResponseBase | None:

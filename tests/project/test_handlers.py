@@ -226,3 +226,11 @@ async def test_requests_leave_no_garbage_for_the_cyclic_collector():
         gc.enable()
     # Django's TaskGroup-and-exception version left about 60 objects per request.
     assert unreachable < 20
+
+
+@pytest.mark.parametrize("path", ["/health", "/no-such-page", "/api/auth/me"])
+async def test_answers_carry_their_content_length(path):
+    sent = await call_application(path)
+    start, body = sent[0], sent[1]
+    headers = dict(start["headers"])
+    assert int(headers[b"Content-Length"]) == len(body["body"]) > 0
