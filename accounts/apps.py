@@ -1,6 +1,15 @@
+"""The accounts app: users, login sessions, throttles."""
+
 from django.apps import AppConfig
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from accounts import hashing
+
+        # Sized now, so that a memory budget too small for one hash stops the start-up with one
+        # sentence rather than failing the first sign-up.
+        hashing.hasher_pool()

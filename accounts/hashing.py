@@ -2,8 +2,9 @@
 
 Argon2 (Django's hasher: 100 MiB, t=2, p=8) takes ~100 ms of both cores per hash. Running it on
 the event loop stalls every other request; running it unbounded needs 100 MiB per waiting
-sign-up. So: HASHER_CONCURRENCY threads hash, HASHER_QUEUE more may wait, and beyond that callers
-get HasherOverloaded (503 with Retry-After) at once. The threads run at the lowest CPU priority so
+sign-up. So: HASHER_CONCURRENCY threads hash (fewer if HASHER_MEMORY_MIB cannot hold that many
+hashes at once), HASHER_QUEUE more may wait, and beyond that callers get HasherOverloaded (503
+with Retry-After) at once. The threads run at the lowest CPU priority so
 that the event loop wins the CPU and `/health` stays fast during a sign-up storm. No request
 holds a database connection while it waits here: project.handlers hands it back to the pool after
 every ORM call.
@@ -11,6 +12,7 @@ every ORM call.
 
 import asyncio
 import contextlib
+import math
 import os
 import secrets
 import threading
@@ -20,7 +22,14 @@ from functools import cache
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import (
+    Argon2PasswordHasher,
+    ScryptPasswordHasher,
+    check_password,
+    get_hasher,
+    make_password,
+)
+from django.core.exceptions import ImproperlyConfigured
 
 from accounts.exceptions import HasherOverloaded
 
@@ -36,6 +45,7 @@ def lower_thread_priority() -> None:
 
 class HasherPool:
     def __init__(self, concurrency: int, queue: int) -> None:
+        self.concurrency = concurrency
         self.capacity = concurrency + queue
         self.admitted = 0
         self.lock = threading.Lock()
@@ -66,9 +76,36 @@ class HasherPool:
         return await asyncio.wrap_future(future)
 
 
+def hash_memory_mib() -> int:
+    """Memory one hash of the configured hasher takes, in MiB (0 when it is not memory-hard)."""
+    hasher = get_hasher()
+    if isinstance(hasher, Argon2PasswordHasher):
+        return math.ceil(hasher.memory_cost / 1024)  # memory_cost is in KiB
+    if isinstance(hasher, ScryptPasswordHasher):
+        return math.ceil(128 * hasher.work_factor * hasher.block_size / 2**20)
+    return 0
+
+
+def hashing_slots(*, concurrency: int, memory_budget_mib: int) -> int:
+    """Hashes allowed at once: `concurrency`, lowered so that their memory fits the budget."""
+    per_hash = hash_memory_mib()
+    if not per_hash:
+        return concurrency
+    slots = min(concurrency, memory_budget_mib // per_hash)
+    if slots < 1:
+        raise ImproperlyConfigured(
+            f"HASHER_MEMORY_MIB must hold at least one password hash ({per_hash} MiB with the "
+            f"configured hasher), got {memory_budget_mib}."
+        )
+    return slots
+
+
 @cache
 def hasher_pool() -> HasherPool:
-    return HasherPool(settings.HASHER_CONCURRENCY, settings.HASHER_QUEUE)
+    slots = hashing_slots(
+        concurrency=settings.HASHER_CONCURRENCY, memory_budget_mib=settings.HASHER_MEMORY_MIB
+    )
+    return HasherPool(slots, settings.HASHER_QUEUE)
 
 
 def hasher_capacity_ensure() -> None:

@@ -192,8 +192,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Password hashes running at once (memory = this x Argon2's 100 MiB) and hashes allowed to wait.
+# Password hashes running at once, lowered to what the memory budget holds (Argon2: 100 MiB per
+# hash; accounts.hashing does the arithmetic), and hashes allowed to wait.
 HASHER_CONCURRENCY = env_int("HASHER_CONCURRENCY", len(os.sched_getaffinity(0)), minimum=1)
+HASHER_MEMORY_MIB = env_int("HASHER_MEMORY_MIB", 1024, minimum=1)
 HASHER_QUEUE = env_int("HASHER_QUEUE", 32, minimum=0)
 
 # --- Throttles -----------------------------------------------------------------------------------

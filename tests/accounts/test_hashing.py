@@ -31,6 +31,27 @@ async def test_production_hasher_is_argon2_with_djangos_parameters(real_hasher):
     assert not await hashing.password_verify("wrong", encoded)
 
 
+def test_memory_budget_lowers_the_hashes_run_at_once(real_hasher):
+    assert hashing.hash_memory_mib() == 100  # Argon2 with Django's parameters
+    assert hashing.hashing_slots(concurrency=8, memory_budget_mib=250) == 2
+    assert hashing.hashing_slots(concurrency=1, memory_budget_mib=250) == 1
+    real_hasher.HASHER_CONCURRENCY = 8
+    real_hasher.HASHER_MEMORY_MIB = 300
+    assert hashing.hasher_pool().concurrency == 3
+
+
+def test_memory_budget_too_small_for_one_hash_is_a_configuration_error(real_hasher):
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match=r"HASHER_MEMORY_MIB .*\(100 MiB"):
+        hashing.hashing_slots(concurrency=2, memory_budget_mib=99)
+
+
+def test_a_hasher_that_is_not_memory_hard_keeps_its_concurrency(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+    assert hashing.hashing_slots(concurrency=4, memory_budget_mib=1) == 4
+
+
 async def test_hashing_runs_off_the_event_loop(real_hasher):
     """While a hash runs, the loop keeps ticking: no tick waits for a whole hash (~100 ms+)."""
     gaps: list[float] = []

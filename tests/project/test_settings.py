@@ -48,6 +48,7 @@ def test_env_example_documents_every_variable_settings_read():
         ("CORS_ORIGINS", "localhost:3000", "CORS_ORIGINS has 'localhost:3000'"),
         ("ENVIRONMENT", "staging", "ENVIRONMENT must be one of"),
         ("DB_POOL_TIMEOUT", "0", "DB_POOL_TIMEOUT must be greater than 0"),
+        ("HASHER_MEMORY_MIB", "64", "HASHER_MEMORY_MIB must hold at least one password hash"),
     ],
 )
 def test_a_bad_variable_is_one_line_naming_it_without_secrets(variable, value, fragment):
