@@ -149,7 +149,8 @@ def our_server(database_url: str, *, pin: bool, workers: int = 1, **env: str) ->
         "--workers",
         str(workers),
         "--no-access-log",
-        "--no-proxy-headers",
+        "--no-proxy-headers",  # as `make run` serves (project/serve.py)
+        "--no-server-header",
         "--log-level",
         "warning",
     ]
