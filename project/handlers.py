@@ -109,12 +109,14 @@ class WarmThreads:
 
 
 class DisconnectWatch:
-    """Cancels a request's task when its client disconnects, once started."""
+    """Cancels a request's task when its client disconnects. The watching task is started on
+    the event loop's next turn, which a request answered without waiting never gives it."""
 
     def __init__(self, receive: Any, request_task: asyncio.Task[Any]) -> None:
         self.receive = receive
         self.request_task = request_task
         self.task: asyncio.Task[bool] | None = None
+        self.starting = asyncio.get_running_loop().call_soon(self.start)
 
     def start(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self.cancel_on_disconnect())
@@ -131,6 +133,7 @@ class DisconnectWatch:
         return task is not None and task.done() and not task.cancelled() and task.result()
 
     def stop(self) -> None:
+        self.starting.cancel()
         if self.task is not None:
             self.task.cancel()
 
@@ -196,13 +199,12 @@ class WarmThreadASGIHandler(ASGIHandler):
         give None. Django's rule, without Django's machinery: it runs the view in a TaskGroup
         and ends the group by raising an exception, whose traceback ties the request, the
         response and their frames into a reference cycle, so every request left garbage for
-        the cyclic collector. Here a watcher task cancels the request, and it is started only
-        once the request first waits: a request answered without waiting (a probe) could not
-        have noticed a disconnect anyway, and skips the task."""
+        the cyclic collector. Here a watcher task cancels the request, started only once the
+        request first waits: a request answered without waiting (a probe) could not have
+        noticed a disconnect anyway, and skips the task."""
         request_task = asyncio.current_task()
         assert request_task is not None  # noqa: S101  # always called from a task
         watch = DisconnectWatch(receive, request_task)
-        start = asyncio.get_running_loop().call_soon(watch.start)
         try:
             response = await self.run_get_response(request)
             await self.send_response(response, send)
@@ -212,6 +214,5 @@ class WarmThreadASGIHandler(ASGIHandler):
                 return None
             raise
         finally:
-            start.cancel()
             watch.stop()
         return response
