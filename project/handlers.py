@@ -53,7 +53,7 @@ def pooled_connections_return() -> bool:
     for connection in connections.all(initialized_only=True):
         if connection.connection is not None:
             pooled = getattr(connection, "pool", None) is not None
-            if pooled and connection.get_autocommit() and not connection.in_atomic_block:
+            if pooled and connection.autocommit and not connection.in_atomic_block:
                 connection.close()
             else:
                 holds = True
