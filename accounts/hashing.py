@@ -4,10 +4,9 @@ Argon2 (Django's hasher: 100 MiB, t=2, p=8) takes ~100 ms of both cores per hash
 the event loop stalls every other request; running it unbounded needs 100 MiB per waiting
 sign-up. So: HASHER_CONCURRENCY threads hash (fewer if HASHER_MEMORY_MIB cannot hold that many
 hashes at once), HASHER_QUEUE more may wait, and beyond that callers get HasherOverloaded (503
-with Retry-After) at once. The threads run at the lowest CPU priority so
-that the event loop wins the CPU and `/health` stays fast during a sign-up storm. No request
-holds a database connection while it waits here: project.handlers hands it back to the pool after
-every ORM call.
+with Retry-After) at once. The threads run at the lowest CPU priority so that the event loop wins
+the CPU and `/health` stays fast during a sign-up storm. No request holds a database connection
+while it waits here: project.handlers hands it back to the pool after every ORM call.
 """
 
 import asyncio
