@@ -1,5 +1,5 @@
-"""A URLconf for handler tests: a view whose sync work takes a while and names its thread, and
-one that waits until it is cancelled."""
+"""A URLconf for handler tests: a view whose sync work takes a while and names its thread, one
+that waits until it is cancelled, and one that counts the pool's lent connections around a query."""
 
 import asyncio
 import threading
