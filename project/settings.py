@@ -95,6 +95,8 @@ if BEHIND_TLS_PROXY:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# DEBUG's error pages and error e-mails mask every credential, not only the settings Django names.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "project.reporting.CredentialMaskingFilter"
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER")
