@@ -16,3 +16,21 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, separators=(",", ":"))
+
+
+class OneLineWarning(logging.Filter):
+    """Turn a record into one WARNING line: no traceback, whatever level it was logged at.
+
+    For `django.security.*`: Django logs every refused `Host` (and other suspicious requests) as
+    an ERROR with the exception's traceback, some fifteen lines for one cheap request a client
+    controls. The message alone says what was refused.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno = logging.WARNING
+            record.levelname = logging.getLevelName(logging.WARNING)
+        record.exc_info = None
+        record.exc_text = None
+        record.stack_info = None
+        return True

@@ -255,14 +255,27 @@ LOGGING = {
         "text": {"()": "uvicorn.logging.DefaultFormatter", "fmt": "%(levelprefix)s %(message)s"},
         "json": {"()": "project.logging.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "filters": {"one_line_warning": {"()": "project.logging.OneLineWarning"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
+        # A refused Host or another suspicious request costs the client one request: one line.
+        "console_one_line": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["one_line_warning"],
+        },
+    },
     "loggers": {
         "project": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "accounts": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "health": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # Request errors are logged by our exception handlers, without bodies or headers.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
-        "django.security": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "django.security": {
+            "handlers": ["console_one_line"],
+            "level": "WARNING",
+            "propagate": False,
+        },
         # The pool logs every failed reconnection attempt; readiness and 503s already say it.
         "psycopg.pool": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
