@@ -1,6 +1,7 @@
 """Django settings, read once from the environment (see `.env.example` for every variable)."""
 
 import hashlib
+import hmac
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from project.database import PoolSettings, database_config_from_url
 from project.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from project.keys import development_secret, is_loopback_host, secret_strength_ensure
 from project.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -28,14 +30,29 @@ if IS_PRODUCTION and DEBUG:
 CONFIGURATION_WARNINGS: list[str] = []
 
 # --- Secrets -------------------------------------------------------------------------------------
-# Insecure on purpose (Django flags the prefix); production refuses to start without its own.
-DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production-0123456789"  # noqa: S105
+# Development without SECRET_KEY/JWT_SECRET uses a random key made once per installation and kept
+# in DEVELOPMENT_SECRET_FILE (git-ignored, mode 600, shared by every worker process); nothing
+# anyone could derive from the repository. Such a key is only for a server bound to loopback.
+HOST = env_str("HOST", "127.0.0.1")
+DEVELOPMENT_SECRET_FILE = Path(
+    env_str("DEVELOPMENT_SECRET_FILE", str(BASE_DIR / ".secrets" / "development.key"))
+)
 SECRET_KEY = env_str("SECRET_KEY")
+JWT_SECRET = env_str("JWT_SECRET")
+if not IS_PRODUCTION and not (SECRET_KEY and JWT_SECRET) and not is_loopback_host(HOST):
+    raise ImproperlyConfigured(
+        f"HOST={HOST} is reachable from other machines: set SECRET_KEY and JWT_SECRET "
+        f"(the generated development key is for loopback only)."
+    )
 if not SECRET_KEY:
     if IS_PRODUCTION:
         raise ImproperlyConfigured("SECRET_KEY is required when ENVIRONMENT=production.")
-    SECRET_KEY = DEVELOPMENT_SECRET_KEY
-    CONFIGURATION_WARNINGS.append("SECRET_KEY is unset: using an insecure development key.")
+    # The prefix makes `check --deploy` flag it (security.W009).
+    SECRET_KEY = SECRET_KEY_INSECURE_PREFIX + development_secret(DEVELOPMENT_SECRET_FILE)
+    CONFIGURATION_WARNINGS.append(
+        f"SECRET_KEY is unset: using this installation's development key "
+        f"from {DEVELOPMENT_SECRET_FILE}."
+    )
 elif IS_PRODUCTION and (
     len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
     or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
@@ -46,14 +63,16 @@ elif IS_PRODUCTION and (
         f"characters (python -c 'import secrets; print(secrets.token_urlsafe(50))')."
     )
 
-JWT_SECRET = env_str("JWT_SECRET")
 if not JWT_SECRET:
     if IS_PRODUCTION:
         raise ImproperlyConfigured("JWT_SECRET is required when ENVIRONMENT=production.")
-    JWT_SECRET = hashlib.sha256(f"jwt:{SECRET_KEY}".encode()).hexdigest()
-elif IS_PRODUCTION and len(JWT_SECRET.encode()) < 32:
-    raise ImproperlyConfigured("JWT_SECRET must be at least 32 bytes long.")
+    JWT_SECRET = hmac.new(SECRET_KEY.encode(), b"jwt", hashlib.sha256).hexdigest()
 JWT_SECRET_FALLBACKS = env_list("JWT_SECRET_FALLBACKS")
+if IS_PRODUCTION:
+    # One strength rule for the signing secret and every secret that still verifies.
+    secret_strength_ensure("JWT_SECRET", JWT_SECRET)
+    for position, fallback in enumerate(JWT_SECRET_FALLBACKS, start=1):
+        secret_strength_ensure(f"JWT_SECRET_FALLBACKS entry {position}", fallback)
 JWT_ISSUER = env_str("JWT_ISSUER", "accounts-api")
 JWT_AUDIENCE = env_str("JWT_AUDIENCE", "accounts-api")
 ACCESS_TOKEN_TTL = env_int("ACCESS_TOKEN_TTL", 900, minimum=1)
@@ -214,7 +233,6 @@ RATE_LIMIT_ADMIN_LOGIN = parse_rate(
 REDIS_URL = env_str("REDIS_URL")
 
 # --- Server (used by `make run`, i.e. `python -m project.serve`) ---------------------------------
-HOST = env_str("HOST", "127.0.0.1")
 PORT = env_int("PORT", 8081, minimum=1)
 WORKERS = env_int("WORKERS", 1, minimum=1)
 

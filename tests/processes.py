@@ -18,6 +18,8 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     developer's own .env (which manage.py reads, never overriding) cannot change the outcome."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO")}
     environment.update(dict.fromkeys(documented_variables(), ""))
+    # The test run's development key file (tests/settings.py), not the repository's.
+    environment["DEVELOPMENT_SECRET_FILE"] = os.environ.get("DEVELOPMENT_SECRET_FILE", "")
     environment.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],

@@ -5,6 +5,12 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("ENVIRONMENT", "test")
+# The generated development key of test runs (and of the servers and manage.py they start) lives
+# in a temporary file, never in the repository's .secrets/.
+os.environ.setdefault(
+    "DEVELOPMENT_SECRET_FILE",
+    str(Path(tempfile.gettempdir()) / f"accounts-test-{os.getuid()}" / "development.key"),
+)
 
 from project.database import database_config_from_url
 from project.env import env_bool

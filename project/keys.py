@@ -1,0 +1,123 @@
+"""Signing secrets: the strength rule for production's, and the per-installation development key."""
+
+import contextlib
+import ipaddress
+import os
+import re
+import secrets
+import tempfile
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+SECRET_MIN_BYTES = 32
+SECRET_MIN_DISTINCT_CHARACTERS = 10
+# What is left of a secret once the placeholder words are taken out must still look random.
+SECRET_MIN_CHARACTERS_BEYOND_PLACEHOLDERS = 16
+PLACEHOLDER_WORDS = (
+    "changeme",
+    "change",
+    "secret",
+    "password",
+    "passwd",
+    "placeholder",
+    "example",
+    "default",
+    "insecure",
+    "django",
+    "your",
+    "here",
+    "replace",
+    "todo",
+)
+GENERATE_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+DEVELOPMENT_KEY_MIN_LENGTH = 32
+
+
+def secret_weakness(value: str) -> str | None:
+    """What `value` lacks to sign tokens with ("must ..."), or None when it passes.
+
+    One rule for JWT_SECRET and every JWT_SECRET_FALLBACKS entry: at least 32 bytes, at least 10
+    distinct characters, and not a placeholder (after dropping everything but letters and digits
+    and every word like changeme, secret or password, at least 16 characters must remain).
+    """
+    if len(value.encode()) < SECRET_MIN_BYTES:
+        return f"must be at least {SECRET_MIN_BYTES} bytes long"
+    if len(set(value)) < SECRET_MIN_DISTINCT_CHARACTERS:
+        return f"must have at least {SECRET_MIN_DISTINCT_CHARACTERS} distinct characters"
+    remainder = re.sub(r"[^a-z0-9]", "", value.lower())
+    for word in PLACEHOLDER_WORDS:
+        remainder = remainder.replace(word, "")
+    if len(remainder) < SECRET_MIN_CHARACTERS_BEYOND_PLACEHOLDERS:
+        return "must be random, not a placeholder (changeme, secret, password, ...)"
+    return None
+
+
+def secret_strength_ensure(name: str, value: str) -> None:
+    """Refuse to start with a weak signing secret; the message never repeats the value."""
+    reason = secret_weakness(value)
+    if reason is not None:
+        raise ImproperlyConfigured(
+            f"{name} is too weak for production: it {reason} (make one with {GENERATE_HINT})."
+        )
+
+
+def is_loopback_host(host: str) -> bool:
+    """`localhost`, 127.0.0.0/8 or ::1: a server nobody else can reach."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def development_secret(path: Path) -> str:
+    """This installation's random development key, created on first use in `path` (mode 600).
+
+    Every worker process of a server, and every later start, reads the same file, so tokens
+    stay valid across workers and restarts. Two processes starting at once may both generate a
+    key: each writes its own temporary file and hard-links it into place, which never replaces
+    an existing file, so the first link wins and both read the winner's key.
+    """
+    key = development_secret_read(path)
+    if key is not None:
+        return key
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".key-")  # mode 600
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(64) + "\n")
+                file.flush()
+                os.fsync(file.fileno())
+            # Another process may have won the race: then its key is the one.
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+    except OSError as error:
+        raise ImproperlyConfigured(
+            f"DEVELOPMENT_SECRET_FILE {path} cannot be created ({error.strerror}): point it at "
+            f"a writable place, or set SECRET_KEY and JWT_SECRET."
+        ) from None
+    key = development_secret_read(path)
+    if key is None:  # pragma: no cover - deleted between the link and the read
+        raise ImproperlyConfigured(f"DEVELOPMENT_SECRET_FILE {path} vanished while starting.")
+    return key
+
+
+def development_secret_read(path: Path) -> str | None:
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise ImproperlyConfigured(
+            f"DEVELOPMENT_SECRET_FILE {path} cannot be read ({error.strerror})."
+        ) from None
+    if len(key) < DEVELOPMENT_KEY_MIN_LENGTH:
+        raise ImproperlyConfigured(
+            f"DEVELOPMENT_SECRET_FILE {path} holds no usable key: delete it to make a new one."
+        )
+    return key
