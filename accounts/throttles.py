@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.db import connection
 from django.http import HttpRequest
 
-from accounts.exceptions import Throttled
+from accounts.exceptions import AccountsError, Throttled
 from accounts.models import ThrottleCounter
 from project.rates import Rate
 
@@ -20,17 +21,35 @@ if TYPE_CHECKING:
     import redis.asyncio
 
 
+class ClientAddressInvalid(AccountsError, SuspiciousOperation):
+    """CLIENT_IP_HEADER holds something that is not a client address: answered 400.
+
+    Falling back to the peer (the proxy) would put every such client in one throttle bucket.
+    A SuspiciousOperation too, so that outside the API views (the admin login middleware)
+    Django answers it with handler400 and logs one warning line.
+    """
+
+    detail = "The client address header is not an IP address"
+
+
 def client_ip(request: HttpRequest) -> str | None:
-    """The peer address, or the rightmost entry of CLIENT_IP_HEADER when a proxy sets it."""
+    """The client's real address, as recorded on its sessions.
+
+    The TCP peer address, or, when CLIENT_IP_HEADER names a header the proxy sets, that
+    header's rightmost entry: a bare IP, `1.2.3.4:5678` or `[2001:db8::1]:443`. An absent or
+    blank header means the request did not come through the proxy (a probe): the peer address.
+    Anything else there raises ClientAddressInvalid.
+    """
     if settings.CLIENT_IP_HEADER:
         meta_key = "HTTP_" + settings.CLIENT_IP_HEADER.upper().replace("-", "_")
         forwarded = request.META.get(meta_key, "")
-        candidate = forwarded.split(",")[-1].strip()
-        if candidate:
-            try:
-                return str(ipaddress.ip_address(candidate))
-            except ValueError:
-                pass
+        if forwarded.strip():
+            address = address_without_port(forwarded.split(",")[-1].strip())
+            if address is None:
+                raise ClientAddressInvalid(
+                    f"The {settings.CLIENT_IP_HEADER} header does not end with a client address"
+                )
+            return address
     remote = request.META.get("REMOTE_ADDR") or ""
     try:
         return str(ipaddress.ip_address(remote))
@@ -38,7 +57,47 @@ def client_ip(request: HttpRequest) -> str | None:
         return None
 
 
+def address_without_port(entry: str) -> str | None:
+    """`1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`, `[2001:db8::1]` or `[2001:db8::1]:443` as the
+    address alone; None for anything else."""
+    host = entry
+    if entry.startswith("["):
+        host, bracket, port = entry[1:].partition("]")
+        if not bracket or (port and not (port.startswith(":") and port[1:].isdigit())):
+            return None
+    elif entry.count(":") == 1:
+        host, _, port = entry.partition(":")
+        if not port.isdigit():
+            return None
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
+
+
+def throttle_identity(ip: str) -> str:
+    """Whom an address-keyed throttle counts: one IPv4 address, or one IPv6 network.
+
+    One IPv6 subscriber usually gets a whole /64 (THROTTLE_IPV6_PREFIX), and can pick a new
+    address in it for every request; an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`, a dual-stack
+    socket's view of an IPv4 client) is that IPv4 address.
+    """
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        network = ipaddress.IPv6Network((address, settings.THROTTLE_IPV6_PREFIX), strict=False)
+        return str(network)
+    return str(address)
+
+
 def counter_key(scope: str, identity: str) -> str:
+    # Scopes keyed by a client address end in "-ip": those count the address's throttle identity.
+    if scope.endswith("-ip"):
+        identity = throttle_identity(identity)
     # Hashed: keys never store an email or an address in the clear, and have a bounded length.
     return f"{scope}:{hashlib.sha256(identity.encode()).hexdigest()[:40]}"
 

@@ -233,6 +233,12 @@ RATE_LIMIT_REFRESH = parse_rate("RATE_LIMIT_REFRESH", env_str("RATE_LIMIT_REFRES
 RATE_LIMIT_ADMIN_LOGIN = parse_rate(
     "RATE_LIMIT_ADMIN_LOGIN", env_str("RATE_LIMIT_ADMIN_LOGIN", "10/15m")
 )
+# Throttles keyed by client address count an IPv6 client by its network of this many bits.
+THROTTLE_IPV6_PREFIX = env_int("THROTTLE_IPV6_PREFIX", 64, minimum=1)
+if THROTTLE_IPV6_PREFIX > 128:
+    raise ImproperlyConfigured(
+        f"THROTTLE_IPV6_PREFIX must be at most 128, got {THROTTLE_IPV6_PREFIX}."
+    )
 REDIS_URL = env_str("REDIS_URL")
 
 # --- Server (used by `make run`, i.e. `python -m project.serve`) ---------------------------------

@@ -2,11 +2,14 @@
 
 from django.http import HttpRequest, HttpResponse
 
+from accounts.exceptions import AccountsError
 from project.http import json_error
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     # Most often a Host outside ALLOWED_HOSTS, or a malformed request line Django refused.
+    if isinstance(exception, AccountsError):
+        return json_error(400, exception.detail)  # e.g. a client address header that is garbage
     return json_error(400, "Bad request: the Host header or the request is not accepted")
 
 
