@@ -244,6 +244,14 @@ REDIS_URL = env_str("REDIS_URL")
 # --- Server (used by `make run`, i.e. `python -m project.serve`) ---------------------------------
 PORT = env_int("PORT", 8081, minimum=1)
 WORKERS = env_int("WORKERS", 1, minimum=1)
+# Bounds for clients that reach uvicorn directly (project.protocol, which `make run` selects):
+# bytes of one request line and headers (431 beyond), seconds until they have all arrived (408),
+# seconds an idle kept-alive connection stays open, and open connections or requests per worker
+# process before new requests get 503.
+MAX_HEADER_BYTES = env_int("MAX_HEADER_BYTES", 65_536, minimum=1024)
+HEADER_TIMEOUT = env_float("HEADER_TIMEOUT", 10.0)
+KEEPALIVE_TIMEOUT = env_float("KEEPALIVE_TIMEOUT", 5.0)
+LIMIT_CONCURRENCY = env_int("LIMIT_CONCURRENCY", 1000, minimum=1)
 
 # --- HTTP ----------------------------------------------------------------------------------------
 MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 1_048_576, minimum=1)
