@@ -51,7 +51,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.max_head_bytes: int = settings.MAX_HEADER_BYTES
         self.head_timeout: float = settings.HEADER_TIMEOUT
-        self.timeout_keep_alive = settings.KEEPALIVE_TIMEOUT
+        self.timeout_keep_alive = settings.KEEPALIVE_TIMEOUT  # type: ignore[assignment]  # seconds
         self.limit_concurrency = settings.LIMIT_CONCURRENCY
         self.reading_head = False
         self.head_bytes = 0
