@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.managers import UserManager
+from accounts.managers import UserManager, normalize_email
 
 EMAIL_MAX_LENGTH = 254
 
@@ -40,7 +40,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def clean(self) -> None:
         super().clean()
-        self.email = self.email.strip().lower()
+        self.email = normalize_email(self.email)
 
 
 class AuthSession(models.Model):

@@ -6,6 +6,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from ninja import Schema
 from pydantic import (
+    AfterValidator,
     EmailStr,
     Field,
     ModelWrapValidatorHandler,
@@ -15,10 +16,24 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from accounts.managers import email_local_part_allowed
 from accounts.models import EMAIL_MAX_LENGTH
 from accounts.validators import password_problems
 
 Email = Annotated[EmailStr, Field(max_length=EMAIL_MAX_LENGTH)]
+
+
+def email_local_part_ascii(email: str) -> str:
+    if not email_local_part_allowed(email):
+        raise PydanticCustomError(
+            "email_local_part_not_ascii",
+            "The part before @ must use ASCII letters, digits and punctuation only",
+        )
+    return email
+
+
+# An address for a new account: no look-alike local parts (see accounts.managers).
+NewEmail = Annotated[Email, AfterValidator(email_local_part_ascii)]
 # New passwords are judged by Django's validators (422 with their codes), not by the schema;
 # the bounds here only document them.
 NewPassword = Annotated[str, Field(json_schema_extra={"minLength": 8, "maxLength": 128})]
@@ -71,7 +86,7 @@ class NewPasswordIn(Schema):
 class SignupIn(NewPasswordIn):
     checked_field = "password"
 
-    email: Email
+    email: NewEmail
     password: NewPassword
 
 
