@@ -97,9 +97,11 @@ def throttle_identity(ip: str) -> str:
 
 
 def counter_key(scope: str, identity: str) -> str:
-    # Scopes keyed by a client address end in "-ip": those count the address's throttle identity.
+    # Scopes keyed by a client address end in "-ip", the address being the identity or its last
+    # word ("email address"): they count the address's throttle identity (IPv6: its network).
     if scope.endswith("-ip"):
-        identity = throttle_identity(identity)
+        prefix, space, address = identity.rpartition(" ")
+        identity = prefix + space + throttle_identity(address)
     # Hashed: keys never store an email or an address in the clear, and have a bounded length.
     return f"{scope}:{hashlib.sha256(identity.encode()).hexdigest()[:40]}"
 

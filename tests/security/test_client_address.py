@@ -135,3 +135,21 @@ async def test_requests_without_the_client_ip_header_use_the_peer_address(settin
     assert response.status_code == 201
     session = await AuthSession.objects.aget(user__email="direct@example.com")
     assert session.client_ip == "192.0.2.44"
+
+
+async def test_per_email_and_ip_failure_budget_is_shared_by_an_ipv6_64(settings, users):
+    settings.RATE_LIMITS = True
+    settings.RATE_LIMIT_SIGNIN_FAILED = Rate(count=2, period=900)
+    settings.RATE_LIMIT_SIGNIN_FAILED_EMAIL = Rate(count=100, period=900)
+    await users.create(email="guessed@example.com")
+    statuses = []
+    for host in range(1, 4):  # a new address of one /64 for every guess
+        from project.asgi import application
+
+        transport = httpx.ASGITransport(app=application, client=(f"2001:db8:9:9::{host}", 4000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            response = await client.post(
+                "/api/auth/signin", json={"email": "guessed@example.com", "password": "wrong-1"}
+            )
+        statuses.append(response.status_code)
+    assert statuses == [401, 401, 429]
