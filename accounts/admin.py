@@ -34,6 +34,9 @@ class AuthSessionInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuthSession]:
+        return super().get_queryset(request).select_related("user")
+
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):

@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest
 from ninja import Router
+from ninja.decorators import decorate_view
 
 from accounts import services
 from accounts.auth import BearerAuth
@@ -10,10 +11,8 @@ from accounts.exceptions import (
     CurrentPasswordIncorrect,
     EmailAlreadyRegistered,
     HasherOverloaded,
-    InvalidCredentials,
-    InvalidRefreshToken,
-    NotAuthenticated,
     Throttled,
+    Unauthorized,
 )
 from accounts.models import AuthSession
 from accounts.schemas import (
@@ -26,14 +25,14 @@ from accounts.schemas import (
     UserOut,
 )
 from accounts.throttles import client_ip
+from project.http import no_store
+from project.openapi import NO_STORE
 from project.schemas import ErrorOut, ValidationErrorOut
 
 # How each domain error reaches the client; project.api installs the handler.
 ERROR_STATUS: dict[type[AccountsError], int] = {
     CurrentPasswordIncorrect: 400,
-    InvalidCredentials: 401,
-    InvalidRefreshToken: 401,
-    NotAuthenticated: 401,
+    Unauthorized: 401,
     EmailAlreadyRegistered: 409,
     Throttled: 429,
     HasherOverloaded: 503,
@@ -42,8 +41,13 @@ ERROR_STATUS: dict[type[AccountsError], int] = {
 router = Router(tags=["auth"])
 bearer = BearerAuth()
 
-UNAVAILABLE = {429: ErrorOut, 503: ErrorOut}
-INVALID = {413: ErrorOut, 415: ErrorOut, 422: ValidationErrorOut}
+# Every route may refuse the request's Host (400) and answer 503 when the database is away.
+ANY = {400: ErrorOut, 503: ErrorOut}
+WITH_BODY = {**ANY, 413: ErrorOut, 415: ErrorOut, 422: ValidationErrorOut}
+THROTTLED = {429: ErrorOut}
+UNAUTHORIZED = {401: ErrorOut}
+# Answers carry tokens or user data: never stored by a cache (RFC 6749 section 5.1).
+PRIVATE = {NO_STORE: True}
 
 
 def client_info(request: HttpRequest) -> services.ClientInfo:
@@ -64,9 +68,11 @@ def session_out(issued: services.IssuedSession) -> dict[str, object]:
 
 @router.post(
     "/signup",
-    response={201: SessionOut, 409: ErrorOut, **INVALID, **UNAVAILABLE},
+    response={201: SessionOut, 409: ErrorOut, **WITH_BODY, **THROTTLED},
     summary="Create an account and sign in",
+    openapi_extra=PRIVATE,
 )
+@decorate_view(no_store)
 async def signup(request: HttpRequest, payload: SignupIn) -> tuple[int, dict[str, object]]:
     issued = await services.user_signup(
         email=payload.email, password=payload.password, client=client_info(request)
@@ -76,9 +82,11 @@ async def signup(request: HttpRequest, payload: SignupIn) -> tuple[int, dict[str
 
 @router.post(
     "/signin",
-    response={200: SessionOut, 401: ErrorOut, **INVALID, **UNAVAILABLE},
+    response={200: SessionOut, **UNAUTHORIZED, **WITH_BODY, **THROTTLED},
     summary="Sign in with email and password",
+    openapi_extra=PRIVATE,
 )
+@decorate_view(no_store)
 async def signin(request: HttpRequest, payload: SigninIn) -> dict[str, object]:
     issued = await services.user_signin(
         email=payload.email, password=payload.password, client=client_info(request)
@@ -88,9 +96,11 @@ async def signin(request: HttpRequest, payload: SigninIn) -> dict[str, object]:
 
 @router.post(
     "/refresh",
-    response={200: SessionOut, 401: ErrorOut, **INVALID, **UNAVAILABLE},
+    response={200: SessionOut, **UNAUTHORIZED, **WITH_BODY, **THROTTLED},
     summary="Trade a refresh token for a new session answer (the old token stops working)",
+    openapi_extra=PRIVATE,
 )
+@decorate_view(no_store)
 async def refresh(request: HttpRequest, payload: RefreshIn) -> dict[str, object]:
     issued = await services.refresh_token_rotate(
         token=payload.refresh_token, client=client_info(request)
@@ -101,9 +111,11 @@ async def refresh(request: HttpRequest, payload: RefreshIn) -> dict[str, object]
 @router.post(
     "/signout",
     auth=bearer,
-    response={200: MessageOut, 401: ErrorOut, 503: ErrorOut},
+    response={200: MessageOut, **UNAUTHORIZED, **ANY},
     summary="Revoke this session's access and refresh tokens",
+    openapi_extra=PRIVATE,
 )
+@decorate_view(no_store)
 async def signout(request: HttpRequest) -> dict[str, str]:
     session: AuthSession = request.auth  # type: ignore[attr-defined]
     await services.auth_session_revoke(session=session)
@@ -113,9 +125,11 @@ async def signout(request: HttpRequest) -> dict[str, str]:
 @router.get(
     "/me",
     auth=bearer,
-    response={200: UserOut, 401: ErrorOut, 503: ErrorOut},
+    response={200: UserOut, **UNAUTHORIZED, **ANY},
     summary="The signed-in user",
+    openapi_extra=PRIVATE,
 )
+@decorate_view(no_store)
 async def me(request: HttpRequest) -> object:
     session: AuthSession = request.auth  # type: ignore[attr-defined]
     return session.user
@@ -124,9 +138,11 @@ async def me(request: HttpRequest) -> object:
 @router.post(
     "/password",
     auth=bearer,
-    response={200: SessionOut, 400: ErrorOut, 401: ErrorOut, **INVALID, **UNAVAILABLE},
+    response={200: SessionOut, **UNAUTHORIZED, **WITH_BODY, **THROTTLED},
     summary="Change the password; every session of the user is replaced by a new one",
+    openapi_extra=PRIVATE,
 )
+@decorate_view(no_store)
 async def password_change(request: HttpRequest, payload: PasswordChangeIn) -> dict[str, object]:
     session: AuthSession = request.auth  # type: ignore[attr-defined]
     issued = await services.user_password_change(

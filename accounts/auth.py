@@ -5,7 +5,7 @@ from django.utils import timezone
 from ninja.security import HttpBearer
 
 from accounts import selectors, services
-from accounts.exceptions import NotAuthenticated
+from accounts.exceptions import AccessTokenRefused
 from accounts.models import AuthSession
 from accounts.tokens import InvalidAccessToken, access_token_decode
 
@@ -29,12 +29,12 @@ class BearerAuth(HttpBearer):
         try:
             claims = access_token_decode(token)
         except InvalidAccessToken:
-            raise NotAuthenticated("Invalid or expired token") from None
+            raise AccessTokenRefused from None
         now = timezone.now()
         session = await selectors.auth_session_get_live(
             session_id=claims.session_id, user_id=claims.user_id, now=now
         )
         if session is None:
-            raise NotAuthenticated("Invalid or expired token")
+            raise AccessTokenRefused
         await services.auth_session_touch(session=session, now=now)
         return session

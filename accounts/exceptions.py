@@ -15,16 +15,32 @@ class EmailAlreadyRegistered(AccountsError):
     detail = "Email already registered"
 
 
-class InvalidCredentials(AccountsError):
+class Unauthorized(AccountsError):
+    """401: answered with `WWW-Authenticate` (RFC 6750), `challenge` being its value."""
+
+    challenge = "Bearer"
+
+
+class InvalidCredentials(Unauthorized):
     detail = "Invalid email or password"
 
 
-class InvalidRefreshToken(AccountsError):
+class InvalidRefreshToken(Unauthorized):
     detail = "Invalid or expired refresh token"
+    challenge = 'Bearer error="invalid_token"'
 
 
-class NotAuthenticated(AccountsError):
+class NotAuthenticated(Unauthorized):
+    """No bearer token came with the request."""
+
     detail = "Not authenticated"
+
+
+class AccessTokenRefused(NotAuthenticated):
+    """A bearer token came, and it is malformed, expired, forged or its session is dead."""
+
+    detail = "Invalid or expired token"
+    challenge = 'Bearer error="invalid_token"'
 
 
 class CurrentPasswordIncorrect(AccountsError):

@@ -64,7 +64,8 @@ class AuthSession(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} since {self.created_at:%Y-%m-%d %H:%M}"
+        # Titles the admin's session rows: select_related("user") where many are shown.
+        return f"{self.user.email} since {self.created_at:%Y-%m-%d %H:%M}"
 
     @property
     def is_live(self) -> bool:

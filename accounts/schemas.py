@@ -2,12 +2,21 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from ninja import Schema
-from pydantic import EmailStr, Field, StringConstraints
+from pydantic import (
+    EmailStr,
+    Field,
+    ModelWrapValidatorHandler,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from accounts.models import EMAIL_MAX_LENGTH
+from accounts.validators import password_problems
 
 Email = Annotated[EmailStr, Field(max_length=EMAIL_MAX_LENGTH)]
 # New passwords are judged by Django's validators (422 with their codes), not by the schema;
@@ -17,7 +26,51 @@ NewPassword = Annotated[str, Field(json_schema_extra={"minLength": 8, "maxLength
 PresentedPassword = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
 
-class SignupIn(Schema):
+class NewPasswordIn(Schema):
+    """A body with a new password: when the schema refuses the body, the new password's
+    problems (Django's validators) are listed in the same 422, so a form shows every error at
+    once, as FastAPI does. A body the schema accepts is judged by the service, which knows the
+    user (the similarity validator compares against their email)."""
+
+    checked_field: ClassVar[str]  # the new password's field
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def password_problems_with_schema_errors(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Any]
+    ) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as error:
+            errors: list[InitErrorDetails] = [
+                {
+                    "type": PydanticCustomError(item["type"], item["msg"], item.get("ctx")),
+                    "loc": item["loc"],
+                    "input": item["input"],
+                }
+                for item in error.errors()
+            ]
+            field = cls.checked_field
+            password = data.get(field) if isinstance(data, dict) else None
+            refused = any(item["loc"][:1] == (field,) for item in errors)
+            if isinstance(password, str) and not refused:
+                email = data.get("email")
+                for code, message in password_problems(
+                    password, email=email if isinstance(email, str) else ""
+                ):
+                    errors.append(
+                        {
+                            "type": PydanticCustomError(code, message),
+                            "loc": (field,),
+                            "input": password,
+                        }
+                    )
+            raise ValidationError.from_exception_data(error.title, errors) from None
+
+
+class SignupIn(NewPasswordIn):
+    checked_field = "password"
+
     email: Email
     password: NewPassword
 
@@ -31,7 +84,9 @@ class RefreshIn(Schema):
     refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
-class PasswordChangeIn(Schema):
+class PasswordChangeIn(NewPasswordIn):
+    checked_field = "new_password"
+
     current_password: PresentedPassword
     new_password: NewPassword
 
@@ -46,7 +101,7 @@ class SessionOut(Schema):
     user: UserOut
     access_token: str
     refresh_token: str
-    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type
+    token_type: Literal["bearer"]  # the OAuth token type, always sent
     expires_in: int = Field(description="Seconds until the access token expires.")
 
 

@@ -6,8 +6,6 @@ from datetime import datetime, timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth import password_validation
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -30,6 +28,7 @@ from accounts.managers import normalize_email
 from accounts.models import AuthSession, RefreshToken, User
 from accounts.throttles import throttle_check, throttle_hit
 from accounts.tokens import access_token_encode, refresh_token_hash, refresh_token_new
+from accounts.validators import password_problems
 
 logger = logging.getLogger("accounts")
 USER_AGENT_MAX_LENGTH = 512
@@ -53,16 +52,8 @@ class IssuedSession:
 
 
 def password_validate(password: str, *, email: str, field: str = "password") -> None:
-    """Django's AUTH_PASSWORD_VALIDATORS; the length cap first, so a huge input costs nothing."""
-    errors: list[tuple[str, str]] = []
-    user = User(email=email)  # what the similarity validator compares against
-    for validator in password_validation.get_default_password_validators():
-        try:
-            validator.validate(password, user)
-        except ValidationError as error:
-            errors.extend((e.code or "password_invalid", e.messages[0]) for e in error.error_list)
-            if any(code == "password_too_long" for code, _ in errors):
-                break
+    """Django's AUTH_PASSWORD_VALIDATORS; WeakPassword (422) listing every problem."""
+    errors = password_problems(password, email=email)
     if errors:
         raise WeakPassword(errors, field=field)
 

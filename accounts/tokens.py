@@ -27,6 +27,7 @@ def access_token_encode(*, user_id: uuid.UUID, session_id: uuid.UUID, now: datet
     payload = {
         "sub": str(user_id),
         "sid": str(session_id),
+        "jti": secrets.token_urlsafe(16),  # two tokens issued in the same second still differ
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=settings.ACCESS_TOKEN_TTL)).timestamp()),
         "iss": settings.JWT_ISSUER,

@@ -14,9 +14,16 @@ from ninja.responses import NinjaJSONEncoder
 
 from accounts.api import ERROR_STATUS
 from accounts.api import router as accounts_router
-from accounts.exceptions import AccountsError, NotAuthenticated, Throttled, WeakPassword
+from accounts.exceptions import (
+    AccountsError,
+    NotAuthenticated,
+    Throttled,
+    Unauthorized,
+    WeakPassword,
+)
 from health.api import router as health_router
-from project.http import json_error
+from project.http import JSON_CONTENT_TYPE, json_error
+from project.openapi import schema_finalize
 
 logger = logging.getLogger("project.api")
 DATABASE_RETRY_AFTER = "5"
@@ -76,7 +83,24 @@ class CompactJSONRenderer(JSONRenderer):
     json_dumps_params = {"separators": (",", ":"), "ensure_ascii": False}
 
 
-api = NinjaAPI(
+class ServiceAPI(NinjaAPI):
+    """NinjaAPI with one JSON content type for every answer and a document strict parsers
+    accept (see project.openapi)."""
+
+    def get_content_type(self) -> str:
+        # Errors built outside ninja say `application/json` too: one type for every JSON answer
+        # (JSON is UTF-8 by definition, RFC 8259, so no charset parameter).
+        return JSON_CONTENT_TYPE
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        return schema_finalize(super().get_openapi_schema(**kwargs))
+
+    def get_openapi_operation_id(self, operation: Any) -> str:
+        # Generated clients name their functions after these: `signup`, `me`, `readiness`.
+        return str(operation.view_func.__name__)
+
+
+api = ServiceAPI(
     title="Accounts and health API",
     version="1.0.0",
     description="Drop-in replacement for the FastAPI accounts backend.",
@@ -131,13 +155,8 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         invalid = {"type": "json_invalid", "loc": ["body", cause.offset], "msg": cause.message}
         return unprocessable(request, [invalid])
     if isinstance(exc, AuthenticationError):
-        return not_authenticated(request, NotAuthenticated())
+        return accounts_error(request, NotAuthenticated())
     return json_error(exc.status_code, str(exc))
-
-
-@api.exception_handler(NotAuthenticated)
-def not_authenticated(request: HttpRequest, exc: NotAuthenticated) -> HttpResponse:
-    return json_error(401, exc.detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 @api.exception_handler(WeakPassword)
@@ -155,6 +174,8 @@ def accounts_error(request: HttpRequest, exc: AccountsError) -> HttpResponse:
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = exc.challenge
     if isinstance(exc, Throttled):
         logger.warning("Throttled %s %s", request.method, request.path)
     return json_error(status, exc.detail, headers=headers)

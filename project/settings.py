@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from project.database import PoolSettings, database_config_from_url
 from project.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from project.openapi import HEADERS as DOCUMENTED_RESPONSE_HEADERS
 from project.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -82,6 +83,8 @@ def cors_origin(value: str) -> str:
 
 CORS_ALLOWED_ORIGINS = [cors_origin(o) for o in env_list("CORS_ORIGINS", "http://localhost:3000")]
 CORS_ALLOW_CREDENTIALS = True
+# A page may read every response header the API documents (Retry-After on 429, ...).
+CORS_EXPOSE_HEADERS = list(DOCUMENTED_RESPONSE_HEADERS)
 
 BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", IS_PRODUCTION)
 if BEHIND_TLS_PROXY:

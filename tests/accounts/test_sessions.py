@@ -85,7 +85,7 @@ async def test_signout_revokes_access_and_refresh_tokens_on_the_next_request(api
     assert response.json() == {"message": "Successfully signed out"}
     me = await api.get(ME, headers=bearer(session))
     assert me.status_code == 401
-    assert me.headers["www-authenticate"] == "Bearer"
+    assert me.headers["www-authenticate"] == 'Bearer error="invalid_token"'
     assert (await refresh(api, session["refresh_token"])).status_code == 401
     assert (await api.post("/api/auth/signout", headers=bearer(session))).status_code == 401
 
@@ -109,15 +109,26 @@ async def test_me_answers_the_user(api):
     assert response.json() == session["user"]
 
 
+INVALID_TOKEN = 'Bearer error="invalid_token"'
+
+
 @pytest.mark.parametrize(
-    "header",
-    [None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer not.a.jwt", "Token abc"],
+    ("header", "challenge"),
+    [
+        (None, "Bearer"),
+        ("", "Bearer"),
+        ("Bearer", "Bearer"),
+        ("Bearer ", "Bearer"),
+        ("Basic dXNlcjpwYXNz", "Bearer"),
+        ("Token abc", "Bearer"),
+        ("Bearer not.a.jwt", INVALID_TOKEN),  # a token came, and was refused (RFC 6750)
+    ],
 )
-async def test_me_without_a_usable_token_is_401_json(api, header):
+async def test_me_without_a_usable_token_is_401_json(api, header, challenge):
     headers = {"Authorization": header} if header is not None else {}
     response = await api.get(ME, headers=headers)
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.headers["www-authenticate"] == challenge
     assert set(response.json()) == {"detail"}
 
 

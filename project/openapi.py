@@ -1,0 +1,81 @@
+"""The OpenAPI document as clients need it: string status keys, real media types, headers.
+
+ninja writes response statuses as integers and merges an operation's `openapi_extra` into them
+key by key, so a status given twice (once by `response=`, once as a string in the extra)
+appears twice in the served JSON: strict parsers (the docs page's YAML parser,
+openapi-typescript) refuse such a document. Here every status becomes one string key, an
+operation that answers another media type says so with `x-media-type`, and each status gets
+the response headers it always carries.
+"""
+
+from typing import Any
+
+# Response headers the API sends, declared once and referenced by status.
+HEADERS: dict[str, dict[str, Any]] = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "WWW-Authenticate": {
+        "description": 'The authentication scheme: `Bearer`, with `error="invalid_token"` when '
+        "a token was presented and refused (RFC 6750).",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "Cache-Control": {
+        "description": "`no-store`: answers carrying tokens or user data are never cached.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "Pragma": {
+        "description": "`no-cache`, for HTTP/1.0 caches, beside `Cache-Control: no-store`.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+}
+HEADERS_BY_STATUS = {"401": ["WWW-Authenticate"], "429": ["Retry-After"], "503": ["Retry-After"]}
+# Operations marked with this extension send `Cache-Control: no-store` on every answer.
+NO_STORE = "x-no-store"
+MEDIA_TYPE = "x-media-type"
+
+
+def deep_merge(target: dict[Any, Any], extra: dict[Any, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            deep_merge(target[key], value)
+        else:
+            target[key] = value
+
+
+def responses_normalize(responses: dict[Any, Any]) -> dict[str, Any]:
+    """One string key per status, in ascending order (`200` and `"200"` merged)."""
+    merged: dict[str, Any] = {}
+    for status, response in responses.items():
+        deep_merge(merged.setdefault(str(status), {}), response)
+    return dict(sorted(merged.items()))
+
+
+def operation_finalize(operation: dict[str, Any]) -> None:
+    operation["responses"] = responses_normalize(operation["responses"])
+    media_type = operation.pop(MEDIA_TYPE, None)
+    no_store = operation.pop(NO_STORE, False)
+    for status, response in operation["responses"].items():
+        content = response.get("content")
+        if media_type and content:
+            response["content"] = {media_type: next(iter(content.values()))}
+        names = list(HEADERS_BY_STATUS.get(status, []))
+        if no_store:
+            names += ["Cache-Control", "Pragma"]
+        if names:
+            headers = response.setdefault("headers", {})
+            for name in names:
+                headers[name] = {"$ref": f"#/components/headers/{name}"}
+
+
+def schema_finalize(schema: dict[str, Any]) -> dict[str, Any]:
+    for path_item in schema["paths"].values():
+        for operation in path_item.values():
+            operation_finalize(operation)
+    schema["components"]["headers"] = HEADERS
+    return schema
