@@ -2,7 +2,7 @@
 
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,12 +11,28 @@ from tests.conftest import LiveServer, server_environment
 from tests.postgres_plugin import running_in_ci
 
 CLIENTS_DIR = Path(__file__).resolve().parent
+phase_reports = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/clients/" in str(item.path):
             item.add_marker(pytest.mark.postgresql)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep each phase's report on the test, so a fixture can tell that its test failed."""
+    report = yield
+    item.stash.setdefault(phase_reports, {})[report.when] = report
+    return report
+
+
+def failed(request: pytest.FixtureRequest) -> bool:
+    reports = request.node.stash.get(phase_reports, {})
+    return any(report.failed for report in reports.values())
 
 
 def missing_tool(what: str) -> None:
