@@ -43,7 +43,8 @@ def database_pool_closed_at_exit(django_db_setup, django_db_blocker) -> Iterator
             database = params.pop("dbname")
             with psycopg.connect(**{**params, "dbname": "postgres"}, autocommit=True) as admin:
                 admin.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = %s AND pid <> pg_backend_pid()",
                     [database],
                 )
 

@@ -65,6 +65,9 @@ async def test_admin_user_page_shows_the_users_sessions(api, staff):
     response = await api.get(f"/admin/accounts/user/{body['user']['id']}/change/")
     assert response.status_code == 200
     assert "Auth sessions" in response.text or "auth session" in response.text.lower()
+    # Each session row is titled with something a person recognises, not the user's id.
+    assert "withsessions@example.com since " in response.text
+    assert f"{body['user']['id']} since" not in response.text
 
 
 async def test_admin_revoke_action_revokes_sessions(api, staff):

@@ -29,3 +29,14 @@ async def test_preflight_from_another_origin_gets_no_allow_origin(api):
 async def test_simple_request_from_an_allowed_origin_is_allowed(api):
     response = await api.get("/health", headers={"Origin": "http://localhost:3000"})
     assert response.headers["access-control-allow-origin"] == "http://localhost:3000"
+
+
+async def test_a_page_may_read_every_response_header_the_api_documents(api):
+    schema = (await api.get("/api/openapi.json")).json()
+    response = await api.get("/health", headers={"Origin": "http://localhost:3000"})
+    exposed = {
+        name.strip().lower()
+        for name in response.headers["access-control-expose-headers"].split(",")
+    }
+    documented = {name.lower() for name in schema["components"]["headers"]}
+    assert {"retry-after", "www-authenticate"} <= documented <= exposed
