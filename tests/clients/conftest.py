@@ -73,13 +73,16 @@ def module_live_server(
 
 @pytest.fixture(scope="session")
 def node_modules() -> Path:
-    """tests/clients/node_modules from the committed lockfile (`npm ci` when absent)."""
+    """tests/clients/node_modules from the committed lockfile (`npm ci` when absent or older
+    than the lockfile)."""
     npm = shutil.which("npm")
     if shutil.which("node") is None or npm is None:
         missing_tool("node/npm")
     assert npm is not None
     modules = CLIENTS_DIR / "node_modules"
-    if not (modules / ".package-lock.json").exists():
+    installed = modules / ".package-lock.json"  # npm writes it on every install
+    lockfile = CLIENTS_DIR / "package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < lockfile.stat().st_mtime:
         subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
             cwd=CLIENTS_DIR,

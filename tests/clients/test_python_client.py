@@ -108,8 +108,11 @@ def assert_error(generated, response, status: int, detail: str | None = None) ->
     return parsed
 
 
-def assert_bearer_challenge(response) -> None:
-    assert response.headers.get("www-authenticate", "").startswith("Bearer"), response.headers
+def assert_bearer_challenge(response, refused_token: bool = False) -> None:
+    challenge = response.headers.get("www-authenticate", "")
+    assert challenge.startswith("Bearer"), response.headers
+    if refused_token:  # RFC 6750: an access token was presented and is not good
+        assert 'error="invalid_token"' in challenge, challenge
 
 
 def session_of(generated, response) -> Any:
@@ -170,7 +173,7 @@ def test_generated_python_client_drives_the_whole_lifecycle(server, generated):
     assert_bearer_challenge(reused)
     revoked = me.sync_detailed(client=authenticated(refreshed))
     assert_error(generated, revoked, 401)
-    assert_bearer_challenge(revoked)
+    assert_bearer_challenge(revoked, refused_token=True)
 
     signed_in = session_of(
         generated,
@@ -262,7 +265,7 @@ def test_generated_python_client_parses_every_error_into_its_models(server, gene
     bad = generated.AuthenticatedClient(base_url=server.url, token="not-a-jwt", timeout=30)
     answer = me.sync_detailed(client=bad)
     assert_error(generated, answer, 401)
-    assert_bearer_challenge(answer)
+    assert_bearer_challenge(answer, refused_token=True)
 
     # 400: a wrong current password.
     owner = generated.AuthenticatedClient(
