@@ -1,26 +1,44 @@
-"""Throttle the admin login form per client IP, before Django checks (hashes) the password."""
+"""The admin login, guarded like the API's sign-in: per client IP and per email (the failure
+budgets the API spends), before Django checks (hashes) the password; JSON 429 and 503."""
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
-from accounts.exceptions import Throttled
-from accounts.throttles import client_ip, throttle_hit
+from accounts.exceptions import HasherOverloaded, Throttled
+from accounts.managers import normalize_email
+from accounts.services import failure_budgets
+from accounts.throttles import client_ip, throttle_check, throttle_hit
 from project.http import json_error
 from project.middleware import AsyncMiddleware
 
 ADMIN_LOGIN_PATH = "/admin/login/"
 
 
+def refusal(error: Throttled | HasherOverloaded, status: int) -> HttpResponseBase:
+    return json_error(status, error.detail, headers={"Retry-After": str(error.retry_after)})
+
+
 class AdminLoginThrottleMiddleware(AsyncMiddleware):
     async def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.method == "POST" and request.path == ADMIN_LOGIN_PATH:
+            ip = client_ip(request)
             try:
-                await throttle_hit(
-                    "admin-login-ip", client_ip(request), settings.RATE_LIMIT_ADMIN_LOGIN
-                )
+                await throttle_hit("admin-login-ip", ip, settings.RATE_LIMIT_ADMIN_LOGIN)
+                # An email out of budget is refused here, unhashed; concurrent guesses that
+                # pass this look are counted atomically by accounts.backends.EmailBackend.
+                email = normalize_email(str(request.POST.get("username", "")))
+                if email:
+                    for scope, identity, rate in failure_budgets(email, ip):
+                        await throttle_check(scope, identity, rate)
             except Throttled as throttled:
-                return json_error(
-                    429, throttled.detail, headers={"Retry-After": str(throttled.retry_after)}
-                )
+                return refusal(throttled, 429)
         return await self.get_response(request)
+
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponseBase | None:
+        # The admin login's password check found the hashing pool full.
+        if isinstance(exception, HasherOverloaded):
+            return refusal(exception, 503)
+        return None

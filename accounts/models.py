@@ -1,11 +1,12 @@
 """Users, their sign-in sessions, the refresh tokens of each session, and throttle counters."""
 
 import uuid
-from typing import ClassVar
+from datetime import datetime
+from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import PermissionsMixin
-from django.db import models
+from django.db import models, router, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -42,6 +43,21 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = self.email.strip().lower()
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A password set through `set_password` (the admin's form, `manage.py changepassword`,
+        a shell) ends every session of the user, in the same transaction as the new password:
+        whoever held a token issued under the old password holds nothing any more."""
+        # Django keeps the raw password in `_password` from set_password until the save.
+        password_set = getattr(self, "_password", None) is not None and not self._state.adding
+        if not password_set:
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic(using=kwargs.get("using") or router.db_for_write(User)):
+            super().save(*args, **kwargs)
+            self.auth_sessions.filter(revoked_at__isnull=True).update(
+                revoked_at=timezone.now(), revoked_reason="password_change"
+            )
+
 
 class AuthSession(models.Model):
     """One sign-in on one device: what access tokens point at, and what sign-out revokes."""
@@ -67,9 +83,9 @@ class AuthSession(models.Model):
         # Titles the admin's session rows: select_related("user") where many are shown.
         return f"{self.user.email} since {self.created_at:%Y-%m-%d %H:%M}"
 
-    @property
-    def is_live(self) -> bool:
-        return self.revoked_at is None and self.expires_at > timezone.now()
+    def is_live_at(self, now: datetime) -> bool:
+        """Unrevoked and unexpired at `now` (whether its user is active is the user's rule)."""
+        return self.revoked_at is None and self.expires_at > now
 
 
 class RefreshToken(models.Model):

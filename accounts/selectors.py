@@ -32,12 +32,7 @@ async def auth_session_get_live(
     session = await sync_to_async(auth_session_with_user_sync)(session_id=session_id)
     if session is None:
         return None
-    if (
-        session.user_id != user_id
-        or session.revoked_at is not None
-        or session.expires_at <= now
-        or not session.user.is_active
-    ):
+    if session.user_id != user_id or not session.is_live_at(now) or not session.user.is_active:
         return None
     return session
 

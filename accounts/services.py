@@ -1,6 +1,7 @@
 """Writes: sign-up, sign-in, token refresh with rotation, sign-out, password change."""
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,10 +13,13 @@ from django.utils import timezone
 
 from accounts import selectors
 from accounts.exceptions import (
+    AccessTokenRefused,
     CurrentPasswordIncorrect,
     EmailAlreadyRegistered,
+    HasherOverloaded,
     InvalidCredentials,
     InvalidRefreshToken,
+    Throttled,
     WeakPassword,
 )
 from accounts.hashing import (
@@ -26,9 +30,10 @@ from accounts.hashing import (
 )
 from accounts.managers import normalize_email
 from accounts.models import AuthSession, RefreshToken, User
-from accounts.throttles import throttle_check, throttle_hit
+from accounts.throttles import Attempt, throttle_count, throttle_forgive, throttle_hit
 from accounts.tokens import access_token_encode, refresh_token_hash, refresh_token_new
 from accounts.validators import password_problems
+from project.rates import Rate
 
 logger = logging.getLogger("accounts")
 USER_AGENT_MAX_LENGTH = 512
@@ -117,20 +122,53 @@ async def user_signup(*, email: str, password: str, client: ClientInfo) -> Issue
     return issued_session
 
 
+def failure_budgets(email: str, ip: str | None) -> list[tuple[str, str, Rate]]:
+    """What a wrong password spends: the (email, client IP) budget, small, so that guessing
+    from one address gets nowhere; and the email's budget from everywhere, much larger, so that
+    no single address can lock the account out (README, "Throttles")."""
+    return [
+        ("signin-failed-email-ip", f"{email} {ip}", settings.RATE_LIMIT_SIGNIN_FAILED),
+        ("signin-failed-email", email, settings.RATE_LIMIT_SIGNIN_FAILED_EMAIL),
+    ]
+
+
+async def password_guess(
+    *, email: str, ip: str | None, verify: Callable[[], Awaitable[bool]]
+) -> bool:
+    """Check one password for `email` against its failure budgets, counted atomically before
+    any hashing (concurrent guesses cannot all slip under the budget); a correct password takes
+    its count back. Over budget: Throttled, nothing hashed. A request shed for want of a
+    hashing slot (HasherOverloaded, 503) spends no budget."""
+    hasher_capacity_ensure()
+    attempts: list[Attempt | None] = []
+    try:
+        for scope, identity, rate in failure_budgets(email, ip):
+            attempts.append(await throttle_count(scope, identity, rate))
+        verified = await verify()
+    except (Throttled, HasherOverloaded):
+        for attempt in attempts:
+            await throttle_forgive(attempt)
+        raise
+    if verified:
+        for attempt in attempts:
+            await throttle_forgive(attempt)
+    return verified
+
+
 async def user_signin(*, email: str, password: str, client: ClientInfo) -> IssuedSession:
     email = normalize_email(email)
     await throttle_hit("signin-ip", client.ip, settings.RATE_LIMIT_SIGNIN)
-    await throttle_check("signin-failed-email", email, settings.RATE_LIMIT_SIGNIN_FAILED)
     hasher_capacity_ensure()
     user = await selectors.user_get_by_email(email=email)
-    if user is None or not user.is_active or not user.has_usable_password():
-        # Same work as a real check, so unknown and known emails take the same time.
-        await password_verify_dummy(password)
-        verified = False
-    else:
-        verified = await password_verify(password, user.password)
-    if not verified or user is None:
-        await throttle_hit("signin-failed-email", email, settings.RATE_LIMIT_SIGNIN_FAILED)
+
+    async def verify() -> bool:
+        if user is None or not user.is_active or not user.has_usable_password():
+            # Same work as a real check, so unknown and known emails take the same time.
+            await password_verify_dummy(password)
+            return False
+        return await password_verify(password, user.password)
+
+    if not await password_guess(email=email, ip=client.ip, verify=verify) or user is None:
         raise InvalidCredentials
     now = timezone.now()
     return await sync_to_async(auth_session_issue_atomic)(user=user, client=client, now=now)
@@ -160,7 +198,11 @@ def refresh_token_rotate_sync(*, token: str, client: ClientInfo) -> IssuedSessio
             session = current.session
             if current.used_at is not None:
                 raise RefreshReuse(session.pk)
-            if current.expires_at <= now or not session.is_live or not session.user.is_active:
+            if (
+                current.expires_at <= now
+                or not session.is_live_at(now)
+                or not session.user.is_active
+            ):
                 raise InvalidRefreshToken
             current.used_at = now
             current.save(update_fields=["used_at"])
@@ -208,10 +250,17 @@ async def auth_session_revoke(*, session: AuthSession, reason: str = "signout") 
 
 
 def user_password_set_sync(
-    *, user: User, encoded_password: str, client: ClientInfo
+    *, session: AuthSession, encoded_password: str, client: ClientInfo
 ) -> IssuedSession:
+    """Store the new password, revoke every session of the user and open a new one, in one
+    transaction; refused (401) if the calling session died meanwhile (signed out elsewhere,
+    revoked by an operator) while the new password was being hashed."""
+    user = session.user
     now = timezone.now()
     with transaction.atomic():
+        calling = AuthSession.objects.select_for_update().filter(pk=session.pk).first()
+        if calling is None or not calling.is_live_at(now):
+            raise AccessTokenRefused
         User.objects.filter(pk=user.pk).update(password=encoded_password)
         user.password = encoded_password
         auth_sessions_revoke_sync(
@@ -223,13 +272,23 @@ def user_password_set_sync(
 async def user_password_change(
     *, session: AuthSession, current_password: str, new_password: str, client: ClientInfo
 ) -> IssuedSession:
+    """Change the password of the session's user. A wrong current password spends the same
+    failure budgets as a wrong sign-in, and the route has its own rate per user and per client
+    IP, all counted before any hashing: one stolen access token is no password oracle, and
+    one account cannot fill the hashing pool."""
     user = session.user
+    await throttle_hit("password-change-user", str(user.pk), settings.RATE_LIMIT_PASSWORD_CHANGE)
+    await throttle_hit("password-change-ip", client.ip, settings.RATE_LIMIT_PASSWORD_CHANGE)
     password_validate(new_password, email=user.email, field="new_password")
-    if not await password_verify(current_password, user.password):
+    if not await password_guess(
+        email=user.email,
+        ip=client.ip,
+        verify=lambda: password_verify(current_password, user.password),
+    ):
         raise CurrentPasswordIncorrect
     encoded = await password_hash(new_password)
     return await sync_to_async(user_password_set_sync)(
-        user=user, encoded_password=encoded, client=client
+        session=session, encoded_password=encoded, client=client
     )
 
 

@@ -4,12 +4,14 @@ default, counted atomically with one upsert; Redis when REDIS_URL is set."""
 import hashlib
 import ipaddress
 import time
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
+from django.db.models import F
 from django.http import HttpRequest
 
 from accounts.exceptions import Throttled
@@ -53,18 +55,25 @@ def upsert_sql() -> str:
     # The only interpolated name is our own table's; every value is a bound parameter.
     table = connection.ops.quote_name(ThrottleCounter._meta.db_table)
     return (
-        f'INSERT INTO {table} ("key", "window_start", "count") VALUES (%s, %s, 1) '  # noqa: S608
+        f'INSERT INTO {table} ("key", "window_start", "count") VALUES (%s, %s, %s) '  # noqa: S608
         f'ON CONFLICT ("key") DO UPDATE SET "count" = CASE WHEN {table}."window_start" = '
-        f'excluded."window_start" THEN {table}."count" + 1 ELSE 1 END, '
+        f'excluded."window_start" THEN {table}."count" + %s ELSE excluded."count" END, '
         f'"window_start" = excluded."window_start" RETURNING "count"'
     )
 
 
-def database_increment(key: str, window_start: int) -> int:
+def database_increment(key: str, window_start: int, by: int = 1) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(upsert_sql(), [key, window_start])
+        cursor.execute(upsert_sql(), [key, window_start, by, by])
         row = cursor.fetchone()
     return int(row[0]) if row else 0
+
+
+def database_decrement(key: str, window_start: int, by: int) -> int:
+    """Only within the same window: a counter that moved on to a new window is left alone."""
+    return ThrottleCounter.objects.filter(key=key, window_start=window_start, count__gte=by).update(
+        count=F("count") - by
+    )
 
 
 @cache
@@ -78,15 +87,19 @@ def redis_key(key: str, window_start: int) -> str:
     return f"throttle:{key}:{window_start}"
 
 
-async def increment(key: str, window_start: int, ttl: int) -> int:
+async def increment(key: str, window_start: int, ttl: int, by: int = 1) -> int:
+    """Add `by` to the window's count and give the new count (a negative `by` never starts a
+    window: it only takes back what this window counted)."""
     if settings.REDIS_URL:
         client = redis_client()
         async with client.pipeline(transaction=True) as pipe:
-            pipe.incr(redis_key(key, window_start))
+            pipe.incrby(redis_key(key, window_start), by)
             pipe.expire(redis_key(key, window_start), ttl + 1)
             count, _ = await pipe.execute()
         return int(count)
-    return await sync_to_async(database_increment)(key, window_start)
+    if by < 0:
+        return await sync_to_async(database_decrement)(key, window_start, -by)
+    return await sync_to_async(database_increment)(key, window_start, by)
 
 
 async def peek(key: str, window_start: int) -> int:
@@ -97,13 +110,37 @@ async def peek(key: str, window_start: int) -> int:
     return row.count if row else 0
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One counted request, which `throttle_forgive` can take back (a sign-in that succeeded)."""
+
+    key: str
+    window_start: int
+    period: int
+
+
+async def throttle_count(scope: str, identity: str | None, rate: Rate) -> Attempt | None:
+    """Count one request now, atomically; raise Throttled (taking the count back: a refused
+    request is not an attempt) when the window's count goes over the rate."""
+    if not settings.RATE_LIMITS or identity is None:
+        return None
+    start, retry_after = window(rate, time.time())
+    attempt = Attempt(counter_key(scope, identity), start, rate.period)
+    if await increment(attempt.key, start, rate.period) > rate.count:
+        await throttle_forgive(attempt)
+        raise Throttled(retry_after)
+    return attempt
+
+
+async def throttle_forgive(attempt: Attempt | None) -> None:
+    """Take back one counted attempt, in the window it was counted in."""
+    if attempt is not None:
+        await increment(attempt.key, attempt.window_start, attempt.period, by=-1)
+
+
 async def throttle_hit(scope: str, identity: str | None, rate: Rate) -> None:
     """Count one request; raise Throttled when the window's count goes over the rate."""
-    if not settings.RATE_LIMITS or identity is None:
-        return
-    start, retry_after = window(rate, time.time())
-    if await increment(counter_key(scope, identity), start, rate.period) > rate.count:
-        raise Throttled(retry_after)
+    await throttle_count(scope, identity, rate)
 
 
 async def throttle_check(scope: str, identity: str, rate: Rate) -> None:

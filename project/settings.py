@@ -176,7 +176,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts and passwords ----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = ["accounts.backends.EmailBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -205,8 +205,17 @@ HASHER_QUEUE = env_int("HASHER_QUEUE", 32, minimum=0)
 RATE_LIMITS = env_bool("RATE_LIMITS", True)
 RATE_LIMIT_SIGNUP = parse_rate("RATE_LIMIT_SIGNUP", env_str("RATE_LIMIT_SIGNUP", "10/h"))
 RATE_LIMIT_SIGNIN = parse_rate("RATE_LIMIT_SIGNIN", env_str("RATE_LIMIT_SIGNIN", "30/15m"))
+# Failed password checks (sign-in, password change, admin login): per email and client IP, so
+# one client guessing gets nowhere, and per email from everywhere, much higher, so nobody can lock
+# an account out from one address (README, "Throttles").
 RATE_LIMIT_SIGNIN_FAILED = parse_rate(
     "RATE_LIMIT_SIGNIN_FAILED", env_str("RATE_LIMIT_SIGNIN_FAILED", "5/15m")
+)
+RATE_LIMIT_SIGNIN_FAILED_EMAIL = parse_rate(
+    "RATE_LIMIT_SIGNIN_FAILED_EMAIL", env_str("RATE_LIMIT_SIGNIN_FAILED_EMAIL", "100/h")
+)
+RATE_LIMIT_PASSWORD_CHANGE = parse_rate(
+    "RATE_LIMIT_PASSWORD_CHANGE", env_str("RATE_LIMIT_PASSWORD_CHANGE", "10/h")
 )
 RATE_LIMIT_REFRESH = parse_rate("RATE_LIMIT_REFRESH", env_str("RATE_LIMIT_REFRESH", "60/m"))
 RATE_LIMIT_ADMIN_LOGIN = parse_rate(

@@ -1,0 +1,58 @@
+"""The authentication backend behind the admin login: Django's ModelBackend with the API's
+password rules (failure budgets per email, bounded hashing)."""
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.http import HttpRequest
+
+from accounts.exceptions import Throttled
+from accounts.hashing import password_verify, password_verify_dummy
+from accounts.managers import normalize_email
+from accounts.models import User
+from accounts.services import password_guess
+from accounts.throttles import client_ip
+
+
+def pooled_connection_release() -> None:
+    """Hand this thread's pooled connection back before waiting for a hashing slot: twenty
+    admin logins must not hold twenty connections while they wait."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
+        connection.close()
+
+
+class EmailBackend(ModelBackend):
+    """Logs in by email in any letter case. The password check spends the same failure budgets
+    as the API's sign-in (so an email locked on the API is locked here too) and runs on the
+    bounded hashing pool (HasherOverloaded becomes a 503 in AdminLoginThrottleMiddleware)."""
+
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> User | None:
+        username = username or kwargs.get(User.USERNAME_FIELD)
+        if not username or password is None:
+            return None
+        email = normalize_email(username)
+        user = User._default_manager.filter(email=email).first()
+        pooled_connection_release()
+
+        async def verify() -> bool:
+            if user is None or not self.user_can_authenticate(user):
+                await password_verify_dummy(password)  # same time as a real check
+                return False
+            return await password_verify(password, user.password)
+
+        ip = client_ip(request) if request is not None else None
+        try:
+            verified = async_to_sync(password_guess)(email=email, ip=ip, verify=verify)
+        except Throttled:
+            raise PermissionDenied from None  # no other backend may try this password
+        return user if verified else None

@@ -1,0 +1,106 @@
+"""A password set anywhere ends every session of its user, and a password change needs a
+calling session that is still live when the change is written."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import transaction
+
+from accounts import selectors, services
+from accounts.exceptions import AccessTokenRefused
+from accounts.models import AuthSession, User
+from accounts.tokens import access_token_decode
+from tests.accounts.helpers import bearer, signup
+from tests.accounts.test_admin import admin_login, csrf_token
+from tests.factories import DEFAULT_PASSWORD
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql]
+ME = "/api/auth/me"
+REFRESH = "/api/auth/refresh"
+
+
+async def assert_session_dead(api, session: dict) -> None:
+    assert (await api.get(ME, headers=bearer(session))).status_code == 401
+    refreshed = await api.post(REFRESH, json={"refresh_token": session["refresh_token"]})
+    assert refreshed.status_code == 401
+
+
+async def test_admin_change_password_form_ends_the_users_sessions(api):
+    session = await signup(api, "changed-by-staff@example.com")
+    await User.objects.acreate_user(
+        "boss@example.com", "boss-passphrase", is_staff=True, is_superuser=True
+    )
+    assert (await admin_login(api, "boss@example.com", "boss-passphrase")).status_code == 302
+    url = f"/admin/accounts/user/{session['user']['id']}/password/"
+    form = await api.get(url)
+    response = await api.post(
+        url,
+        data={
+            "password1": "set-by-the-operator-1",
+            "password2": "set-by-the-operator-1",
+            "usable_password": "true",
+            "csrfmiddlewaretoken": csrf_token(form.text),
+        },
+    )
+    assert response.status_code == 302, response.text[:500]
+    await assert_session_dead(api, session)
+    revoked = await AuthSession.objects.aget(user_id=session["user"]["id"])
+    assert revoked.revoked_reason == "password_change"
+
+
+async def test_set_password_and_save_in_a_shell_ends_the_users_sessions(api):
+    session = await signup(api, "shell@example.com")
+
+    def set_in_shell() -> None:
+        user = User.objects.get(email="shell@example.com")
+        user.set_password("set-in-a-shell-123")
+        user.save()
+
+    await sync_to_async(set_in_shell)()
+    await assert_session_dead(api, session)
+
+
+async def test_a_password_save_that_rolls_back_leaves_the_sessions_alive(api):
+    session = await signup(api, "rolled-back@example.com")
+
+    def set_then_fail() -> None:
+        with transaction.atomic():
+            user = User.objects.get(email="rolled-back@example.com")
+            user.set_password("never-stored-123")
+            user.save()
+            raise RuntimeError("the surrounding work failed")
+
+    with pytest.raises(RuntimeError):
+        await sync_to_async(set_then_fail)()
+    assert (await api.get(ME, headers=bearer(session))).status_code == 200
+
+
+async def test_saving_a_user_without_a_new_password_keeps_the_sessions(api):
+    session = await signup(api, "untouched@example.com")
+    user = await User.objects.aget(email="untouched@example.com")
+    user.is_staff = True
+    await user.asave()
+    assert (await api.get(ME, headers=bearer(session))).status_code == 200
+
+
+async def test_password_change_on_a_session_revoked_meanwhile_is_refused(api):
+    session = await signup(api, "raced-change@example.com")
+    claims = access_token_decode(session["access_token"])
+    from django.utils import timezone
+
+    # The request authenticated (its session was live)...
+    authenticated = await selectors.auth_session_get_live(
+        session_id=claims.session_id, user_id=claims.user_id, now=timezone.now()
+    )
+    assert authenticated is not None
+    # ...then, while its passwords were being hashed, the session was signed out.
+    assert (await api.post("/api/auth/signout", headers=bearer(session))).status_code == 200
+    with pytest.raises(AccessTokenRefused):
+        await services.user_password_change(
+            session=authenticated,
+            current_password=DEFAULT_PASSWORD,
+            new_password="changed-too-late-123",
+            client=services.ClientInfo(ip="127.0.0.1", user_agent="test"),
+        )
+    user = await User.objects.aget(email="raced-change@example.com")
+    assert user.check_password(DEFAULT_PASSWORD)
+    assert not await AuthSession.objects.filter(user=user, revoked_at__isnull=True).aexists()
