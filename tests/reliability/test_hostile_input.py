@@ -144,9 +144,9 @@ def test_thousand_character_email(server):
 
 
 @pytest.mark.parametrize(
-    "email", ["josé@exämple.com", "用户@例子.广告", "test@xn--exmple-cua.com", "ünï@bücher.de"]
+    "email", ["jose@exämple.com", "user@例子.广告", "test@xn--exmple-cua.com", "uni@bücher.de"]
 )
-def test_unicode_and_idn_emails_sign_up(server, email):
+def test_idn_domain_emails_sign_up(server, email):
     body = json.dumps({"email": email, "password": DEFAULT_PASSWORD}).encode()
     response = post(server, "/api/auth/signup", body)
     assert response.status_code == 201, response.text
@@ -156,6 +156,15 @@ def test_unicode_and_idn_emails_sign_up(server, email):
         json.dumps({"email": email.upper(), "password": DEFAULT_PASSWORD}).encode(),
     )
     assert again.status_code == 409
+
+
+@pytest.mark.parametrize("email", ["josé@exämple.com", "用户@例子.广告", "ünï@bücher.de"])
+def test_non_ascii_local_parts_are_a_clean_422(server, email):
+    # README, "Email addresses": local parts are ASCII, so no look-alike can be registered.
+    body = json.dumps({"email": email, "password": DEFAULT_PASSWORD}).encode()
+    response = post(server, "/api/auth/signup", body)
+    assert_json_error(response, 422)
+    assert response.json()["detail"][0]["loc"] == ["body", "email"]
 
 
 def test_ten_thousand_character_password(server):
