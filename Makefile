@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON_FOUND = $(shell scripts/find-python)
 
-.PHONY: install install-dev run test lint fmt bench clean
+.PHONY: install install-dev run test test-fast lint fmt bench clean
 
 $(PY):
 	@python="$(PYTHON_FOUND)"; test -n "$$python" || exit 1; \
@@ -30,13 +30,20 @@ run: install
 	$(PY) -m project.serve
 
 # The whole suite. Never reads .env. PostgreSQL: TEST_DATABASE_URL, else a throwaway cluster.
+# `make test FAST_PATH=off` runs it on stock Django (no fastpath package in the request path).
+FAST_PATH ?= on
 test: install-dev
-	ENVIRONMENT=test $(PY) -m pytest $(PYTEST_ARGS)
+	ENVIRONMENT=test FAST_PATH=$(FAST_PATH) $(PY) -m pytest $(PYTEST_ARGS)
+
+# The edit-test loop: everything but tests/reliability (the attacks on a running service).
+test-fast: install-dev
+	ENVIRONMENT=test FAST_PATH=$(FAST_PATH) $(PY) -m pytest --ignore=tests/reliability $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
 
 fmt: install-dev
 	$(VENV)/bin/ruff check --fix .
@@ -48,4 +55,4 @@ bench: install-dev
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

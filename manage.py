@@ -10,7 +10,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
     from django.core.exceptions import ImproperlyConfigured
 
-    from project.env import load_dotenv_file
+    from toolkit.env import load_dotenv_file
 
     load_dotenv_file(Path(__file__).resolve().parent)
     from django.core.management import execute_from_command_line

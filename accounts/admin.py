@@ -6,7 +6,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.models import AuthSession, User
+from accounts.models import AuthSession, RevokedReason, User
 from accounts.services import auth_sessions_revoke_sync
 
 
@@ -60,8 +60,12 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.action(description="Revoke the selected sessions")
-def revoke_sessions(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
-    count = auth_sessions_revoke_sync(sessions=queryset, reason="admin")
+def revoke_sessions(
+    modeladmin: "admin.ModelAdmin[AuthSession]",
+    request: HttpRequest,
+    queryset: "QuerySet[AuthSession]",
+) -> None:
+    count = auth_sessions_revoke_sync(sessions=queryset, reason=RevokedReason.ADMIN)
     modeladmin.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
 
 

@@ -25,9 +25,9 @@ from accounts.schemas import (
     UserOut,
 )
 from accounts.throttles import client_ip
-from project.http import no_store
-from project.openapi import NO_STORE
-from project.schemas import ErrorOut, ValidationErrorOut
+from toolkit.http import no_store
+from toolkit.openapi import NO_STORE
+from toolkit.schemas import ErrorOut, ValidationErrorOut
 
 # How each domain error reaches the client; project.api installs the handler.
 ERROR_STATUS: dict[type[AccountsError], int] = {

@@ -6,23 +6,14 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
-from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest
 
 from accounts.exceptions import Throttled
-from accounts.hashing import password_verify, password_verify_dummy
-from accounts.managers import normalize_email
+from accounts.hashing import password_verify, password_verify_dummy, pooled_connection_release
+from accounts.managers import UserManager
 from accounts.models import User
 from accounts.services import password_guess
 from accounts.throttles import client_ip
-
-
-def pooled_connection_release() -> None:
-    """Hand this thread's pooled connection back before waiting for a hashing slot: twenty
-    admin logins must not hold twenty connections while they wait."""
-    connection = connections[DEFAULT_DB_ALIAS]
-    if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
-        connection.close()
 
 
 class EmailBackend(ModelBackend):
@@ -40,7 +31,7 @@ class EmailBackend(ModelBackend):
         username = username or kwargs.get(User.USERNAME_FIELD)
         if not username or password is None:
             return None
-        email = normalize_email(username)
+        email = UserManager.normalize_email(username)
         user = User._default_manager.filter(email=email).first()
         pooled_connection_release()
 

@@ -6,7 +6,8 @@ sign-up. So: HASHER_CONCURRENCY threads hash (fewer if HASHER_MEMORY_MIB cannot 
 hashes at once), HASHER_QUEUE more may wait, and beyond that callers get HasherOverloaded (503
 with Retry-After) at once. The threads run at the lowest CPU priority so that the event loop wins
 the CPU and `/health` stays fast during a sign-up storm. No request holds a database connection
-while it waits here: project.handlers hands it back to the pool after every ORM call.
+while it waits here: the connection goes back to the pool after each ORM call (on the fast
+path, after every piece of work on the request's thread; see fastpath.handlers).
 """
 
 import asyncio
@@ -20,6 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from typing import Any, TypeVar
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.hashers import (
     Argon2PasswordHasher,
@@ -29,6 +31,7 @@ from django.contrib.auth.hashers import (
     make_password,
 )
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from accounts.exceptions import HasherOverloaded
 
@@ -111,11 +114,29 @@ def hasher_capacity_ensure() -> None:
     hasher_pool().ensure_capacity()
 
 
+def pooled_connection_release() -> None:
+    """Hand this thread's pooled database connection back before waiting for a hash, unless a
+    transaction holds it: a request must not keep a connection through a 100 ms hash (nor
+    while it queues for one), or a burst of sign-ins would empty the pool."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
+        connection.close()
+
+
+async def connection_release_before_hashing() -> None:
+    # The fast path already hands connections back after every ORM call (fastpath.handlers);
+    # stock Django keeps them until the request ends.
+    if not settings.FAST_PATH:
+        await sync_to_async(pooled_connection_release)()
+
+
 async def password_hash(password: str | None) -> str:
+    await connection_release_before_hashing()
     return await hasher_pool().run(make_password, password)
 
 
 async def password_verify(password: str, encoded: str) -> bool:
+    await connection_release_before_hashing()
     return await hasher_pool().run(check_password, password, encoded)
 
 
@@ -126,4 +147,5 @@ def dummy_password_hash() -> str:
 
 
 async def password_verify_dummy(password: str) -> None:
+    await connection_release_before_hashing()
     await hasher_pool().run(lambda: check_password(password, dummy_password_hash()))

@@ -1,4 +1,5 @@
-"""The user manager: email is the login, stored in the one canonical form of normalize_email."""
+"""The user manager: email is the login, stored in the one canonical form of
+`UserManager.normalize_email`."""
 
 import unicodedata
 from collections import defaultdict
@@ -13,24 +14,6 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 
-def normalize_email(email: str) -> str:
-    """The one canonical form of an email, which uniqueness and every lookup use.
-
-    The whole address NFKC-normalised (a fullwidth `a`, U+FF41, is `a`), the local part case-folded
-    (`İ`, `ß` and `A` fold as Unicode says), the domain in IDNA's UTS 46 form, lowercase Unicode
-    (`xn--bcher-kva.example` and `BÜCHER.example` are `bücher.example`), as email-validator
-    writes it. Look-alikes that survive this (a Cyrillic `a`, U+0430) are refused at sign-up by
-    `email_local_part_allowed`, not rewritten.
-    """
-    email = email.strip()
-    if email.isascii() and "xn--" not in email.lower():
-        return email.lower()  # what NFKC, casefold and IDNA do to plain ASCII, cheaply
-    local, at, domain = unicodedata.normalize("NFKC", email).rpartition("@")
-    if not at:
-        return domain.casefold()
-    return f"{local.casefold()}@{normalize_domain(domain)}"
-
-
 def normalize_domain(domain: str) -> str:
     try:
         return idna.decode(idna.encode(domain, uts46=True))
@@ -43,7 +26,7 @@ def email_local_part_allowed(email: str) -> bool:
     punctuation RFC 5321 allows. Unicode local parts are where look-alikes hide (`ana` with a
     Cyrillic first `a`, a dotless `i`, a dotted capital `I`), and mixed- or whole-script
     checks still let some through."""
-    return normalize_email(email).rpartition("@")[0].isascii()
+    return UserManager.normalize_email(email).rpartition("@")[0].isascii()
 
 
 @dataclass
@@ -61,7 +44,7 @@ def email_renormalisation_plan(rows: Iterable[tuple[Any, str]]) -> EmailRenormal
     it is and reported."""
     by_canonical: dict[str, list[tuple[Any, str]]] = defaultdict(list)
     for pk, email in rows:
-        by_canonical[normalize_email(email)].append((pk, email))
+        by_canonical[UserManager.normalize_email(email)].append((pk, email))
     plan = EmailRenormalisation()
     for canonical, holders in sorted(by_canonical.items()):
         if len(holders) > 1:
@@ -91,14 +74,33 @@ def email_renormalisation_apply(model: Any, plan: EmailRenormalisation) -> list[
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        """The one canonical form of an email, which uniqueness and every lookup use.
+
+        The whole address NFKC-normalised (a fullwidth `a`, U+FF41, is `a`), the local part
+        case-folded (`İ`, `ß` and `A` fold as Unicode says), the domain in IDNA's UTS 46 form,
+        lowercase Unicode (`xn--bcher-kva.example` and `BÜCHER.example` are
+        `bücher.example`), as email-validator writes it. Look-alikes that survive this (a
+        Cyrillic `a`, U+0430) are refused at sign-up by `email_local_part_allowed`, not
+        rewritten. Replaces BaseUserManager's, which lowercases the domain only.
+        """
+        email = (email or "").strip()
+        if email.isascii() and "xn--" not in email.lower():
+            return email.lower()  # what NFKC, casefold and IDNA do to plain ASCII, cheaply
+        local, at, domain = unicodedata.normalize("NFKC", email).rpartition("@")
+        if not at:
+            return domain.casefold()
+        return f"{local.casefold()}@{normalize_domain(domain)}"
+
     def get_by_natural_key(self, username: str | None) -> "User":
         # Admin login and createsuperuser look users up here: match any letter case.
-        return self.get(email=normalize_email(username or ""))
+        return self.get(email=self.normalize_email(username))
 
     def create_user(self, email: str, password: str | None = None, **extra: Any) -> "User":
         if not email:
             raise ValueError("Users must have an email address.")
-        user = self.model(email=normalize_email(email), **extra)
+        user = self.model(email=self.normalize_email(email), **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -108,7 +110,7 @@ class UserManager(BaseUserManager["User"]):
         from accounts.hashing import password_hash
 
         encoded = await password_hash(password)
-        user = self.model(email=normalize_email(email), password=encoded, **extra)
+        user = self.model(email=self.normalize_email(email), password=encoded, **extra)
         await user.asave(using=self._db)
         return user
 

@@ -6,13 +6,11 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 from accounts.exceptions import HasherOverloaded, Throttled
-from accounts.managers import normalize_email
+from accounts.managers import UserManager
 from accounts.services import failure_budgets
 from accounts.throttles import client_ip, throttle_check, throttle_hit
-from project.http import json_error
-from project.middleware import AsyncMiddleware
-
-ADMIN_LOGIN_PATH = "/admin/login/"
+from toolkit.http import json_error
+from toolkit.middleware import AsyncMiddleware, GetResponse
 
 
 def refusal(error: Throttled | HasherOverloaded, status: int) -> HttpResponseBase:
@@ -20,14 +18,18 @@ def refusal(error: Throttled | HasherOverloaded, status: int) -> HttpResponseBas
 
 
 class AdminLoginThrottleMiddleware(AsyncMiddleware):
+    def __init__(self, get_response: GetResponse) -> None:
+        super().__init__(get_response)
+        self.login_path = f"/{settings.ADMIN_URL_PREFIX}login/"
+
     async def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if request.method == "POST" and request.path == ADMIN_LOGIN_PATH:
+        if request.method == "POST" and request.path == self.login_path:
             ip = client_ip(request)
             try:
                 await throttle_hit("admin-login-ip", ip, settings.RATE_LIMIT_ADMIN_LOGIN)
                 # An email out of budget is refused here, unhashed; concurrent guesses that
                 # pass this look are counted atomically by accounts.backends.EmailBackend.
-                email = normalize_email(str(request.POST.get("username", "")))
+                email = UserManager.normalize_email(str(request.POST.get("username", "")))
                 if email:
                     for scope, identity, rate in failure_budgets(email, ip):
                         await throttle_check(scope, identity, rate)

@@ -10,7 +10,7 @@ from django.db import models, router, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.managers import UserManager, normalize_email
+from accounts.managers import UserManager
 
 EMAIL_MAX_LENGTH = 254
 
@@ -41,7 +41,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def clean(self) -> None:
         super().clean()
-        self.email = normalize_email(self.email)
+        self.email = UserManager.normalize_email(self.email)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         """A password set through `set_password` (the admin's form, `manage.py changepassword`,
@@ -55,8 +55,17 @@ class User(AbstractBaseUser, PermissionsMixin):
         with transaction.atomic(using=kwargs.get("using") or router.db_for_write(User)):
             super().save(*args, **kwargs)
             self.auth_sessions.filter(revoked_at__isnull=True).update(
-                revoked_at=timezone.now(), revoked_reason="password_change"
+                revoked_at=timezone.now(), revoked_reason=RevokedReason.PASSWORD_CHANGE
             )
+
+
+class RevokedReason(models.TextChoices):
+    """Why a session ended before it expired."""
+
+    SIGNOUT = "signout", "Signed out"
+    REFRESH_REUSE = "refresh_reuse", "A rotated refresh token came back (theft)"
+    PASSWORD_CHANGE = "password_change", "The password changed"
+    ADMIN = "admin", "Revoked by an operator"
 
 
 class AuthSession(models.Model):
@@ -68,7 +77,7 @@ class AuthSession(models.Model):
     last_used_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_reason = models.CharField(max_length=32, blank=True)
+    revoked_reason = models.CharField(max_length=32, blank=True, choices=RevokedReason.choices)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
 

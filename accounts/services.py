@@ -28,12 +28,12 @@ from accounts.hashing import (
     password_verify,
     password_verify_dummy,
 )
-from accounts.managers import normalize_email
-from accounts.models import AuthSession, RefreshToken, User
+from accounts.managers import UserManager
+from accounts.models import AuthSession, RefreshToken, RevokedReason, User
 from accounts.throttles import Attempt, throttle_count, throttle_forgive, throttle_hit
 from accounts.tokens import access_token_encode, refresh_token_hash, refresh_token_new
 from accounts.validators import password_problems
-from project.rates import Rate
+from toolkit.rates import Rate
 
 logger = logging.getLogger("accounts")
 USER_AGENT_MAX_LENGTH = 512
@@ -108,7 +108,7 @@ def user_create_with_session(
 
 
 async def user_signup(*, email: str, password: str, client: ClientInfo) -> IssuedSession:
-    email = normalize_email(email)
+    email = UserManager.normalize_email(email)
     await throttle_hit("signup-ip", client.ip, settings.RATE_LIMIT_SIGNUP)
     password_validate(password, email=email)
     if await selectors.user_email_exists(email=email):
@@ -156,7 +156,7 @@ async def password_guess(
 
 
 async def user_signin(*, email: str, password: str, client: ClientInfo) -> IssuedSession:
-    email = normalize_email(email)
+    email = UserManager.normalize_email(email)
     await throttle_hit("signin-ip", client.ip, settings.RATE_LIMIT_SIGNIN)
     hasher_capacity_ensure()
     user = await selectors.user_get_by_email(email=email)
@@ -222,7 +222,9 @@ def refresh_token_rotate_sync(*, token: str, client: ClientInfo) -> IssuedSessio
             return issued(user=session.user, session=session, refresh_token=new_token, now=now)
     except RefreshReuse as reuse:
         auth_sessions_revoke_sync(
-            sessions=AuthSession.objects.filter(pk=reuse.args[0]), reason="refresh_reuse", now=now
+            sessions=AuthSession.objects.filter(pk=reuse.args[0]),
+            reason=RevokedReason.REFRESH_REUSE,
+            now=now,
         )
         logger.warning("Refresh token reuse: session %s revoked", reuse.args[0])
         raise InvalidRefreshToken from None
@@ -234,7 +236,7 @@ async def refresh_token_rotate(*, token: str, client: ClientInfo) -> IssuedSessi
 
 
 def auth_sessions_revoke_sync(
-    *, sessions: QuerySet[AuthSession], reason: str, now: datetime | None = None
+    *, sessions: QuerySet[AuthSession], reason: RevokedReason, now: datetime | None = None
 ) -> int:
     """Revoke the live sessions among `sessions` (sign-out everywhere, theft, admin, password
     change); already revoked ones keep their first reason and time. Returns how many."""
@@ -243,7 +245,9 @@ def auth_sessions_revoke_sync(
     )
 
 
-async def auth_session_revoke(*, session: AuthSession, reason: str = "signout") -> None:
+async def auth_session_revoke(
+    *, session: AuthSession, reason: RevokedReason = RevokedReason.SIGNOUT
+) -> None:
     await AuthSession.objects.filter(pk=session.pk, revoked_at__isnull=True).aupdate(
         revoked_at=timezone.now(), revoked_reason=reason
     )
@@ -264,7 +268,7 @@ def user_password_set_sync(
         User.objects.filter(pk=user.pk).update(password=encoded_password)
         user.password = encoded_password
         auth_sessions_revoke_sync(
-            sessions=user.auth_sessions.all(), reason="password_change", now=now
+            sessions=user.auth_sessions.all(), reason=RevokedReason.PASSWORD_CHANGE, now=now
         )
         return auth_session_issue(user=user, client=client, now=now)
 

@@ -17,7 +17,7 @@ from django.http import HttpRequest
 
 from accounts.exceptions import AccountsError, Throttled
 from accounts.models import ThrottleCounter
-from project.rates import Rate
+from toolkit.rates import Rate
 
 if TYPE_CHECKING:
     import redis.asyncio

@@ -8,8 +8,8 @@ from ninja import Router
 
 from health import checks
 from health.schemas import LivenessOut, ReadinessOut
-from project.http import JSON_CONTENT_TYPE, compact_json
-from project.openapi import MEDIA_TYPE
+from toolkit.http import JSON_CONTENT_TYPE, compact_json
+from toolkit.openapi import MEDIA_TYPE
 
 HEALTH_JSON = "application/health+json"
 READINESS_RETRY_AFTER = "5"

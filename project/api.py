@@ -22,8 +22,8 @@ from accounts.exceptions import (
     WeakPassword,
 )
 from health.api import router as health_router
-from project.http import JSON_CONTENT_TYPE, json_error
-from project.openapi import schema_finalize
+from toolkit.http import JSON_CONTENT_TYPE, json_error
+from toolkit.openapi import schema_finalize
 
 logger = logging.getLogger("project.api")
 DATABASE_RETRY_AFTER = "5"
@@ -85,7 +85,7 @@ class CompactJSONRenderer(JSONRenderer):
 
 class ServiceAPI(NinjaAPI):
     """NinjaAPI with one JSON content type for every answer and a document strict parsers
-    accept (see project.openapi)."""
+    accept (see toolkit.openapi)."""
 
     def get_content_type(self) -> str:
         # Errors built outside ninja say `application/json` too: one type for every JSON answer

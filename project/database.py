@@ -6,8 +6,7 @@ libpq's `sslmode=`; asyncpg-only options are dropped with a warning. Every error
 that names `DATABASE_URL` and never quotes the URL, because the URL carries the password.
 """
 
-import time
-import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,38 +84,19 @@ DROPPED_OPTIONS = frozenset(
 )
 
 
-# A pooled connection lent less than this many seconds ago is trusted without a round trip; an
-# older one is checked with psycopg_pool's own check before it is lent again.
-TRUSTED_FOR_SECONDS = 2.0
-lent_at: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
-
-
-def connection_check(connection: Any) -> None:
-    """The pool's `check` callback (Django's CONN_HEALTH_CHECKS installs a round trip for every
-    checkout). A connection lent a moment ago skips the round trip, which otherwise costs as much
-    as the query the request makes; a broken one still fails its query, and Django then discards
-    it. The time is taken here, at checkout, not on return: a `reset` callback would send every
-    returned connection through the pool's worker thread, a thread hop per request."""
-    if connection.closed or connection.broken:
-        raise ConnectionError("connection is closed")
-    now = time.monotonic()
-    last = lent_at.get(connection)
-    if last is None or now - last > TRUSTED_FOR_SECONDS:
-        from psycopg_pool import ConnectionPool
-
-        ConnectionPool.check_connection(connection)
-    lent_at[connection] = now
-
-
 @dataclass(frozen=True)
 class PoolSettings:
-    """How the per-process psycopg pool is sized and timed (seconds)."""
+    """How the per-process psycopg pool is sized and timed (seconds), how it checks a
+    connection before lending it (psycopg_pool's `check`), and whether the server is a
+    transaction-mode pooler (None: guess from the host and port, see `looks_like_pooler`)."""
 
     min_size: int = 2
     max_size: int = 10
     timeout: float = 3.0
     connect_timeout: int = 5
     statement_timeout: float = 30.0
+    check: Callable[[Any], None] | None = None
+    pooler: bool | None = None
 
 
 @dataclass
@@ -129,7 +109,7 @@ class DatabaseConfig:
 
     @property
     def is_postgresql(self) -> bool:
-        return self.settings["ENGINE"] == "django.db.backends.postgresql"
+        return bool(self.settings["ENGINE"] == "django.db.backends.postgresql")
 
 
 def fail(reason: str) -> ImproperlyConfigured:
@@ -198,7 +178,7 @@ def postgresql_config(url: str, *, pool: PoolSettings) -> DatabaseConfig:
         raise fail("has a database name containing '/'.")
 
     options, warnings = connection_options(parts.query)
-    is_pooler = "-pooler" in host
+    is_pooler = pool.pooler if pool.pooler is not None else looks_like_pooler(host, parts.port)
     statement_timeout_ms = int(pool.statement_timeout * 1000)
     if statement_timeout_ms and not is_pooler:
         # Sent as a startup parameter; PgBouncer in transaction mode rejects startup options.
@@ -210,8 +190,9 @@ def postgresql_config(url: str, *, pool: PoolSettings) -> DatabaseConfig:
         "max_size": max(pool.max_size, pool.min_size),
         "timeout": pool.timeout,
         "name": "default",
-        "check": connection_check,
     }
+    if pool.check is not None:
+        options["pool"]["check"] = pool.check
     # Django's psycopg backend already keeps prepare_threshold at None (no server-side prepared
     # statements) unless server_side_binding is on; we never turn it on.
     settings: dict[str, Any] = {
@@ -222,7 +203,6 @@ def postgresql_config(url: str, *, pool: PoolSettings) -> DatabaseConfig:
         "HOST": host,
         "PORT": str(parts.port or ""),
         "CONN_MAX_AGE": 0,  # the pool keeps connections; Django requires 0 with a pool
-        "CONN_HEALTH_CHECKS": True,
         "DISABLE_SERVER_SIDE_CURSORS": is_pooler,
         "OPTIONS": options,
     }
@@ -234,6 +214,17 @@ def postgresql_config(url: str, *, pool: PoolSettings) -> DatabaseConfig:
         warnings=warnings,
         label=f"postgresql://{user}{shown_host}{port}/{name}",
     )
+
+
+# Transaction-mode poolers (PgBouncer and the hosted ones built on it): no startup options, no
+# server-side cursors across transactions.
+POOLER_PORT = 6432  # PgBouncer's customary port
+
+
+def looks_like_pooler(host: str, port: int | None) -> bool:
+    """Neon's `-pooler` hosts, Supabase's `pooler.supabase.com`, anything on port 6432."""
+    host = host.lower()
+    return "-pooler." in host or host.endswith(".pooler.supabase.com") or port == POOLER_PORT
 
 
 def connection_options(query: str) -> tuple[dict[str, Any], list[str]]:

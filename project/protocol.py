@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from project.http import compact_json
+from toolkit.http import compact_json
 
 
 def canned_response(status: bytes, detail: str) -> bytes:

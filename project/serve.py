@@ -13,7 +13,7 @@ from pathlib import Path
 import uvicorn
 from django.core.exceptions import ImproperlyConfigured
 
-from project.env import load_dotenv_file
+from toolkit.env import load_dotenv_file
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 
 from health import checks
-from project.http import compact_json
+from toolkit.http import compact_json
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -12,12 +12,14 @@ from django.core.checks.security.base import (
     SECRET_KEY_MIN_UNIQUE_CHARACTERS,
 )
 from django.core.exceptions import ImproperlyConfigured
+from psycopg_pool import ConnectionPool
 
+from fastpath.pool import connection_check
 from project.database import PoolSettings, database_config_from_url
-from project.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 from project.keys import development_secret, is_loopback_host, secret_strength_ensure
-from project.openapi import HEADERS as DOCUMENTED_RESPONSE_HEADERS
-from project.rates import parse_rate
+from toolkit.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from toolkit.openapi import HEADERS as DOCUMENTED_RESPONSE_HEADERS
+from toolkit.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -138,27 +140,47 @@ INSTALLED_APPS = [
     "health",
 ]
 
-# Every middleware is async-native: Django's own are replaced by subclasses in project.middleware
-# that skip the thread hops (security, clickjacking) or run only under /admin/ (session, CSRF,
-# auth, messages). See ../shared/PERFORMANCE.md for what each hop costs.
-MIDDLEWARE = [
-    "project.middleware.JsonErrorMiddleware",
-    "project.middleware.SecurityMiddleware",
-    "project.middleware.AllowedHostsMiddleware",
-    "servestatic.middleware.ServeStaticMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
-    "accounts.middleware.AdminLoginThrottleMiddleware",
-    "project.middleware.SessionMiddleware",
-    "project.middleware.CsrfViewMiddleware",
-    "project.middleware.AuthenticationMiddleware",
-    "project.middleware.MessageMiddleware",
-    "project.middleware.XFrameOptionsMiddleware",
-]
-# Django's deploy checks look for its exact classes: these three would fire only because the
-# stand-ins above are subclasses. W001: SecurityMiddleware, W002: XFrameOptionsMiddleware,
-# W003: CsrfViewMiddleware. What they guard is pinned by tests/reliability/test_production.py
-# and tests/project/test_middleware.py.
-SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
+# The fast path (package `fastpath`): Django internals replaced for speed, each pinned by tests.
+# Off: stock Django throughout (same behaviour, slower).
+FAST_PATH = env_bool("FAST_PATH", True)
+# Where the admin lives, without the leading slash: its URLs, its HTML errors, its login throttle
+# and (on the fast path) the only place sessions, CSRF, request.user and messages run.
+ADMIN_URL_PREFIX = "admin/"
+
+if FAST_PATH:
+    INSTALLED_APPS.append("fastpath")  # its system checks
+    # Every middleware async-native: Django's security and clickjacking middleware with their
+    # hooks on the event loop, and the cookie-based ones for the admin only.
+    MIDDLEWARE = [
+        "project.middleware.JsonErrorMiddleware",
+        "fastpath.middleware.SecurityMiddleware",
+        "project.middleware.AllowedHostsMiddleware",
+        "servestatic.middleware.ServeStaticMiddleware",
+        "corsheaders.middleware.CorsMiddleware",
+        "accounts.middleware.AdminLoginThrottleMiddleware",
+        "fastpath.middleware.AdminOnlySessionMiddleware",
+        "fastpath.middleware.AdminOnlyCsrfViewMiddleware",
+        "fastpath.middleware.AdminOnlyAuthenticationMiddleware",
+        "fastpath.middleware.AdminOnlyMessageMiddleware",
+        "fastpath.middleware.XFrameOptionsMiddleware",
+    ]
+    # Django's checks look for its exact classes, which the stand-ins subclass; the fast path's
+    # own checks (fastpath.E001, E002) prove what these three guard is installed instead.
+    SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
+else:
+    MIDDLEWARE = [
+        "project.middleware.JsonErrorMiddleware",
+        "django.middleware.security.SecurityMiddleware",
+        "project.middleware.AllowedHostsMiddleware",
+        "servestatic.middleware.ServeStaticMiddleware",
+        "corsheaders.middleware.CorsMiddleware",
+        "accounts.middleware.AdminLoginThrottleMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    ]
 
 ROOT_URLCONF = "project.urls"
 ASGI_APPLICATION = "project.asgi.application"
@@ -181,12 +203,17 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 if not DATABASE_URL and IS_PRODUCTION:
     raise ImproperlyConfigured("DATABASE_URL is required when ENVIRONMENT=production.")
+# A transaction-mode pooler (PgBouncer, Neon's -pooler hosts, Supabase's pooler) takes no startup
+# options and no server-side cursors; auto recognises those hosts and port 6432.
+DB_POOLER = env_choice("DB_POOLER", "auto", ("auto", "on", "off"))
 DATABASE_POOL = PoolSettings(
     min_size=env_int("DB_POOL_MIN_SIZE", 2, minimum=0),
     max_size=env_int("DB_POOL_MAX_SIZE", 10, minimum=1),
-    timeout=env_float("DB_POOL_TIMEOUT", 3.0),
+    timeout=env_float("DB_POOL_TIMEOUT", 3.0, minimum=0.1),
     connect_timeout=env_int("DB_CONNECT_TIMEOUT", 5, minimum=1),
-    statement_timeout=env_float("DB_STATEMENT_TIMEOUT", 30.0, minimum=-1),
+    statement_timeout=env_float("DB_STATEMENT_TIMEOUT", 30.0, minimum=0),
+    check=connection_check if FAST_PATH else ConnectionPool.check_connection,
+    pooler={"auto": None, "on": True, "off": False}[DB_POOLER],
 )
 DATABASE = database_config_from_url(
     DATABASE_URL or "sqlite:///db.sqlite3", base_dir=BASE_DIR, pool=DATABASE_POOL
@@ -218,7 +245,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Password hashes running at once, lowered to what the memory budget holds (Argon2: 100 MiB per
 # hash; accounts.hashing does the arithmetic), and hashes allowed to wait.
-HASHER_CONCURRENCY = env_int("HASHER_CONCURRENCY", len(os.sched_getaffinity(0)), minimum=1)
+# The cores this process may use (sched_getaffinity is Linux-only).
+CPU_CORES = (
+    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+)
+HASHER_CONCURRENCY = env_int("HASHER_CONCURRENCY", CPU_CORES, minimum=1)
 HASHER_MEMORY_MIB = env_int("HASHER_MEMORY_MIB", 1024, minimum=1)
 HASHER_QUEUE = env_int("HASHER_QUEUE", 32, minimum=0)
 
@@ -258,14 +289,14 @@ WORKERS = env_int("WORKERS", 1, minimum=1)
 # seconds an idle kept-alive connection stays open, and open connections or requests per worker
 # process before new requests get 503.
 MAX_HEADER_BYTES = env_int("MAX_HEADER_BYTES", 65_536, minimum=1024)
-HEADER_TIMEOUT = env_float("HEADER_TIMEOUT", 10.0)
-KEEPALIVE_TIMEOUT = env_float("KEEPALIVE_TIMEOUT", 5.0)
+HEADER_TIMEOUT = env_float("HEADER_TIMEOUT", 10.0, minimum=0.1)
+KEEPALIVE_TIMEOUT = env_float("KEEPALIVE_TIMEOUT", 5.0, minimum=0.1)
 LIMIT_CONCURRENCY = env_int("LIMIT_CONCURRENCY", 1000, minimum=1)
 
 # --- HTTP ----------------------------------------------------------------------------------------
 MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 1_048_576, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
-READINESS_TIMEOUT = env_float("READINESS_TIMEOUT", 2.0)
+READINESS_TIMEOUT = env_float("READINESS_TIMEOUT", 2.0, minimum=0.1)
 APPEND_SLASH = False
 
 # --- Static files (the admin's, and ninja's offline API docs) ------------------------------------

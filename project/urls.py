@@ -1,5 +1,6 @@
 """URLs: the admin, and the one ninja API at the root (/health, /api/auth, /api/docs)."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
@@ -7,8 +8,11 @@ from django.views.generic import RedirectView
 from project.api import api
 
 urlpatterns = [
-    path("admin", RedirectView.as_view(url="/admin/", permanent=True)),
-    path("admin/", admin.site.urls),
+    path(
+        settings.ADMIN_URL_PREFIX.rstrip("/"),
+        RedirectView.as_view(url=f"/{settings.ADMIN_URL_PREFIX}", permanent=True),
+    ),
+    path(settings.ADMIN_URL_PREFIX, admin.site.urls),
     path("", api.urls),
 ]
 

@@ -3,7 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 
 from accounts.exceptions import AccountsError
-from project.http import json_error
+from toolkit.http import json_error
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

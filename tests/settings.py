@@ -13,9 +13,9 @@ os.environ.setdefault(
 )
 
 from project.database import database_config_from_url
-from project.env import env_bool
 from project.settings import *  # noqa: F403
 from project.settings import BASE_DIR, DATABASE_POOL, MIDDLEWARE, PASSWORD_HASHERS
+from toolkit.env import env_bool
 
 # pytest gets TEST_DATABASE_URL (a server to create the test database on, or sqlite:///FILE);
 # a live server started by a test gets TEST_SERVER_DATABASE_URL, the test database itself.

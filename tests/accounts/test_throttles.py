@@ -6,9 +6,9 @@ import httpx
 import pytest
 
 from accounts.models import User
-from project.rates import Rate
 from tests.accounts.helpers import signup
 from tests.factories import DEFAULT_PASSWORD
+from toolkit.rates import Rate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -36,7 +36,7 @@ def test_every_postgres_scheme_gives_the_same_settings(scheme):
     )
     assert db["OPTIONS"]["pool"]["max_size"] == 4
     assert db["OPTIONS"]["connect_timeout"] == 3
-    assert db["CONN_HEALTH_CHECKS"] is True
+    assert "CONN_HEALTH_CHECKS" not in db  # no effect with a pool: the pool's check does it
     assert db["CONN_MAX_AGE"] == 0
 
 
@@ -54,6 +54,45 @@ def test_neon_pooler_host_gets_no_server_side_cursors_and_no_startup_options():
     assert config.settings["DISABLE_SERVER_SIDE_CURSORS"] is True
     assert "options" not in config.settings["OPTIONS"]
     assert "prepare_threshold" not in config.settings["OPTIONS"]  # Django's default: None
+
+
+@pytest.mark.parametrize(
+    "host_and_port",
+    [
+        "aws-0-eu-central-1.pooler.supabase.com:6543",
+        "db.example.com:6432",  # PgBouncer's customary port
+        f"{NEON}:5432",
+    ],
+)
+def test_pooler_hosts_are_recognised(host_and_port):
+    config = parse(f"postgresql://u:pw@{host_and_port}/app")
+    assert config.settings["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert "options" not in config.settings["OPTIONS"]
+
+
+@pytest.mark.parametrize(("pooler", "expected"), [(True, True), (False, False)])
+def test_db_pooler_on_or_off_overrides_the_guess(pooler, expected):
+    import dataclasses
+
+    pool = dataclasses.replace(POOL, pooler=pooler)
+    config = database_config_from_url(f"postgresql://u:pw@{NEON}/app", base_dir=BASE, pool=pool)
+    assert config.settings["DISABLE_SERVER_SIDE_CURSORS"] is expected
+    assert ("options" in config.settings["OPTIONS"]) is not expected
+
+
+def test_the_pool_check_is_the_one_given():
+    import dataclasses
+
+    def check(connection):
+        return None
+
+    config = database_config_from_url(
+        "postgresql://u:pw@db.example.com/app",
+        base_dir=BASE,
+        pool=dataclasses.replace(POOL, check=check),
+    )
+    assert config.settings["OPTIONS"]["pool"]["check"] is check
+    assert "check" not in parse("postgresql://u:pw@db.example.com/app").settings["OPTIONS"]["pool"]
 
 
 def test_direct_host_gets_a_statement_timeout():
@@ -233,35 +272,3 @@ def test_really_connects_with_a_percent_encoded_password(django_db_blocker):
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DROP ROLE awkward_user")
-
-
-@pytest.mark.postgresql
-@pytest.mark.django_db(transaction=True)
-def test_pool_check_trusts_a_connection_lent_moments_ago_and_checks_an_older_one():
-    import psycopg
-    from django.db import connection
-
-    from project.database import TRUSTED_FOR_SECONDS, connection_check, lent_at
-
-    with psycopg.connect(server_url("postgresql", query="sslmode=disable")) as lent:
-        connection_check(lent)  # first checkout: a real round trip
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [lent.info.backend_pid])
-        connection_check(lent)  # lent a moment ago: trusted, no round trip to notice
-        lent_at[lent] -= TRUSTED_FOR_SECONDS + 1
-        with pytest.raises(psycopg.OperationalError):
-            connection_check(lent)  # older: checked, and the dead backend is found
-
-
-@pytest.mark.postgresql
-@pytest.mark.django_db(transaction=True)
-def test_pool_check_refuses_a_closed_connection_at_once():
-    import psycopg
-
-    from project.database import connection_check
-
-    lent = psycopg.connect(server_url("postgresql", query="sslmode=disable"))
-    connection_check(lent)
-    lent.close()
-    with pytest.raises(ConnectionError):
-        connection_check(lent)

@@ -13,6 +13,7 @@ NEVER_TRACKED = (
     ".pytest_cache/",
     ".mypy_cache/",
     ".ruff_cache/",
+    ".import_linter_cache/",
     "staticfiles/",
     "node_modules/",
     ".venv/",

@@ -47,7 +47,7 @@ def test_env_example_documents_every_variable_settings_read():
         ("RATE_LIMIT_SIGNUP", "lots", "RATE_LIMIT_SIGNUP must look like"),
         ("CORS_ORIGINS", "localhost:3000", "CORS_ORIGINS has 'localhost:3000'"),
         ("ENVIRONMENT", "staging", "ENVIRONMENT must be one of"),
-        ("DB_POOL_TIMEOUT", "0", "DB_POOL_TIMEOUT must be greater than 0"),
+        ("DB_POOL_TIMEOUT", "0", "DB_POOL_TIMEOUT must be at least 0.1"),
         ("HASHER_MEMORY_MIB", "64", "HASHER_MEMORY_MIB must hold at least one password hash"),
     ],
 )
@@ -102,7 +102,7 @@ def test_cors_origins_tolerate_a_trailing_slash():
 def test_dotenv_is_read_except_in_tests(tmp_path, environment, read):
     (tmp_path / ".env").write_text("SOME_SETTING_FROM_DOTENV=yes\n")
     script = (
-        "import os, sys; from pathlib import Path; from project.env import load_dotenv_file; "
+        "import os, sys; from pathlib import Path; from toolkit.env import load_dotenv_file; "
         "load_dotenv_file(Path(sys.argv[1])); print(os.environ.get('SOME_SETTING_FROM_DOTENV'))"
     )
     result = subprocess.run(

@@ -6,8 +6,8 @@ import pytest
 
 from accounts.models import AuthSession, User
 from accounts.throttles import throttle_identity
-from project.rates import Rate
 from tests.factories import DEFAULT_PASSWORD
+from toolkit.rates import Rate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

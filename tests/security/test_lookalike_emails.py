@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from accounts.managers import normalize_email
+from accounts.managers import UserManager
 from accounts.models import User
 from tests.accounts.helpers import signin, signup
 from tests.factories import DEFAULT_PASSWORD
@@ -29,7 +29,7 @@ DOTTED_CAPITAL_I = "\u0130"
     ],
 )
 def test_normalize_email_gives_one_canonical_form(given, canonical):
-    assert normalize_email(given) == canonical
+    assert UserManager.normalize_email(given) == canonical
 
 
 async def test_fullwidth_lookalike_of_an_existing_email_is_409(api):

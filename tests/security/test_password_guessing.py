@@ -8,13 +8,14 @@ import threading
 
 import httpx
 import pytest
+from django.contrib.auth.hashers import check_password as django_check_password
 
 from accounts import hashing
 from accounts.models import ThrottleCounter, User
-from project.rates import Rate
 from tests.accounts.helpers import bearer, signup
 from tests.accounts.test_admin import admin_login
 from tests.factories import DEFAULT_PASSWORD
+from toolkit.rates import Rate
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql]
 SIGNIN = "/api/auth/signin"
@@ -44,7 +45,7 @@ class HashCount:
 @pytest.fixture
 def hashes(monkeypatch) -> HashCount:
     count = HashCount()
-    real = hashing.check_password
+    real = django_check_password
 
     def counted(*args, **kwargs):
         with count.lock:

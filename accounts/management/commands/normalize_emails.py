@@ -1,4 +1,4 @@
-"""manage.py normalize_emails [--apply]: bring stored emails to normalize_email's canonical form."""
+"""manage.py normalize_emails [--apply]: stored emails to UserManager.normalize_email's form."""
 
 from typing import Any
 

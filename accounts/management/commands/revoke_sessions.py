@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.managers import normalize_email
-from accounts.models import User
+from accounts.managers import UserManager
+from accounts.models import RevokedReason, User
 from accounts.services import auth_sessions_revoke_sync
 
 
@@ -16,9 +16,11 @@ class Command(BaseCommand):
         parser.add_argument("--email", required=True, help="The user's email, any letter case.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        email = normalize_email(options["email"])
+        email = UserManager.normalize_email(options["email"])
         user = User.objects.filter(email=email).first()
         if user is None:
             raise CommandError(f"No user with email {email!r}.")
-        count = auth_sessions_revoke_sync(sessions=user.auth_sessions.all(), reason="admin")
+        count = auth_sessions_revoke_sync(
+            sessions=user.auth_sessions.all(), reason=RevokedReason.ADMIN
+        )
         self.stdout.write(f"Revoked {count} session(s) of {email}.")

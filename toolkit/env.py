@@ -30,6 +30,7 @@ def env_str(name: str, default: str = "") -> str:
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    """A whole number; `minimum` is the smallest value allowed (inclusive)."""
     raw = env_str(name)
     if not raw:
         return default
@@ -42,7 +43,8 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
-def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    """A number; `minimum` is the smallest value allowed (inclusive, as for `env_int`)."""
     raw = env_str(name)
     if not raw:
         return default
@@ -50,8 +52,10 @@ def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
         value = float(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}.") from None
-    if value <= minimum:
-        raise ImproperlyConfigured(f"{name} must be greater than {minimum:g}, got {raw}.")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ImproperlyConfigured(f"{name} must be a finite number, got {raw!r}.")
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum:g}, got {raw}.")
     return value
 
 

@@ -3,7 +3,7 @@
 Django's `ASGIHandler.__call__` opens a fresh `ThreadSensitiveContext()` per request, so the
 request's first thread-sensitive `sync_to_async` call (a sync middleware, a signal receiver, an
 ORM query, `response.close`) creates a brand-new thread, and asgiref joins it afterwards with yet
-another thread (see ../shared/PERFORMANCE.md). asgiref 3.13 lets the context take an executor the
+another thread. asgiref 3.13 lets the context take an executor the
 caller owns. Here each request borrows a single-thread executor from a free list and returns it
 when the request ends: per-request isolation stays (one request's ORM work never shares a thread
 with another's in flight, so a slow query stalls nobody else), threads stay warm.
@@ -13,9 +13,9 @@ thread's pooled database connections back when it ends, unless a transaction is 
 a request holds a connection only while its thread runs queries.
 
 `handle` is Django 6.1's, with two hops removed where they can do nothing (tests in
-tests/project/test_handlers.py pin this):
+tests/fastpath/test_handlers.py pin this), as long as only Django's own receivers listen:
 
-- `request_started` is sent on the event loop. Its receivers (`reset_queries`,
+- `request_started` is sent on the event loop. Django's receivers (`reset_queries`,
   `close_old_connections`) act on the calling thread's database connections; the request's own
   thread holds none at this point (see above), and neither does the event loop's thread (async
   code never opens one), so both calls are no-ops either way.
@@ -23,6 +23,9 @@ tests/project/test_handlers.py pin this):
   connections) runs on the request's thread when that thread still holds something to release
   (an open transaction, a connection without a pool, as with SQLite, or a DEBUG query log), as
   Django does, and on the event loop otherwise, where the same receivers have nothing to do.
+
+Any other receiver of either signal, sync or async, is served exactly as Django serves it
+(`asend`, and `response.close` on the request's thread).
 
 and one mechanism replaced: a client that disconnects still cancels the view, as in Django, but
 without Django's per-request TaskGroup and exception (see `respond_unless_disconnected`). With
@@ -38,11 +41,25 @@ from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core import signals
+from django.core.cache import close_caches
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
-from django.db import connections
+from django.core.handlers.base import reset_urlconf
+from django.db import close_old_connections, connections, reset_queries
+from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponseBadRequest, HttpResponseBase
 from django.urls import set_script_prefix
+
+# Django's own receivers of the request signals: what `handle` may call on the event loop.
+INLINE_SAFE_RECEIVERS = frozenset(
+    {reset_queries, close_old_connections, close_caches, reset_urlconf}
+)
+
+
+def only_django_receivers(signal: Signal, sender: object) -> bool:
+    """Whether every live receiver of `signal` is one of Django's own, all sync."""
+    sync_receivers, async_receivers = signal._live_receivers(sender)
+    return not async_receivers and all(r in INLINE_SAFE_RECEIVERS for r in sync_receivers)
 
 
 def pooled_connections_return() -> bool:
@@ -166,7 +183,10 @@ class WarmThreadASGIHandler(ASGIHandler):
 
         with closing(body_file):
             set_script_prefix(get_script_prefix(scope))
-            signals.request_started.send(sender=self.__class__, scope=scope)
+            if only_django_receivers(signals.request_started, self.__class__):
+                signals.request_started.send(sender=self.__class__, scope=scope)
+            else:
+                await signals.request_started.asend(sender=self.__class__, scope=scope)
             request, error_response = self.create_request(scope, body_file)
             if request is None or error_response is not None:
                 # create_request gives a request, or (when the request is malformed) a response.
@@ -179,7 +199,9 @@ class WarmThreadASGIHandler(ASGIHandler):
             response = await self.respond_unless_disconnected(request, receive, send)
             if response is None:
                 await signals.request_finished.asend(sender=self.__class__)
-            elif current_thread.get().holds_connection:
+            elif current_thread.get().holds_connection or not only_django_receivers(
+                signals.request_finished, self.__class__
+            ):
                 await sync_to_async(response.close)()
             else:
                 response.close()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.db import connections
 
-from project.handlers import WarmThreadASGIHandler
+from fastpath.handlers import WarmThreadASGIHandler
 from tests.accounts.helpers import bearer, signup
 from tests.slow_urls import borrowed_connections
 
@@ -114,7 +114,7 @@ async def test_an_authenticated_request_closes_its_response_inline(api):
 async def test_a_connection_inside_a_transaction_stays_with_its_thread():
     from django.db import connection, transaction
 
-    from project.handlers import RequestThread
+    from fastpath.handlers import RequestThread
 
     thread = RequestThread()
     try:

@@ -9,7 +9,7 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware as DjangoXFra
 from django.middleware.security import SecurityMiddleware as DjangoSecurityMiddleware
 from django.test import RequestFactory
 
-from project import middleware
+from fastpath import middleware
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,7 +45,7 @@ async def test_inline_middleware_sets_the_same_headers_as_djangos(ours, djangos,
 
 async def test_session_middleware_runs_for_the_admin_exactly_like_djangos():
     factory = RequestFactory()
-    ours = middleware.SessionMiddleware(respond)
+    ours = middleware.AdminOnlySessionMiddleware(respond)
     django = DjangoSessionMiddleware(respond)
     request_ours, request_django = factory.get("/admin/"), factory.get("/admin/")
     await call(ours, request_ours)

@@ -1,4 +1,4 @@
-"""Selectors: the compiled-once session lookup gives exactly what the ORM gives."""
+"""The compiled-once session lookup gives exactly what the ORM gives."""
 
 import uuid
 from datetime import timedelta
@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from accounts.models import AuthSession
-from accounts.selectors import auth_session_with_user_sync
+from accounts.selectors import session_with_user_lookup
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,7 +33,7 @@ async def test_session_lookup_equals_the_orms_select_related_field_by_field(user
         user_agent="Mozilla/5.0 (lookup test)",
     )
 
-    session = await sync_to_async(auth_session_with_user_sync)(session_id=created.pk)
+    session = await sync_to_async(session_with_user_lookup.get)(created.pk)
     expected = await AuthSession.objects.select_related("user").aget(pk=created.pk)
 
     assert session is not None
@@ -44,7 +44,7 @@ async def test_session_lookup_equals_the_orms_select_related_field_by_field(user
 
 
 async def test_session_lookup_of_an_unknown_id_is_none():
-    assert await sync_to_async(auth_session_with_user_sync)(session_id=uuid.uuid4()) is None
+    assert await sync_to_async(session_with_user_lookup.get)(uuid.uuid4()) is None
 
 
 async def test_session_lookup_is_one_query_per_call(users):
@@ -59,7 +59,7 @@ async def test_session_lookup_is_one_query_per_call(users):
     def two_lookups() -> list[str]:
         with CaptureQueriesContext(connection) as queries:
             for _ in range(2):
-                session = auth_session_with_user_sync(session_id=created.pk)
+                session = session_with_user_lookup.get(created.pk)
                 assert session is not None
                 assert session.user.email == user.email
         return [query["sql"] for query in queries.captured_queries]

@@ -1,0 +1,91 @@
+"""System checks that stand in for the Django checks the fast path silences.
+
+Django's security.W001 (SecurityMiddleware), W002 (XFrameOptionsMiddleware) and W003
+(CsrfViewMiddleware) look for Django's exact classes in MIDDLEWARE, so the fast path's
+subclasses trip them. Instead of trusting the silence, these checks prove what it stands for:
+
+- fastpath.E001: each silenced check's middleware is installed as a subclass of Django's class.
+- fastpath.E002: every URL outside ADMIN_URL_PREFIX is csrf_exempt, because the fast path's CSRF
+  middleware only runs under the admin: a cookie-based view added elsewhere would otherwise go
+  without a CSRF check, silently.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, register
+from django.middleware import clickjacking, csrf, security
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils.module_loading import import_string
+
+# Read-only views that have no form to forge: ninja's schema, docs page and root.
+READ_ONLY_VIEW_MODULES = ("ninja.openapi.views",)
+
+GUARDED = {
+    "security.W001": security.SecurityMiddleware,
+    "security.W002": clickjacking.XFrameOptionsMiddleware,
+    "security.W003": csrf.CsrfViewMiddleware,
+}
+
+
+def installed_middleware() -> list[type]:
+    return [import_string(path) for path in settings.MIDDLEWARE]
+
+
+@register(Tags.security)
+def silenced_checks_are_covered(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    installed = installed_middleware()
+    for check, middleware in GUARDED.items():
+        if check not in settings.SILENCED_SYSTEM_CHECKS:
+            continue
+        if not any(issubclass(cls, middleware) for cls in installed):
+            errors.append(
+                Error(
+                    f"{check} is silenced, but no subclass of "
+                    f"{middleware.__module__}.{middleware.__name__} is in MIDDLEWARE.",
+                    hint="Install the fast path's stand-in, or stop silencing the check.",
+                    id="fastpath.E001",
+                )
+            )
+    return errors
+
+
+def needs_no_csrf(view: Any) -> bool:
+    target = getattr(view, "func", view)  # functools.partial, as ninja builds its own views
+    return bool(getattr(view, "csrf_exempt", False)) or (
+        getattr(target, "__module__", "") in READ_ONLY_VIEW_MODULES
+    )
+
+
+def url_patterns(resolver: URLResolver, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for entry in resolver.url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from url_patterns(entry, route)
+        elif isinstance(entry, URLPattern):
+            yield route, entry.callback
+
+
+@register(Tags.security, Tags.urls)
+def views_outside_the_admin_need_no_csrf(
+    app_configs: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    csrf_everywhere = any(
+        issubclass(cls, csrf.CsrfViewMiddleware) and not hasattr(cls, "admin_only")
+        for cls in installed_middleware()
+    )
+    if csrf_everywhere:
+        return []
+    return [
+        Error(
+            f"The view at {route!r} is not csrf_exempt, but CSRF is checked only under "
+            f"/{settings.ADMIN_URL_PREFIX} on the fast path.",
+            hint="Mark it csrf_exempt (token-authenticated), serve it under the admin, or "
+            "run with FAST_PATH=off.",
+            id="fastpath.E002",
+        )
+        for route, view in url_patterns(get_resolver())
+        if not route.startswith(settings.ADMIN_URL_PREFIX.rstrip("/")) and not needs_no_csrf(view)
+    ]

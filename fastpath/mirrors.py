@@ -1,0 +1,72 @@
+"""The Django (and psycopg_pool) source each fast-path piece copies or depends on, with a
+fingerprint of that source as this code was ported from. A Django upgrade that changes one of
+them fails tests/fastpath/test_mirrors.py with the piece to re-port."""
+
+import hashlib
+import importlib
+import inspect
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mirror:
+    source: str  # dotted path of the upstream function
+    fingerprint: str  # sha256 of its source, first 16 hex digits
+    ours: str  # what to re-port when it changes
+
+
+MIRRORED = [
+    Mirror(
+        "django.core.handlers.asgi.ASGIHandler.__call__",
+        "f756809e9c9308dc",
+        "fastpath.handlers.WarmThreadASGIHandler.__call__",
+    ),
+    Mirror(
+        "django.core.handlers.asgi.ASGIHandler.handle",
+        "c91f27c7fcdc3fff",
+        "fastpath.handlers.WarmThreadASGIHandler.handle and respond_unless_disconnected",
+    ),
+    Mirror(
+        "django.utils.deprecation.MiddlewareMixin.__acall__",
+        "adf8cbcaf9f11e45",
+        "fastpath.middleware.InlineMiddlewareMixin.__acall__",
+    ),
+    Mirror(
+        "django.db.models.query.ModelIterable.__iter__",
+        "ecb74201bf2b1945",
+        "fastpath.lookups.CompiledPkLookup.get",
+    ),
+    Mirror(
+        "django.db.models.query.RelatedPopulator.populate",
+        "18ad7db51aeccf14",
+        "fastpath.lookups.CompiledPkLookup.get",
+    ),
+    Mirror(
+        "django.db.backends.postgresql.base.DatabaseWrapper.pool",
+        "4aca033570ecd5c4",
+        "fastpath.pool.connection_check (Django must still pass OPTIONS['pool']['check'])",
+    ),
+]
+
+
+def resolve(dotted: str) -> object:
+    """`package.module.Class.attribute` to the object (properties to their getter)."""
+    parts = dotted.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            target: object = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for name in parts[split:]:
+            target = inspect.getattr_static(target, name)
+        if isinstance(target, property):
+            target = target.fget
+        elif isinstance(target, staticmethod | classmethod):
+            target = target.__func__
+        return target
+    raise ImportError(dotted)
+
+
+def fingerprint(dotted: str) -> str:
+    source = inspect.getsource(resolve(dotted))  # type: ignore[arg-type]
+    return hashlib.sha256(source.encode()).hexdigest()[:16]

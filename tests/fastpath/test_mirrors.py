@@ -1,0 +1,20 @@
+"""Each fast-path piece names the upstream source it mirrors; an upgrade that changes that
+source fails here with what to re-port."""
+
+import pytest
+
+from fastpath.mirrors import MIRRORED, fingerprint
+
+
+@pytest.mark.parametrize("mirror", MIRRORED, ids=lambda mirror: mirror.source)
+def test_the_mirrored_upstream_source_is_unchanged(mirror):
+    assert fingerprint(mirror.source) == mirror.fingerprint, (
+        f"{mirror.source} changed upstream (Django or psycopg_pool was upgraded): re-port "
+        f"{mirror.ours} against the new source, run the fast path's tests, then record the "
+        f"new fingerprint {fingerprint(mirror.source)!r} in fastpath/mirrors.py."
+    )
+
+
+def test_a_changed_source_is_noticed():
+    changed = MIRRORED[0].fingerprint
+    assert fingerprint("django.core.handlers.asgi.ASGIHandler.send_response") != changed

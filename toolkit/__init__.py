@@ -1,0 +1,4 @@
+"""Model-free building blocks every app may use: JSON error responses and the no-store
+decorator (`http`), FastAPI-shaped error schemas (`schemas`), throttle rates (`rates`), typed
+environment readers (`env`), the async middleware base (`middleware`) and the OpenAPI document's
+finishing (`openapi`). Nothing here imports an app or `project`."""
