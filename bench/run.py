@@ -1,11 +1,12 @@
-"""`make bench`: this service beside the FastAPI yardstick, one table of figures.
+"""`make bench`: this service beside its yardsticks (the old FastAPI stack and a DRF + simplejwt
+service under gunicorn, both in ../shared/peer), and beside itself on stock Django (FAST_PATH=off).
 
-Per-request figures: one uvicorn worker pinned to core 0, wrk pinned to core 1, same PostgreSQL,
+Per-request figures: one worker pinned to core 0, wrk pinned to core 1, same PostgreSQL,
 same duration. Sign-up storm, raw hasher rate and memory: every core. Nothing here is asserted:
 it measures and prints. See README "Benchmarks" for what each row means.
 
     .venv/bin/python bench/run.py [--duration 10] [--wrk-seconds 5] [--rounds 3] [--connections 32]
-                                     [--no-peer]
+                                     [--no-peer] [--no-stock]
 """
 
 import argparse
@@ -31,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from tests.pgcluster import Cluster, free_port, start_cluster  # noqa: E402
 
 PEER = ROOT.parent / "shared" / "peer" / "run"
+DRF_PEER = ROOT.parent / "shared" / "peer" / "drf" / "run"
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a benchmark user's password
 # One key for every server of a run: a token made on one is valid on the next.
 SECRET_KEY = "bench-" + secrets.token_urlsafe(48)
@@ -149,8 +151,11 @@ def our_server(database_url: str, *, pin: bool, workers: int = 1, **env: str) ->
         "--workers",
         str(workers),
         "--no-access-log",
-        "--no-proxy-headers",  # as `make run` serves (project/serve.py)
+        # As `make run` serves (project/serve.py).
+        "--no-proxy-headers",
         "--no-server-header",
+        "--http",
+        "project.protocol:BoundedHttpToolsProtocol",
         "--log-level",
         "warning",
     ]
@@ -167,11 +172,11 @@ def our_server(database_url: str, *, pin: bool, workers: int = 1, **env: str) ->
     return Server(command, environment, port)
 
 
-def peer_server(database_url: str) -> Server:
+def peer_server(script: Path, database_url: str) -> Server:
     port = free_port()
     return Server(
-        [str(PEER), str(port), database_url, SERVER_CPU],
-        {**os.environ, "LOG_LEVEL": "warning"},
+        [str(script), str(port), database_url, SERVER_CPU],
+        {**os.environ, "LOG_LEVEL": "warning", "SECRET_KEY": SECRET_KEY},
         port,
     )
 
@@ -222,6 +227,14 @@ def per_request_rows(
     rows["POST /api/auth/signin"] = {
         "ours": wrk(f"{ours.url}/api/auth/signin", script=script, **hashing)
     }
+    if "stock" in servers:
+        stock = servers["stock"]
+        session_for(stock, email.replace("signin-", "signin-stock-"))
+        stock_body = body.replace("signin-", "signin-stock-")
+        stock_script = LUA_HEADERS + f"wrk.method = \"POST\"\nwrk.body = '{stock_body}'\n"
+        rows["POST /api/auth/signin"]["stock"] = wrk(
+            f"{stock.url}/api/auth/signin", script=stock_script, **hashing
+        )
     rows["POST /api/auth/signup"] = {
         name: wrk(
             f"{server.url}/api/auth/signup", script=SIGNUP_LUA % secrets.token_hex(4), **hashing
@@ -229,6 +242,38 @@ def per_request_rows(
         for name, server in servers.items()
     }
     return rows
+
+
+OTHERS = {
+    "stock": "FAST_PATH=off",
+    "FastAPI": "FastAPI (yardstick)",
+    "DRF": "DRF + gunicorn (yardstick)",
+}
+
+
+def per_request_table(figures: dict[str, dict[str, Figures]]) -> str:
+    """Ours in full, every other server as req/s and p99, and our ratio to each."""
+    present = [name for name in OTHERS if any(name in row for row in figures.values())]
+    headers = ["one worker, pinned", "ours req/s", "p50 ms", "p99 ms"]
+    headers += [f"{OTHERS[name]} req/s (p99 ms)" for name in present]
+    headers += [f"ours/{name}" for name in present]
+    rows = []
+    for endpoint, by_server in figures.items():
+        ours = by_server["ours"]
+        cells, ratios = [], []
+        for name in present:
+            other = by_server.get(name)
+            if other is None:
+                cells.append("—")
+                ratios.append("—")
+                continue
+            rate = f"{other.requests_per_second:,.0f}"
+            if other.errors:
+                rate += f" ({other.errors} non-2xx!)"
+            cells.append(f"{rate} ({other.p99_ms:.0f})")
+            ratios.append(f"{ours.requests_per_second / other.requests_per_second:.2f}x")
+        rows.append([endpoint, *ours.cells(), *cells, *ratios])
+    return table(headers, rows)
 
 
 def raw_hasher_rate(seconds: float) -> float:
@@ -356,7 +401,10 @@ def main() -> None:
     parser.add_argument("--wrk-seconds", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="wrk runs per endpoint and server")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
-    parser.add_argument("--no-peer", action="store_true", help="skip the FastAPI yardstick")
+    parser.add_argument("--no-peer", action="store_true", help="skip both yardsticks")
+    parser.add_argument(
+        "--no-stock", action="store_true", help="skip this service on stock Django (FAST_PATH=off)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk (make bench installs it)")
@@ -379,39 +427,23 @@ def main() -> None:
         print(f"PostgreSQL: {cluster.version() if cluster else base_url.split('@')[-1]}")
         print(
             f"wrk: -t1 -c{args.connections} -d{args.wrk_seconds}s (sign-up/sign-in: -c4), "
-            f"median of {args.rounds} rounds taken in turns with the yardstick; "
+            f"median of {args.rounds} rounds, the servers taking turns; "
             f"server on core {SERVER_CPU}, wrk on core {LOAD_CPU}\n"
         )
 
         servers = {"ours": our_server(ours_url, pin=True)}
         try:
+            if not args.no_stock:
+                servers["stock"] = our_server(ours_url, pin=True, FAST_PATH="off")
             if not args.no_peer and PEER.exists():
-                servers["peer"] = peer_server(create_database(base_url, "bench_peer"))
+                servers["FastAPI"] = peer_server(PEER, create_database(base_url, "bench_peer"))
+            if not args.no_peer and DRF_PEER.exists():
+                servers["DRF"] = peer_server(DRF_PEER, create_database(base_url, "bench_drf"))
             figures = per_request_rows(servers, args)
         finally:
             for server in servers.values():
                 server.stop()
-
-        rows = []
-        for name, by_server in figures.items():
-            ours, other = by_server["ours"], by_server.get("peer")
-            ratio = f"{ours.requests_per_second / other.requests_per_second:.2f}x" if other else "—"
-            rows.append([name, *ours.cells(), *(other.cells() if other else ["—"] * 3), ratio])
-        print(
-            table(
-                [
-                    "one worker, pinned",
-                    "req/s",
-                    "p50 ms",
-                    "p99 ms",
-                    "FastAPI req/s",
-                    "p50 ms",
-                    "p99 ms",
-                    "ours/FastAPI",
-                ],
-                rows,
-            )
-        )
+        print(per_request_table(figures))
 
         raw = raw_hasher_rate(args.duration)
         server = our_server(ours_url, pin=False)

@@ -1,5 +1,5 @@
-"""The service's own middleware: JSON for every error outside the admin, and an early Host check
-that lets probes through."""
+"""The service's own middleware: JSON for every error outside the admin (and a Content-Length on
+every answer), and an early Host check that lets probes through."""
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -14,7 +14,10 @@ DROPPED_ON_REWRITE = frozenset({"content-type", "content-length", "content-encod
 class JsonErrorMiddleware(AsyncMiddleware):
     """Turn any non-JSON error (ninja's bare 405, a CSRF page, ...) into `{"detail": ...}`.
 
-    Only the admin (`ADMIN_URL_PREFIX`) may answer HTML: operators use it in a browser.
+    Only the admin (`ADMIN_URL_PREFIX`) may answer HTML: operators use it in a browser. Being
+    the outermost layer, it also gives every non-streaming answer its Content-Length, as
+    Django's CommonMiddleware would (not installed: its Host check would refuse probes by pod
+    IP); without it, uvicorn sends every answer chunked.
     """
 
     def __init__(self, get_response: GetResponse) -> None:
@@ -23,6 +26,8 @@ class JsonErrorMiddleware(AsyncMiddleware):
 
     async def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = await self.get_response(request)
+        if not response.streaming and not response.has_header("Content-Length"):
+            response.headers["Content-Length"] = str(len(response.content))  # type: ignore[attr-defined]
         if (
             response.status_code < 400
             or request.path.startswith(self.admin_path)
@@ -34,6 +39,7 @@ class JsonErrorMiddleware(AsyncMiddleware):
         for header, value in response.headers.items():
             if header.lower() not in DROPPED_ON_REWRITE:
                 rewritten.headers[header] = value
+        rewritten.headers["Content-Length"] = str(len(rewritten.content))
         return rewritten
 
 

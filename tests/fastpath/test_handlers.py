@@ -7,13 +7,18 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connections
 
 from fastpath.handlers import WarmThreadASGIHandler
 from tests.accounts.helpers import bearer, signup
 from tests.slow_urls import borrowed_connections
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    # These drive the installed application; with FAST_PATH=off Django's own handler serves.
+    pytest.mark.skipif(not settings.FAST_PATH, reason="FAST_PATH=off: Django's ASGIHandler serves"),
+]
 
 
 @pytest.fixture

@@ -120,7 +120,9 @@ def test_a_stalled_second_request_on_a_kept_alive_connection_is_dropped(server):
         client.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
         first = b""
         while not first.endswith(b"}"):  # the whole first answer: its head and its body
-            first += client.recv(4096)
+            chunk = client.recv(4096)
+            assert chunk, f"closed after {first!r}"
+            first += chunk
         assert first.startswith(b"HTTP/1.1 200 ")
         client.sendall(b"GET /health HTTP/1.1\r\nHost: local")  # then nothing
         closed, received = closed_within(client, 3 * HEADER_TIMEOUT)
