@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.postgres_plugin import running_in_ci
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -190,11 +191,46 @@ def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
         server.stop()
 
 
+def missing_tool(what: str) -> None:
+    """Skip the test when a tool is absent, but fail under CI=true (.ci/run installs it)."""
+    if running_in_ci():
+        pytest.fail(f"CI=true: {what} is not installed (.ci/run installs it)")
+    pytest.skip(f"{what} is not installed")
+
+
+@pytest.fixture(scope="module")
+def module_live_server(
+    request: pytest.FixtureRequest,
+    django_db_setup: None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., LiveServer]]:
+    """Like live_server_factory, but the servers live for the whole module (a start costs a
+    second or two). Tests still mark themselves django_db(transaction=True), so each one leaves
+    the database flushed; every server is stopped at the end of the module, long before
+    pytest-django drops the test database."""
+    if not server_environment()["TEST_SERVER_DATABASE_URL"].startswith("postgres"):
+        missing_tool("PostgreSQL")
+    logs = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    servers: list[LiveServer] = []
+
+    def start(*args: str, **env: str) -> LiveServer:
+        server = LiveServer(
+            env=server_environment(**env),
+            args=list(args),
+            output_path=logs / f"server-{len(servers)}.log",
+        )
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
     """A throwaway redis-server on loopback; skipped without one (a failure under CI=true)."""
     from tests.pgcluster import free_port
-    from tests.postgres_plugin import running_in_ci
 
     binary = shutil.which("redis-server")
     if binary is None:

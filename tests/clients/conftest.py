@@ -2,13 +2,12 @@
 
 import shutil
 import subprocess
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import LiveServer, server_environment
-from tests.postgres_plugin import running_in_ci
+from tests.conftest import missing_tool
 
 CLIENTS_DIR = Path(__file__).resolve().parent
 phase_reports = pytest.StashKey[dict[str, pytest.TestReport]]()
@@ -33,42 +32,6 @@ def pytest_runtest_makereport(
 def failed(request: pytest.FixtureRequest) -> bool:
     reports = request.node.stash.get(phase_reports, {})
     return any(report.failed for report in reports.values())
-
-
-def missing_tool(what: str) -> None:
-    """Skip the test when a tool is absent, but fail under CI=true (.ci/run installs it)."""
-    if running_in_ci():
-        pytest.fail(f"CI=true: {what} is not installed (.ci/run installs it)")
-    pytest.skip(f"{what} is not installed")
-
-
-@pytest.fixture(scope="module")
-def module_live_server(
-    request: pytest.FixtureRequest,
-    django_db_setup: None,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Callable[..., LiveServer]]:
-    """Like live_server_factory, but the servers live for the whole module (a start costs a
-    second or two). Tests still mark themselves django_db(transaction=True), so each one leaves
-    the database flushed; every server is stopped at the end of the module, long before
-    pytest-django drops the test database."""
-    if not server_environment()["TEST_SERVER_DATABASE_URL"].startswith("postgres"):
-        missing_tool("PostgreSQL")
-    logs = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
-    servers: list[LiveServer] = []
-
-    def start(*args: str, **env: str) -> LiveServer:
-        server = LiveServer(
-            env=server_environment(**env),
-            args=list(args),
-            output_path=logs / f"server-{len(servers)}.log",
-        )
-        servers.append(server)
-        return server.start()
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -114,3 +114,63 @@ def test_dotenv_is_read_except_in_tests(tmp_path, environment, read):
         check=True,
     )
     assert result.stdout.strip() == ("yes" if read else "None")
+
+
+def test_settings_import_where_the_os_has_no_sched_getaffinity():
+    # macOS and Windows have no os.sched_getaffinity: the core count falls back to cpu_count.
+    script = (
+        "import os; del os.sched_getaffinity; "
+        "os.environ.update(ENVIRONMENT='test', DJANGO_SETTINGS_MODULE='project.settings'); "
+        "from django.conf import settings; print(settings.HASHER_CONCURRENCY)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.strip()) == os.cpu_count()
+
+
+@pytest.mark.parametrize(
+    ("reader", "value", "minimum", "allowed"),
+    [
+        ("int", "5", 5, True),
+        ("int", "4", 5, False),
+        ("float", "0.5", 0.5, True),
+        ("float", "0.4", 0.5, False),
+        ("float", "0", 0, True),
+        ("float", "nan", 0, False),
+    ],
+)
+def test_minimum_is_the_smallest_value_allowed_for_ints_and_floats(
+    monkeypatch, reader, value, minimum, allowed
+):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from toolkit.env import env_float, env_int
+
+    monkeypatch.setenv("SOME_SETTING", value)
+    read = env_int if reader == "int" else env_float
+    if allowed:
+        assert read("SOME_SETTING", 1, minimum=minimum) == float(value)
+    else:
+        with pytest.raises(ImproperlyConfigured, match="SOME_SETTING"):
+            read("SOME_SETTING", 1, minimum=minimum)
+
+
+def test_fast_path_off_serves_stock_django_classes():
+    script = (
+        "import os; os.environ.update(ENVIRONMENT='test', FAST_PATH='off', "
+        "DJANGO_SETTINGS_MODULE='project.settings'); "
+        "from project.asgi import application; from django.conf import settings; "
+        "print(type(application.django_app).__module__, type(application.django_app).__name__); "
+        "print(any(m.startswith('fastpath') for m in settings.MIDDLEWARE), "
+        "settings.SILENCED_SYSTEM_CHECKS, 'fastpath' in settings.INSTALLED_APPS)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "django.core.handlers.asgi ASGIHandler",
+        "False [] False",
+    ]

@@ -86,9 +86,10 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(live_server_
     assert "Traceback" not in server.output()
 
 
-@pytest.fixture
-def server(live_server_factory):
-    return live_server_factory(RATE_LIMITS="off")
+@pytest.fixture(scope="module")
+def server(module_live_server):
+    """One server for the module: each test still starts from an emptied database."""
+    return module_live_server(RATE_LIMITS="off")
 
 
 def post(server, path: str, body: bytes, content_type: str = "application/json", **headers):

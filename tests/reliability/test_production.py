@@ -23,9 +23,10 @@ PRODUCTION = {
 }
 
 
-@pytest.fixture
-def server(live_server_factory):
-    return live_server_factory(**PRODUCTION)
+@pytest.fixture(scope="module")
+def server(module_live_server):
+    """One production-mode server for the module."""
+    return module_live_server(**PRODUCTION)
 
 
 def test_startup_says_production(server):
