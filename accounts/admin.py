@@ -1,12 +1,14 @@
 """The Django admin for users and their sign-in sessions."""
 
+from typing import cast
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.models import AuthSession, RevokedReason, User
+from accounts.models import AuthSession, AuthSessionQuerySet, RevokedReason, User
 from accounts.services import auth_sessions_revoke_sync
 
 
@@ -65,7 +67,10 @@ def revoke_sessions(
     request: HttpRequest,
     queryset: "QuerySet[AuthSession]",
 ) -> None:
-    count = auth_sessions_revoke_sync(sessions=queryset, reason=RevokedReason.ADMIN)
+    # The admin's querysets come from AuthSession.objects: AuthSessionQuerySet.
+    count = auth_sessions_revoke_sync(
+        sessions=cast(AuthSessionQuerySet, queryset), reason=RevokedReason.ADMIN
+    )
     modeladmin.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
 
 

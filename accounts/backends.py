@@ -3,7 +3,7 @@ password rules (failure budgets per email, bounded hashing)."""
 
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -36,6 +36,9 @@ class EmailBackend(ModelBackend):
         pooled_connection_release()
 
         async def verify() -> bool:
+            # Counting the attempt borrowed a connection on this thread: hand it back before
+            # the hash (and any wait for a hashing slot), whatever handler serves.
+            await sync_to_async(pooled_connection_release)()
             if user is None or not self.user_can_authenticate(user):
                 await password_verify_dummy(password)  # same time as a real check
                 return False

@@ -15,6 +15,15 @@ from accounts.managers import UserManager
 EMAIL_MAX_LENGTH = 254
 
 
+class RevokedReason(models.TextChoices):
+    """Why a session ended before it expired."""
+
+    SIGNOUT = "signout", "Signed out"
+    REFRESH_REUSE = "refresh_reuse", "A rotated refresh token came back (theft)"
+    PASSWORD_CHANGE = "password_change", "The password changed"
+    ADMIN = "admin", "Revoked by an operator"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # unique=True serves exact lookups; the constraint below makes it case-insensitive.
@@ -43,29 +52,52 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = UserManager.normalize_email(self.email)
 
+    # The password as loaded from the database: `save` compares against it.
+    stored_password: str | None = None
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any, **kwargs: Any) -> "User":
+        user = super().from_db(db, field_names, values, **kwargs)
+        user.stored_password = user.__dict__.get("password")  # None when deferred
+        return user
+
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """A password set through `set_password` (the admin's form, `manage.py changepassword`,
-        a shell) ends every session of the user, in the same transaction as the new password:
-        whoever held a token issued under the old password holds nothing any more."""
-        # Django keeps the raw password in `_password` from set_password until the save.
-        password_set = getattr(self, "_password", None) is not None and not self._state.adding
-        if not password_set:
-            super().save(*args, **kwargs)
-            return
-        with transaction.atomic(using=kwargs.get("using") or router.db_for_write(User)):
-            super().save(*args, **kwargs)
-            self.auth_sessions.filter(revoked_at__isnull=True).update(
-                revoked_at=timezone.now(), revoked_reason=RevokedReason.PASSWORD_CHANGE
+        """A password changed in any way (`set_password`, `set_unusable_password`, the admin's
+        forms, `manage.py changepassword`, a shell) ends every session of the user, in the same
+        transaction as the new password: whoever held a token issued under the old password
+        holds nothing any more."""
+        update_fields = kwargs.get("update_fields")
+        # `set_password` keeps the raw password in `_password` until the save; any other change
+        # (`set_unusable_password`, a new hash assigned) differs from what was loaded or saved.
+        password_changed = (
+            not self._state.adding
+            and (update_fields is None or "password" in update_fields)
+            and (
+                getattr(self, "_password", None) is not None
+                or (self.stored_password is not None and self.password != self.stored_password)
             )
+        )
+        if not password_changed:
+            super().save(*args, **kwargs)
+        else:
+            with transaction.atomic(using=kwargs.get("using") or router.db_for_write(User)):
+                super().save(*args, **kwargs)
+                self.auth_sessions.revoke(reason=RevokedReason.PASSWORD_CHANGE)
+        self.stored_password = self.password
 
 
-class RevokedReason(models.TextChoices):
-    """Why a session ended before it expired."""
+class AuthSessionQuerySet(models.QuerySet["AuthSession"]):
+    def revoke(self, *, reason: RevokedReason, now: datetime | None = None) -> int:
+        """Revoke the live sessions among these (sign-out, theft, password change, operator);
+        already revoked ones keep their first reason and time. Returns how many."""
+        return self.filter(revoked_at__isnull=True).update(
+            revoked_at=now or timezone.now(), revoked_reason=reason
+        )
 
-    SIGNOUT = "signout", "Signed out"
-    REFRESH_REUSE = "refresh_reuse", "A rotated refresh token came back (theft)"
-    PASSWORD_CHANGE = "password_change", "The password changed"
-    ADMIN = "admin", "Revoked by an operator"
+    async def arevoke(self, *, reason: RevokedReason, now: datetime | None = None) -> int:
+        return await self.filter(revoked_at__isnull=True).aupdate(
+            revoked_at=now or timezone.now(), revoked_reason=reason
+        )
 
 
 class AuthSession(models.Model):
@@ -80,6 +112,8 @@ class AuthSession(models.Model):
     revoked_reason = models.CharField(max_length=32, blank=True, choices=RevokedReason.choices)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
+
+    objects = AuthSessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts import selectors
@@ -29,7 +28,7 @@ from accounts.hashing import (
     password_verify_dummy,
 )
 from accounts.managers import UserManager
-from accounts.models import AuthSession, RefreshToken, RevokedReason, User
+from accounts.models import AuthSession, AuthSessionQuerySet, RefreshToken, RevokedReason, User
 from accounts.throttles import Attempt, throttle_count, throttle_forgive, throttle_hit
 from accounts.tokens import access_token_encode, refresh_token_hash, refresh_token_new
 from accounts.validators import password_problems
@@ -236,21 +235,16 @@ async def refresh_token_rotate(*, token: str, client: ClientInfo) -> IssuedSessi
 
 
 def auth_sessions_revoke_sync(
-    *, sessions: QuerySet[AuthSession], reason: RevokedReason, now: datetime | None = None
+    *, sessions: AuthSessionQuerySet, reason: RevokedReason, now: datetime | None = None
 ) -> int:
-    """Revoke the live sessions among `sessions` (sign-out everywhere, theft, admin, password
-    change); already revoked ones keep their first reason and time. Returns how many."""
-    return sessions.filter(revoked_at__isnull=True).update(
-        revoked_at=now or timezone.now(), revoked_reason=reason
-    )
+    """Revoke the live sessions among `sessions` (see AuthSessionQuerySet.revoke)."""
+    return sessions.revoke(reason=reason, now=now)
 
 
 async def auth_session_revoke(
     *, session: AuthSession, reason: RevokedReason = RevokedReason.SIGNOUT
 ) -> None:
-    await AuthSession.objects.filter(pk=session.pk, revoked_at__isnull=True).aupdate(
-        revoked_at=timezone.now(), revoked_reason=reason
-    )
+    await AuthSession.objects.filter(pk=session.pk).arevoke(reason=reason)
 
 
 def user_password_set_sync(
@@ -281,9 +275,9 @@ async def user_password_change(
     IP, all counted before any hashing: one stolen access token is no password oracle, and
     one account cannot fill the hashing pool."""
     user = session.user
+    password_validate(new_password, email=user.email, field="new_password")  # no hashing
     await throttle_hit("password-change-user", str(user.pk), settings.RATE_LIMIT_PASSWORD_CHANGE)
     await throttle_hit("password-change-ip", client.ip, settings.RATE_LIMIT_PASSWORD_CHANGE)
-    password_validate(new_password, email=user.email, field="new_password")
     if not await password_guess(
         email=user.email,
         ip=client.ip,

@@ -59,6 +59,12 @@ def needs_no_csrf(view: Any) -> bool:
     )
 
 
+def is_admin_route(route: str) -> bool:
+    """Under ADMIN_URL_PREFIX (`admin/...`), or the bare `admin` redirect; not `administer/`."""
+    prefix = settings.ADMIN_URL_PREFIX
+    return route.startswith(prefix) or route == prefix.rstrip("/")
+
+
 def url_patterns(resolver: URLResolver, prefix: str = "") -> Iterator[tuple[str, Any]]:
     for entry in resolver.url_patterns:
         route = prefix + str(entry.pattern)
