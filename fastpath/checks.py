@@ -93,5 +93,5 @@ def views_outside_the_admin_need_no_csrf(
             id="fastpath.E002",
         )
         for route, view in url_patterns(get_resolver())
-        if not route.startswith(settings.ADMIN_URL_PREFIX.rstrip("/")) and not needs_no_csrf(view)
+        if not is_admin_route(route) and not needs_no_csrf(view)
     ]
