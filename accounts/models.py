@@ -11,6 +11,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.managers import UserManager
+from accounts.signals import auth_event_send
 
 EMAIL_MAX_LENGTH = 254
 
@@ -57,6 +58,7 @@ class User(AbstractBaseUser, PermissionsMixin):
             self.auth_sessions.filter(revoked_at__isnull=True).update(
                 revoked_at=timezone.now(), revoked_reason=RevokedReason.PASSWORD_CHANGE
             )
+            auth_event_send("password_changed", user_id=self.pk, detail={"via": "set_password"})
 
 
 class RevokedReason(models.TextChoices):
