@@ -46,7 +46,7 @@ async def test_sessions_lists_live_sessions_newest_first_with_the_current_one_ma
     assert listed[0]["ip"] == "127.0.0.1"
     assert listed[0]["user_agent"] == CHROME_MAC
     assert listed[0]["created_at"].endswith("Z")
-    third_id = (await AuthSession.objects.order_by("-created_at").afirst()).pk
+    third_id = (await AuthSession.objects.alatest("created_at")).pk
     assert listed[0]["id"] == str(third_id)
     assert third["access_token"]
 
@@ -78,9 +78,7 @@ async def test_another_users_session_id_is_404_like_an_unknown_or_revoked_one(ap
     their_id = (await AuthSession.objects.aget(user__email="victim@example.com")).pk
     revoked = await signin(api, "owner@example.com")
     revoked_id = (
-        await AuthSession.objects.filter(user__email="owner@example.com")
-        .order_by("-created_at")
-        .afirst()
+        await AuthSession.objects.filter(user__email="owner@example.com").alatest("created_at")
     ).pk
     await api.post("/api/auth/signout", headers=bearer(revoked))
     answers = [
