@@ -16,6 +16,7 @@ from typing import Literal
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -297,3 +298,11 @@ def mfa_reset_by_staff(*, user_id: uuid.UUID, staff_id: object, client: ClientIn
             detail={"action": "mfa_reset", "staff_id": str(staff_id)},
         )
         return True
+
+
+def mfa_challenges_purge(*, now: datetime) -> int:
+    """Expired or used challenges: nothing can be done with them any more."""
+    deleted, _ = MfaChallenge.objects.filter(
+        Q(expires_at__lte=now) | Q(used_at__isnull=False)
+    ).delete()
+    return deleted

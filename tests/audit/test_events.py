@@ -221,3 +221,14 @@ async def test_purge_drops_events_older_than_the_retention(settings):
     await sync_to_async(call_command)("purge", stdout=out)
     assert "1 event(s) older than 30 days" in out.getvalue()
     assert await AuthEvent.objects.acount() == 1
+
+
+async def test_a_wrong_admin_login_password_records_signin_failed(api):
+    from accounts.models import User
+    from tests.accounts.test_admin import admin_login
+
+    await User.objects.acreate_user("adminop@example.com", "operator-passphrase", is_staff=True)
+    await admin_login(api, "adminop@example.com", "wrong passphrase")
+    await admin_login(api, "nobody-here@example.com", "wrong passphrase")
+    assert await types_of("adminop@example.com") == ["signin_failed"]
+    assert await AuthEvent.objects.acount() == 1

@@ -188,3 +188,30 @@ async def test_wrong_codes_at_verify_are_throttled_per_user_across_tokens(api, c
         VERIFY, json={"mfa_token": challenge["mfa_token"], "code": code(secret, clock.step())}
     )
     assert refused.status_code == 429
+
+
+async def test_purge_mfa_challenges_drops_expired_and_used_ones(api, clock):
+    from io import StringIO
+
+    from asgiref.sync import sync_to_async
+    from django.core.management import call_command
+
+    session = await signup(api, "purgechallenges@example.com")
+    secret, _ = await totp_on(api, session, clock)
+    used = await challenge_for(api, "purgechallenges@example.com")
+    await api.post(
+        VERIFY, json={"mfa_token": used["mfa_token"], "code": code(secret, clock.step())}
+    )
+    await challenge_for(api, "purgechallenges@example.com")  # expired below
+    live = await challenge_for(api, "purgechallenges@example.com")
+    expired = await MfaChallenge.objects.order_by("id")[1:2].aget()
+    expired.expires_at = timezone.now() - timedelta(seconds=1)
+    await expired.asave()
+    out = StringIO()
+    await sync_to_async(call_command)("purge_mfa_challenges", stdout=out)
+    assert "Purged 2 second-factor challenge(s)." in out.getvalue()
+    clock.now += 30
+    ok = await api.post(
+        VERIFY, json={"mfa_token": live["mfa_token"], "code": code(secret, clock.step())}
+    )
+    assert ok.status_code == 200
