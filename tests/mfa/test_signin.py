@@ -215,3 +215,28 @@ async def test_purge_mfa_challenges_drops_expired_and_used_ones(api, clock):
         VERIFY, json={"mfa_token": live["mfa_token"], "code": code(secret, clock.step())}
     )
     assert ok.status_code == 200
+
+
+async def test_one_recovery_code_sent_twice_at_once_signs_in_once(api, clock):
+    import asyncio
+
+    session = await signup(api, "racer@example.com")
+    _, codes = await totp_on(api, session, clock)
+    tokens = [(await challenge_for(api, "racer@example.com"))["mfa_token"] for _ in range(2)]
+    answers = await asyncio.gather(
+        *(api.post(VERIFY, json={"mfa_token": token, "code": codes[0]}) for token in tokens)
+    )
+    assert sorted(answer.status_code for answer in answers) == [200, 401]
+
+
+async def test_one_totp_code_sent_twice_at_once_signs_in_once(api, clock):
+    import asyncio
+
+    session = await signup(api, "totpracer@example.com")
+    secret, _ = await totp_on(api, session, clock)
+    tokens = [(await challenge_for(api, "totpracer@example.com"))["mfa_token"] for _ in range(2)]
+    now = code(secret, clock.step())
+    answers = await asyncio.gather(
+        *(api.post(VERIFY, json={"mfa_token": token, "code": now}) for token in tokens)
+    )
+    assert sorted(answer.status_code for answer in answers) == [200, 401]
