@@ -12,8 +12,9 @@ class TOTPDevice(models.Model):
     user = models.OneToOneField(
         User, on_delete=models.CASCADE, primary_key=True, related_name="totp_device"
     )
-    # Base32, shown once at setup and never again: no API answer, no admin page carries it.
-    secret = models.CharField(max_length=64)
+    # The base32 secret, sealed (mfa.sealing); shown once at setup and never again: no API
+    # answer, no admin page carries it.
+    secret_sealed = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     # The time step of the last accepted code: a code for it or an earlier step is a replay.

@@ -31,6 +31,7 @@ from accounts.throttles import throttle_count, throttle_forgive
 from mfa import totp
 from mfa.exceptions import InvalidChallengeCode, InvalidCode, MfaAlreadyOn, MfaNotOn
 from mfa.models import MfaChallenge, RecoveryCode, TOTPDevice
+from mfa.sealing import secret_open, secret_seal
 
 CHALLENGE_TTL_SECONDS = 300  # protocol (API.md): the token dies after 5 minutes
 CHALLENGE_MAX_FAILURES = 5  # ... or after 5 wrong codes
@@ -69,7 +70,9 @@ def code_accept(
     code (marked used). Call inside a transaction, the device locked."""
     code = totp.code_normalize(code)
     if device is not None and totp.is_totp_code(code):
-        step = totp.matching_step(device.secret, code, at=totp.clock(), after=device.last_used_step)
+        step = totp.matching_step(
+            secret_open(device.secret_sealed), code, at=totp.clock(), after=device.last_used_step
+        )
         if step is None:
             return None
         device.last_used_step = step
@@ -116,7 +119,11 @@ def totp_setup_sync(*, user: User) -> TotpEnrolment:
         secret = totp.secret_new()
         TOTPDevice.objects.update_or_create(
             user_id=user.pk,
-            defaults={"secret": secret, "created_at": timezone.now(), "last_used_step": None},
+            defaults={
+                "secret_sealed": secret_seal(secret),
+                "created_at": timezone.now(),
+                "last_used_step": None,
+            },
         )
     uri = totp.provisioning_uri(secret, email=user.email, issuer=settings.TOTP_ISSUER)
     return TotpEnrolment(secret=secret, otpauth_uri=uri, qr_svg=totp.qr_svg(uri))

@@ -25,6 +25,23 @@ async def test_setup_answers_secret_uri_and_inline_svg_and_stays_pending(api, cl
     assert body["qr_svg"].startswith("<svg") and body["qr_svg"].rstrip().endswith("</svg>")
     device = await TOTPDevice.objects.aget(user__email="setup@example.com")
     assert device.confirmed_at is None
+    assert body["secret"] not in device.secret_sealed  # sealed at rest
+
+
+def test_sealed_secrets_open_with_a_fallback_key_after_rotation(settings):
+    from mfa.sealing import secret_open, secret_seal
+
+    sealed = secret_seal("JBSWY3DPEHPK3PXP")
+    assert secret_open(sealed) == "JBSWY3DPEHPK3PXP"
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 50
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    assert secret_open(sealed) == "JBSWY3DPEHPK3PXP"
+    settings.SECRET_KEY_FALLBACKS = []
+    from cryptography.fernet import InvalidToken
+
+    with pytest.raises(InvalidToken):
+        secret_open(sealed)
 
 
 async def test_setup_again_replaces_an_unconfirmed_secret(api, clock):
