@@ -240,3 +240,16 @@ async def test_one_totp_code_sent_twice_at_once_signs_in_once(api, clock):
         *(api.post(VERIFY, json={"mfa_token": token, "code": now}) for token in tokens)
     )
     assert sorted(answer.status_code for answer in answers) == [200, 401]
+
+
+async def test_verify_for_a_user_deactivated_meanwhile_is_401(api, clock):
+    from accounts.models import User
+
+    session = await signup(api, "deactivated@example.com")
+    secret, _ = await totp_on(api, session, clock)
+    challenge = await challenge_for(api, "deactivated@example.com")
+    await User.objects.filter(email="deactivated@example.com").aupdate(is_active=False)
+    response = await api.post(
+        VERIFY, json={"mfa_token": challenge["mfa_token"], "code": code(secret, clock.step())}
+    )
+    assert response.status_code == 401
