@@ -1,15 +1,22 @@
 """The Django admin for users and their sign-in sessions."""
 
-from typing import cast
+from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.models import AuthSession, AuthSessionQuerySet, RevokedReason, User
-from accounts.services import auth_sessions_revoke_sync
+from accounts.models import AuthSession, RevokedReason, User
+from accounts.services import ClientInfo, auth_sessions_revoke_sync
+from accounts.throttles import client_ip
+
+
+def staff_client(request: HttpRequest) -> ClientInfo:
+    """Who acted, for the events admin actions record."""
+    return ClientInfo(ip=client_ip(request), user_agent=request.headers.get("User-Agent", ""))
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -60,6 +67,22 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     inlines = (AuthSessionInline,)
 
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        # The admin's change form runs in a transaction (ModelAdmin.changeform_view); the
+        # atomic block here makes that a rule of this method rather than an assumption.
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            staff_client(request).event(
+                "admin_action",
+                user_id=obj.pk,
+                detail={
+                    "action": "change" if change else "add",
+                    # Field names only: never values (the password field is a hash anyway).
+                    "fields": sorted(form.changed_data),
+                    "staff_id": str(getattr(request.user, "pk", "")),
+                },
+            )
+
 
 @admin.action(description="Revoke the selected sessions")
 def revoke_sessions(
@@ -67,10 +90,25 @@ def revoke_sessions(
     request: HttpRequest,
     queryset: "QuerySet[AuthSession]",
 ) -> None:
-    # The admin's querysets come from AuthSession.objects: AuthSessionQuerySet.
-    count = auth_sessions_revoke_sync(
-        sessions=cast(AuthSessionQuerySet, queryset), reason=RevokedReason.ADMIN
-    )
+    client = staff_client(request)
+    with transaction.atomic():
+        live = AuthSession.objects.filter(
+            pk__in=list(queryset.values_list("pk", flat=True)), revoked_at__isnull=True
+        ).select_for_update()
+        by_user: dict[Any, int] = {}
+        for user_id in live.values_list("user_id", flat=True):
+            by_user[user_id] = by_user.get(user_id, 0) + 1
+        count = auth_sessions_revoke_sync(sessions=live, reason=RevokedReason.ADMIN)
+        for user_id, revoked in by_user.items():
+            client.event(
+                "admin_action",
+                user_id=user_id,
+                detail={
+                    "action": "revoke_sessions",
+                    "revoked": revoked,
+                    "staff_id": str(getattr(request.user, "pk", "")),
+                },
+            )
     modeladmin.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
 
 

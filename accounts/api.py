@@ -1,29 +1,38 @@
 """The accounts routes under /api/auth: thin views over accounts.services."""
 
+import uuid
+
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Router
 from ninja.decorators import decorate_view
 
-from accounts import services
+from accounts import selectors, services
 from accounts.auth import BearerAuth
+from accounts.devices import device_label
 from accounts.exceptions import (
     AccountsError,
     CurrentPasswordIncorrect,
     EmailAlreadyRegistered,
     HasherOverloaded,
+    SessionNotFound,
     Throttled,
     Unauthorized,
 )
 from accounts.models import AuthSession
 from accounts.schemas import (
+    AuthSessionOut,
     MessageOut,
     PasswordChangeIn,
     RefreshIn,
+    RevokedCountOut,
     SessionOut,
+    SigninChallengeOut,
     SigninIn,
     SignupIn,
     UserOut,
 )
+from accounts.second_factor import SecondFactorChallenge
 from accounts.throttles import client_ip
 from toolkit.http import no_store
 from toolkit.openapi import NO_STORE
@@ -33,6 +42,7 @@ from toolkit.schemas import ErrorOut, ValidationErrorOut
 ERROR_STATUS: dict[type[AccountsError], int] = {
     CurrentPasswordIncorrect: 400,
     Unauthorized: 401,
+    SessionNotFound: 404,
     EmailAlreadyRegistered: 409,
     Throttled: 429,
     HasherOverloaded: 503,
@@ -80,18 +90,31 @@ async def signup(request: HttpRequest, payload: SignupIn) -> tuple[int, dict[str
     return 201, session_out(issued)
 
 
+def challenge_out(challenge: SecondFactorChallenge) -> dict[str, object]:
+    return {
+        "mfa_required": True,
+        "mfa_token": challenge.token,
+        "methods": challenge.methods,
+        "expires_in": challenge.expires_in,
+    }
+
+
 @router.post(
     "/signin",
-    response={200: SessionOut, **UNAUTHORIZED, **WITH_BODY, **THROTTLED},
+    response={200: SessionOut | SigninChallengeOut, **UNAUTHORIZED, **WITH_BODY, **THROTTLED},
     summary="Sign in with email and password",
+    description="A session; for a user with a second factor, a challenge to answer at "
+    "/api/auth/mfa/verify instead (`mfa_required` is then true).",
     openapi_extra=PRIVATE,
 )
 @decorate_view(no_store)
 async def signin(request: HttpRequest, payload: SigninIn) -> dict[str, object]:
-    issued = await services.user_signin(
+    answer = await services.user_signin(
         email=payload.email, password=payload.password, client=client_info(request)
     )
-    return session_out(issued)
+    if isinstance(answer, SecondFactorChallenge):
+        return challenge_out(answer)
+    return session_out(answer)
 
 
 @router.post(
@@ -118,7 +141,7 @@ async def refresh(request: HttpRequest, payload: RefreshIn) -> dict[str, object]
 @decorate_view(no_store)
 async def signout(request: HttpRequest) -> dict[str, str]:
     session: AuthSession = request.auth  # type: ignore[attr-defined]
-    await services.auth_session_revoke(session=session)
+    await services.auth_session_signout(session=session, client=client_info(request))
     return {"message": "Successfully signed out"}
 
 
@@ -152,3 +175,58 @@ async def password_change(request: HttpRequest, payload: PasswordChangeIn) -> di
         client=client_info(request),
     )
     return session_out(issued)
+
+
+@router.get(
+    "/sessions",
+    auth=bearer,
+    response={200: list[AuthSessionOut], **UNAUTHORIZED, **ANY},
+    summary="The caller's live sessions, newest first",
+    openapi_extra=PRIVATE,
+)
+@decorate_view(no_store)
+async def sessions_list(request: HttpRequest) -> list[dict[str, object]]:
+    caller: AuthSession = request.auth  # type: ignore[attr-defined]
+    sessions = await selectors.auth_sessions_live(user_id=caller.user_id, now=timezone.now())
+    return [
+        {
+            "id": session.pk,
+            "created_at": session.created_at,
+            "last_used_at": session.last_used_at,
+            "ip": session.client_ip,
+            "user_agent": session.user_agent,
+            "device": device_label(session.user_agent),
+            "current": session.pk == caller.pk,
+        }
+        for session in sessions
+    ]
+
+
+@router.post(
+    "/sessions/revoke-others",
+    auth=bearer,
+    response={200: RevokedCountOut, **UNAUTHORIZED, **ANY},
+    summary="Sign out every other session of the caller",
+    openapi_extra=PRIVATE,
+)
+@decorate_view(no_store)
+async def sessions_revoke_others(request: HttpRequest) -> dict[str, int]:
+    caller: AuthSession = request.auth  # type: ignore[attr-defined]
+    revoked = await services.auth_sessions_revoke_others(caller=caller, client=client_info(request))
+    return {"revoked": revoked}
+
+
+@router.delete(
+    "/sessions/{uuid:session_id}",
+    auth=bearer,
+    response={204: None, 404: ErrorOut, **UNAUTHORIZED, **ANY},
+    summary="Sign out one of the caller's sessions (404 for any other, as for an unknown one)",
+    openapi_extra=PRIVATE,
+)
+@decorate_view(no_store)
+async def session_revoke(request: HttpRequest, session_id: uuid.UUID) -> tuple[int, None]:
+    caller: AuthSession = request.auth  # type: ignore[attr-defined]
+    await services.auth_session_revoke_own(
+        caller=caller, session_id=session_id, client=client_info(request)
+    )
+    return 204, None

@@ -43,6 +43,12 @@ class AccessTokenRefused(NotAuthenticated):
     challenge = 'Bearer error="invalid_token"'
 
 
+class SessionNotFound(AccountsError):
+    """Unknown, revoked, expired or another user's: one answer, so ids reveal nothing."""
+
+    detail = "Session not found"
+
+
 class CurrentPasswordIncorrect(AccountsError):
     detail = "Current password is incorrect"
 

@@ -11,6 +11,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.managers import UserManager
+from accounts.signals import auth_event_send
 
 EMAIL_MAX_LENGTH = 254
 
@@ -83,6 +84,7 @@ class User(AbstractBaseUser, PermissionsMixin):
             with transaction.atomic(using=kwargs.get("using") or router.db_for_write(User)):
                 super().save(*args, **kwargs)
                 self.auth_sessions.revoke(reason=RevokedReason.PASSWORD_CHANGE)
+                auth_event_send("password_changed", user_id=self.pk, detail={"via": "save"})
         self.stored_password = self.password
 
 
@@ -91,11 +93,6 @@ class AuthSessionQuerySet(models.QuerySet["AuthSession"]):
         """Revoke the live sessions among these (sign-out, theft, password change, operator);
         already revoked ones keep their first reason and time. Returns how many."""
         return self.filter(revoked_at__isnull=True).update(
-            revoked_at=now or timezone.now(), revoked_reason=reason
-        )
-
-    async def arevoke(self, *, reason: RevokedReason, now: datetime | None = None) -> int:
-        return await self.filter(revoked_at__isnull=True).aupdate(
             revoked_at=now or timezone.now(), revoked_reason=reason
         )
 

@@ -122,3 +122,28 @@ class SessionOut(Schema):
 
 class MessageOut(Schema):
     message: str
+
+
+class SigninChallengeOut(Schema):
+    """The sign-in's answer for a user with a second factor: no session yet."""
+
+    mfa_required: Literal[True]
+    mfa_token: str = Field(description="Single use; send it to /api/auth/mfa/verify.")
+    methods: list[Literal["totp", "recovery_code"]]
+    expires_in: int = Field(description="Seconds until mfa_token expires.")
+
+
+class AuthSessionOut(Schema):
+    id: uuid.UUID
+    created_at: datetime
+    last_used_at: datetime
+    ip: str | None
+    user_agent: str
+    device: str = Field(
+        description="A readable label from the user agent, e.g. Firefox on Windows."
+    )
+    current: bool = Field(description="The session of the access token that asked.")
+
+
+class RevokedCountOut(Schema):
+    revoked: int

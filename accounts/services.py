@@ -1,9 +1,12 @@
-"""Writes: sign-up, sign-in, token refresh with rotation, sign-out, password change."""
+"""Writes: sign-up, sign-in, token refresh with rotation, sign-out, the user's own sessions,
+password change. Each security-relevant change sends `auth_event` inside its transaction."""
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -18,6 +21,7 @@ from accounts.exceptions import (
     HasherOverloaded,
     InvalidCredentials,
     InvalidRefreshToken,
+    SessionNotFound,
     Throttled,
     WeakPassword,
 )
@@ -29,6 +33,8 @@ from accounts.hashing import (
 )
 from accounts.managers import UserManager
 from accounts.models import AuthSession, AuthSessionQuerySet, RefreshToken, RevokedReason, User
+from accounts.second_factor import ChallengeRequest, SecondFactorChallenge, second_factor_challenge
+from accounts.signals import EventType, auth_event_send
 from accounts.throttles import Attempt, throttle_count, throttle_forgive, throttle_hit
 from accounts.tokens import access_token_encode, refresh_token_hash, refresh_token_new
 from accounts.validators import password_problems
@@ -44,6 +50,37 @@ class ClientInfo:
 
     ip: str | None
     user_agent: str
+
+    def event(
+        self,
+        type: EventType,
+        *,
+        user_id: uuid.UUID,
+        session_id: uuid.UUID | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Send `auth_event` for this caller; inside the change's transaction."""
+        auth_event_send(
+            type,
+            user_id=user_id,
+            ip=self.ip,
+            user_agent=self.user_agent[:USER_AGENT_MAX_LENGTH],
+            session_id=session_id,
+            detail=detail,
+        )
+
+
+def auth_event_record(
+    type: EventType,
+    *,
+    user_id: uuid.UUID,
+    client: ClientInfo,
+    session_id: uuid.UUID | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """An event that records no change of its own (a failed sign-in): its own transaction."""
+    with transaction.atomic():
+        client.event(type, user_id=user_id, session_id=session_id, detail=detail)
 
 
 @dataclass(frozen=True)
@@ -100,7 +137,9 @@ def user_create_with_session(
     try:
         with transaction.atomic():
             user = User.objects.create(email=email, password=encoded_password, created_at=now)
-            return auth_session_issue(user=user, client=client, now=now)
+            issued_session = auth_session_issue(user=user, client=client, now=now)
+            client.event("signup", user_id=user.pk, session_id=issued_session.session.pk)
+            return issued_session
     except IntegrityError:
         # The unique index on lower(email) decided a race between two sign-ups.
         raise EmailAlreadyRegistered from None
@@ -154,7 +193,11 @@ async def password_guess(
     return verified
 
 
-async def user_signin(*, email: str, password: str, client: ClientInfo) -> IssuedSession:
+async def user_signin(
+    *, email: str, password: str, client: ClientInfo
+) -> IssuedSession | SecondFactorChallenge:
+    """The session, or, for a user with a second factor, the challenge to answer first. The
+    password is hashed here once; the second factor's step never hashes it again."""
     email = UserManager.normalize_email(email)
     await throttle_hit("signin-ip", client.ip, settings.RATE_LIMIT_SIGNIN)
     hasher_capacity_ensure()
@@ -167,15 +210,37 @@ async def user_signin(*, email: str, password: str, client: ClientInfo) -> Issue
             return False
         return await password_verify(password, user.password)
 
-    if not await password_guess(email=email, ip=client.ip, verify=verify) or user is None:
+    verified = await password_guess(email=email, ip=client.ip, verify=verify)
+    if user is None:
         raise InvalidCredentials
-    now = timezone.now()
-    return await sync_to_async(auth_session_issue_atomic)(user=user, client=client, now=now)
+    if not verified:
+        # Only for a known email: an unknown one has no account to record it on.
+        await sync_to_async(auth_event_record)("signin_failed", user_id=user.pk, client=client)
+        raise InvalidCredentials
+    return await sync_to_async(user_signin_complete)(user=user, client=client, now=timezone.now())
 
 
-def auth_session_issue_atomic(*, user: User, client: ClientInfo, now: datetime) -> IssuedSession:
+def user_signin_complete(
+    *, user: User, client: ClientInfo, now: datetime
+) -> IssuedSession | SecondFactorChallenge:
+    """After the right password: a second factor's challenge when one is required (asked in
+    the same transaction, so no extra round trip), else the session and its event."""
     with transaction.atomic():
-        return auth_session_issue(user=user, client=client, now=now)
+        challenge = second_factor_challenge(
+            ChallengeRequest(user=user, ip=client.ip, user_agent=client.user_agent, now=now)
+        )
+        if challenge is not None:
+            return challenge
+        return auth_session_issue_with_event(user=user, client=client, now=now)
+
+
+def auth_session_issue_with_event(
+    *, user: User, client: ClientInfo, now: datetime, detail: dict[str, Any] | None = None
+) -> IssuedSession:
+    """A signed-in session and its `signin` event. Call inside a transaction."""
+    issued_session = auth_session_issue(user=user, client=client, now=now)
+    client.event("signin", user_id=user.pk, session_id=issued_session.session.pk, detail=detail)
+    return issued_session
 
 
 class RefreshReuse(Exception):
@@ -196,7 +261,7 @@ def refresh_token_rotate_sync(*, token: str, client: ClientInfo) -> IssuedSessio
                 raise InvalidRefreshToken
             session = current.session
             if current.used_at is not None:
-                raise RefreshReuse(session.pk)
+                raise RefreshReuse(session.pk, session.user_id)
             if (
                 current.expires_at <= now
                 or not session.is_live_at(now)
@@ -220,12 +285,16 @@ def refresh_token_rotate_sync(*, token: str, client: ClientInfo) -> IssuedSessio
             )
             return issued(user=session.user, session=session, refresh_token=new_token, now=now)
     except RefreshReuse as reuse:
-        auth_sessions_revoke_sync(
-            sessions=AuthSession.objects.filter(pk=reuse.args[0]),
-            reason=RevokedReason.REFRESH_REUSE,
-            now=now,
-        )
-        logger.warning("Refresh token reuse: session %s revoked", reuse.args[0])
+        session_id, user_id = reuse.args
+        with transaction.atomic():
+            revoked = auth_sessions_revoke_sync(
+                sessions=AuthSession.objects.filter(pk=session_id),
+                reason=RevokedReason.REFRESH_REUSE,
+                now=now,
+            )
+            if revoked:
+                client.event("refresh_reuse", user_id=user_id, session_id=session_id)
+        logger.warning("Refresh token reuse: session %s revoked", session_id)
         raise InvalidRefreshToken from None
 
 
@@ -241,10 +310,68 @@ def auth_sessions_revoke_sync(
     return sessions.revoke(reason=reason, now=now)
 
 
-async def auth_session_revoke(
-    *, session: AuthSession, reason: RevokedReason = RevokedReason.SIGNOUT
+def auth_session_signout_sync(*, session: AuthSession, client: ClientInfo) -> None:
+    with transaction.atomic():
+        revoked = auth_sessions_revoke_sync(
+            sessions=AuthSession.objects.filter(pk=session.pk), reason=RevokedReason.SIGNOUT
+        )
+        if revoked:
+            client.event("signout", user_id=session.user_id, session_id=session.pk)
+
+
+async def auth_session_signout(*, session: AuthSession, client: ClientInfo) -> None:
+    await sync_to_async(auth_session_signout_sync)(session=session, client=client)
+
+
+def auth_session_revoke_own_sync(
+    *, caller: AuthSession, session_id: uuid.UUID, client: ClientInfo
 ) -> None:
-    await AuthSession.objects.filter(pk=session.pk).arevoke(reason=reason)
+    """Revoke one live session of the caller's user; SessionNotFound (404) for any other."""
+    now = timezone.now()
+    with transaction.atomic():
+        revoked = auth_sessions_revoke_sync(
+            sessions=AuthSession.objects.filter(
+                pk=session_id, user_id=caller.user_id, expires_at__gt=now
+            ),
+            reason=RevokedReason.SIGNOUT,
+            now=now,
+        )
+        if not revoked:
+            raise SessionNotFound
+        client.event("session_revoked", user_id=caller.user_id, session_id=session_id)
+
+
+async def auth_session_revoke_own(
+    *, caller: AuthSession, session_id: uuid.UUID, client: ClientInfo
+) -> None:
+    await sync_to_async(auth_session_revoke_own_sync)(
+        caller=caller, session_id=session_id, client=client
+    )
+
+
+def auth_sessions_revoke_others_sync(*, caller: AuthSession, client: ClientInfo) -> int:
+    """Revoke every live session of the caller's user but the calling one; one event."""
+    now = timezone.now()
+    with transaction.atomic():
+        revoked = auth_sessions_revoke_sync(
+            sessions=AuthSession.objects.filter(user_id=caller.user_id, expires_at__gt=now).exclude(
+                pk=caller.pk
+            ),
+            reason=RevokedReason.SIGNOUT,
+            now=now,
+        )
+        if revoked:
+            client.event(
+                "session_revoked",
+                user_id=caller.user_id,
+                session_id=caller.pk,
+                detail={"revoked": revoked, "scope": "others"},
+            )
+        return revoked
+
+
+async def auth_sessions_revoke_others(*, caller: AuthSession, client: ClientInfo) -> int:
+    return await sync_to_async(auth_sessions_revoke_others_sync)(caller=caller, client=client)
 
 
 def user_password_set_sync(
@@ -264,7 +391,24 @@ def user_password_set_sync(
         auth_sessions_revoke_sync(
             sessions=user.auth_sessions.all(), reason=RevokedReason.PASSWORD_CHANGE, now=now
         )
-        return auth_session_issue(user=user, client=client, now=now)
+        issued_session = auth_session_issue(user=user, client=client, now=now)
+        client.event("password_changed", user_id=user.pk, session_id=issued_session.session.pk)
+        return issued_session
+
+
+async def user_password_confirm(
+    *, user: User, password: str, client: ClientInfo, purpose: str
+) -> None:
+    """Check the signed-in user's current password (password change, turning a second factor
+    off): the sign-in's failure budgets, counted before hashing; a wrong one records
+    `signin_failed` and raises CurrentPasswordIncorrect."""
+    if not await password_guess(
+        email=user.email, ip=client.ip, verify=lambda: password_verify(password, user.password)
+    ):
+        await sync_to_async(auth_event_record)(
+            "signin_failed", user_id=user.pk, client=client, detail={"during": purpose}
+        )
+        raise CurrentPasswordIncorrect
 
 
 async def user_password_change(
@@ -278,12 +422,9 @@ async def user_password_change(
     password_validate(new_password, email=user.email, field="new_password")  # no hashing
     await throttle_hit("password-change-user", str(user.pk), settings.RATE_LIMIT_PASSWORD_CHANGE)
     await throttle_hit("password-change-ip", client.ip, settings.RATE_LIMIT_PASSWORD_CHANGE)
-    if not await password_guess(
-        email=user.email,
-        ip=client.ip,
-        verify=lambda: password_verify(current_password, user.password),
-    ):
-        raise CurrentPasswordIncorrect
+    await user_password_confirm(
+        user=user, password=current_password, client=client, purpose="password_change"
+    )
     encoded = await password_hash(new_password)
     return await sync_to_async(user_password_set_sync)(
         session=session, encoded_password=encoded, client=client

@@ -137,6 +137,9 @@ INSTALLED_APPS = [
     "corsheaders",
     "ninja",
     "accounts",
+    # After accounts: audit records its events, mfa extends its user admin and sign-in.
+    "audit",
+    "mfa",
     "health",
 ]
 
@@ -253,6 +256,12 @@ HASHER_CONCURRENCY = env_int("HASHER_CONCURRENCY", CPU_CORES, minimum=1)
 HASHER_MEMORY_MIB = env_int("HASHER_MEMORY_MIB", 1024, minimum=1)
 HASHER_QUEUE = env_int("HASHER_QUEUE", 32, minimum=0)
 
+# --- Second factor and audit -------------------------------------------------------------------
+# The name authenticator apps show beside the account.
+TOTP_ISSUER = env_str("TOTP_ISSUER", "Accounts")
+# Security events older than this many days are dropped by `manage.py purge`.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, minimum=1)
+
 # --- Throttles -----------------------------------------------------------------------------------
 RATE_LIMITS = env_bool("RATE_LIMITS", True)
 RATE_LIMIT_SIGNUP = parse_rate("RATE_LIMIT_SIGNUP", env_str("RATE_LIMIT_SIGNUP", "10/h"))
@@ -268,6 +277,10 @@ RATE_LIMIT_SIGNIN_FAILED_EMAIL = parse_rate(
 )
 RATE_LIMIT_PASSWORD_CHANGE = parse_rate(
     "RATE_LIMIT_PASSWORD_CHANGE", env_str("RATE_LIMIT_PASSWORD_CHANGE", "10/h")
+)
+# Wrong second-factor codes per user (sign-in's second step, confirm, disable, recovery codes).
+RATE_LIMIT_MFA_FAILED = parse_rate(
+    "RATE_LIMIT_MFA_FAILED", env_str("RATE_LIMIT_MFA_FAILED", "10/15m")
 )
 RATE_LIMIT_REFRESH = parse_rate("RATE_LIMIT_REFRESH", env_str("RATE_LIMIT_REFRESH", "60/m"))
 RATE_LIMIT_ADMIN_LOGIN = parse_rate(
@@ -298,6 +311,9 @@ MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 1_048_576, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 READINESS_TIMEOUT = env_float("READINESS_TIMEOUT", 2.0, minimum=0.1)
 APPEND_SLASH = False
+# ninja's LimitOffsetPagination (GET /api/auth/events): the default page and the largest one.
+NINJA_PAGINATION_PER_PAGE = 50
+NINJA_PAGINATION_MAX_LIMIT = 200
 
 # --- Static files (the admin's, and ninja's offline API docs) ------------------------------------
 STATIC_URL = "static/"
@@ -344,6 +360,8 @@ LOGGING = {
         "project": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "accounts": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "health": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "mfa": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "audit": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # Request errors are logged by our exception handlers, without bodies or headers.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.security": {
