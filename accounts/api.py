@@ -217,16 +217,22 @@ async def sessions_revoke_others(request: HttpRequest) -> dict[str, int]:
 
 
 @router.delete(
-    "/sessions/{uuid:session_id}",
+    "/sessions/{session_id}",
     auth=bearer,
     response={204: None, 404: ErrorOut, **UNAUTHORIZED, **ANY},
     summary="Sign out one of the caller's sessions (404 for any other, as for an unknown one)",
     openapi_extra=PRIVATE,
 )
 @decorate_view(no_store)
-async def session_revoke(request: HttpRequest, session_id: uuid.UUID) -> tuple[int, None]:
+async def session_revoke(request: HttpRequest, session_id: str) -> tuple[int, None]:
     caller: AuthSession = request.auth  # type: ignore[attr-defined]
+    try:
+        session_uuid = uuid.UUID(session_id)
+    except ValueError:
+        # Not a session id at all: the same 404 as an unknown one (a converter in the route
+        # would answer Django's own 404, without this route's headers).
+        raise SessionNotFound from None
     await services.auth_session_revoke_own(
-        caller=caller, session_id=session_id, client=client_info(request)
+        caller=caller, session_id=session_uuid, client=client_info(request)
     )
     return 204, None

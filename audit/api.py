@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Field, Router
 from ninja.decorators import decorate_view
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -15,6 +15,15 @@ from toolkit.http import no_store
 from toolkit.schemas import ValidationErrorOut
 
 router = Router(tags=["auth"])
+# PostgreSQL's OFFSET is a bigint: a larger offset would be a database error (a 500), not a 422.
+MAX_OFFSET = 2**31 - 1
+
+
+class EventsPagination(LimitOffsetPagination):
+    """ninja's limit/offset pagination with the offset bounded (422 beyond)."""
+
+    class Input(LimitOffsetPagination.Input):
+        offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 @router.get(
@@ -25,7 +34,7 @@ router = Router(tags=["auth"])
     openapi_extra=PRIVATE,
 )
 @decorate_view(no_store)
-@paginate(LimitOffsetPagination)
+@paginate(EventsPagination)
 async def events(request: HttpRequest) -> QuerySet[AuthEvent]:
     caller: AuthSession = request.auth  # type: ignore[attr-defined]
     return selectors.auth_events_of_user(user_id=caller.user_id)

@@ -97,6 +97,8 @@ async def test_deleting_a_session_that_is_not_a_uuid_is_404(api):
     mine = await signup(api, "notuuid@example.com")
     response = await api.delete(f"{SESSIONS}/not-a-uuid", headers=bearer(mine))
     assert response.status_code == 404
+    assert response.json() == {"detail": "Session not found"}
+    assert response.headers["cache-control"] == "no-store"  # as the document declares
 
 
 async def test_sessions_routes_need_a_token(api):

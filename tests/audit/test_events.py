@@ -232,3 +232,10 @@ async def test_a_wrong_admin_login_password_records_signin_failed(api):
     await admin_login(api, "nobody-here@example.com", "wrong passphrase")
     assert await types_of("adminop@example.com") == ["signin_failed"]
     assert await AuthEvent.objects.acount() == 1
+
+
+async def test_an_offset_beyond_what_the_database_can_count_is_422(api):
+    session = await signup(api, "far-offset@example.com")
+    response = await api.get("/api/auth/events", params={"offset": 2**70}, headers=bearer(session))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "offset"]
