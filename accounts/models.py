@@ -11,6 +11,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.managers import UserManager
+from toolkit import metrics
 
 EMAIL_MAX_LENGTH = 254
 
@@ -54,9 +55,15 @@ class User(AbstractBaseUser, PermissionsMixin):
             return
         with transaction.atomic(using=kwargs.get("using") or router.db_for_write(User)):
             super().save(*args, **kwargs)
-            self.auth_sessions.filter(revoked_at__isnull=True).update(
+            revoked = self.auth_sessions.filter(revoked_at__isnull=True).update(
                 revoked_at=timezone.now(), revoked_reason=RevokedReason.PASSWORD_CHANGE
             )
+            if revoked:
+                transaction.on_commit(
+                    lambda: metrics.SESSIONS_REVOKED.labels(RevokedReason.PASSWORD_CHANGE).inc(
+                        revoked
+                    )
+                )
 
 
 class RevokedReason(models.TextChoices):

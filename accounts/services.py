@@ -33,6 +33,7 @@ from accounts.models import AuthSession, RefreshToken, RevokedReason, User
 from accounts.throttles import Attempt, throttle_count, throttle_forgive, throttle_hit
 from accounts.tokens import access_token_encode, refresh_token_hash, refresh_token_new
 from accounts.validators import password_problems
+from toolkit import metrics
 from toolkit.rates import Rate
 
 logger = logging.getLogger("accounts")
@@ -81,6 +82,8 @@ def auth_session_issue(*, user: User, client: ClientInfo, now: datetime) -> Issu
         created_at=now,
         expires_at=expires_at,
     )
+    # Counted once the session exists for good (a sign-up that loses its race rolls back).
+    transaction.on_commit(metrics.SESSIONS_ISSUED.inc)
     return issued(user=user, session=session, refresh_token=refresh_token, now=now)
 
 
@@ -118,7 +121,11 @@ async def user_signup(*, email: str, password: str, client: ClientInfo) -> Issue
     issued_session = await sync_to_async(user_create_with_session)(
         email=email, encoded_password=encoded, client=client
     )
-    logger.info("User signed up: %s", issued_session.user.pk)
+    logger.info(
+        "User signed up: %s",
+        issued_session.user.pk,
+        extra={"event": "user.signed_up", "user_id": str(issued_session.user.pk)},
+    )
     return issued_session
 
 
@@ -169,6 +176,8 @@ async def user_signin(*, email: str, password: str, client: ClientInfo) -> Issue
         return await password_verify(password, user.password)
 
     if not await password_guess(email=email, ip=client.ip, verify=verify) or user is None:
+        # The email is never logged; whose account was guessed at is the throttles' business.
+        logger.info("Sign-in refused: wrong email or password", extra={"event": "signin.failed"})
         raise InvalidCredentials
     now = timezone.now()
     return await sync_to_async(auth_session_issue_atomic)(user=user, client=client, now=now)
@@ -226,7 +235,11 @@ def refresh_token_rotate_sync(*, token: str, client: ClientInfo) -> IssuedSessio
             reason=RevokedReason.REFRESH_REUSE,
             now=now,
         )
-        logger.warning("Refresh token reuse: session %s revoked", reuse.args[0])
+        logger.warning(
+            "Refresh token reuse: session %s revoked",
+            reuse.args[0],
+            extra={"event": "refresh_token.reused", "session_id": str(reuse.args[0])},
+        )
         raise InvalidRefreshToken from None
 
 
@@ -240,17 +253,33 @@ def auth_sessions_revoke_sync(
 ) -> int:
     """Revoke the live sessions among `sessions` (sign-out everywhere, theft, admin, password
     change); already revoked ones keep their first reason and time. Returns how many."""
-    return sessions.filter(revoked_at__isnull=True).update(
+    count = sessions.filter(revoked_at__isnull=True).update(
         revoked_at=now or timezone.now(), revoked_reason=reason
     )
+    sessions_revoked_count(reason, count)
+    return count
+
+
+def sessions_revoked_count(reason: str, count: int) -> None:
+    """Count revocations once they are committed (now, outside a transaction)."""
+    if count:
+        transaction.on_commit(lambda: metrics.SESSIONS_REVOKED.labels(reason).inc(count))
 
 
 async def auth_session_revoke(
     *, session: AuthSession, reason: RevokedReason = RevokedReason.SIGNOUT
 ) -> None:
-    await AuthSession.objects.filter(pk=session.pk, revoked_at__isnull=True).aupdate(
+    count = await AuthSession.objects.filter(pk=session.pk, revoked_at__isnull=True).aupdate(
         revoked_at=timezone.now(), revoked_reason=reason
     )
+    if count:
+        metrics.SESSIONS_REVOKED.labels(reason).inc(count)
+        logger.info(
+            "Session %s revoked (%s)",
+            session.pk,
+            reason,
+            extra={"event": "session.revoked", "session_id": str(session.pk), "reason": reason},
+        )
 
 
 def user_password_set_sync(

@@ -155,6 +155,30 @@ class LiveServer:
                 self.process.wait()
 
 
+@dataclass
+class ServeProcess(LiveServer):
+    """`python -m project.serve`, as `make run` starts it, on HOST/PORT from the environment."""
+
+    def start(self, wait_ready: bool = True, timeout: float = 30) -> "ServeProcess":
+        from tests.pgcluster import free_port
+
+        self.port = self.port or free_port()
+        assert self.output_path is not None
+        self.env.update(HOST="127.0.0.1", PORT=str(self.port))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "project.serve"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.output_path.open("w"),
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        if wait_ready:
+            self.wait_until_up(timeout)
+        return self
+
+
 def server_environment(**overrides: str) -> dict[str, str]:
     env = {
         key: value
@@ -182,6 +206,23 @@ def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
             env=server_environment(**env),
             args=list(args),
             output_path=tmp_path / f"server-{len(servers)}.log",
+        )
+        servers.append(server)
+        return server.start(wait_ready=wait_ready, timeout=timeout)
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def serve_factory(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
+    """Start `make run`'s server on the test database; stopped before the database is dropped."""
+    servers: list[ServeProcess] = []
+
+    def start(wait_ready: bool = True, timeout: float = 30, **env: str) -> ServeProcess:
+        server = ServeProcess(
+            env=server_environment(**env), output_path=tmp_path / f"serve-{len(servers)}.log"
         )
         servers.append(server)
         return server.start(wait_ready=wait_ready, timeout=timeout)
