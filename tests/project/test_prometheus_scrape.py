@@ -45,9 +45,7 @@ def query(prometheus: str, expression: str) -> list[dict]:
     return response.json()["data"]["result"]
 
 
-def test_prometheus_scrapes_the_metrics_with_the_bearer_token_from_a_file(
-    serve_factory, tmp_path
-):
+def test_prometheus_scrapes_the_metrics_with_the_bearer_token_from_a_file(serve_factory, tmp_path):
     binary = shutil.which("prometheus")
     if binary is None:
         missing_tool("prometheus (apt-get install prometheus)")
