@@ -49,6 +49,7 @@ def test_prometheus_scrapes_the_metrics_with_the_bearer_token_from_a_file(serve_
     binary = shutil.which("prometheus")
     if binary is None:
         missing_tool("prometheus (apt-get install prometheus)")
+    assert binary is not None
     server = serve_factory(METRICS_TOKEN=TOKEN)
     token_file, wrong_token_file = tmp_path / "token", tmp_path / "wrong-token"
     token_file.write_text(TOKEN)
