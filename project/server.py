@@ -7,6 +7,7 @@ refused before Django (413) carries it, and every log line of the request can na
 Everything else goes through Django's request/response cycle.
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -35,6 +36,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[..., Awaitable[None]]
 
 logger = logging.getLogger("project.server")
+# Seconds a request cut short by the shutdown is told to wait (another instance takes it).
+SHUTTING_DOWN_RETRY_AFTER = "1"
 
 
 class ServiceApplication:
@@ -82,6 +85,21 @@ class ServiceApplication:
 
         try:
             await self.http_bounded(scope, head, receive, send_with_request_id)
+        except asyncio.CancelledError:
+            # uvicorn cancels the requests still running when SHUTDOWN_TIMEOUT runs out. One
+            # that has not begun its answer gets a 503 saying so (the client may retry on
+            # another instance) instead of uvicorn's bare 500 and a traceback in the log.
+            if context.status or not checks.draining.is_set():
+                raise
+            await send_json_error(
+                send_with_request_id,
+                503,
+                "The server is shutting down: retry",
+                retry_after=SHUTTING_DOWN_RETRY_AFTER,
+            )
+            logger.warning(
+                "Request cut short: SHUTDOWN_TIMEOUT ran out", extra={"event": "request.cut"}
+            )
         finally:
             self.requests.finished(scope, head, context, time.perf_counter() - started)
             current_request.reset(token)
@@ -234,19 +252,16 @@ def access_client_ip(scope: Scope, head: RequestHead) -> str | None:
     return str(client[0]) if client else None
 
 
-async def send_json_error(send: Send, status: int, detail: str) -> None:
+async def send_json_error(send: Send, status: int, detail: str, retry_after: str = "") -> None:
     body = compact_json({"detail": detail}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    if retry_after:
+        headers.append((b"retry-after", retry_after.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

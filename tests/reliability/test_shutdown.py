@@ -155,3 +155,40 @@ def test_sigterm_during_a_signup_storm_answers_or_cleanly_refuses_every_request(
     sessions = {s.user_id: s for s in AuthSession.objects.all()}
     assert set(sessions) == {user.pk for user in users.values()}
     assert RefreshToken.objects.filter(session__in=sessions.values()).count() == len(sessions)
+
+
+def test_shutdown_timeout_bounds_how_long_requests_in_flight_may_take(serve_factory):
+    server = serve_factory(TEST_ROOT_URLCONF="tests.live_slow_urls", SHUTDOWN_TIMEOUT="2")
+
+    async def requests_then_sigterm() -> tuple[httpx.Response | Exception, ...]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+
+            async def sigterm_soon() -> None:
+                await asyncio.sleep(0.5)
+                os.kill(server.process.pid, signal.SIGTERM)
+
+            async def wait(seconds: float) -> httpx.Response | Exception:
+                try:
+                    return await client.get("/waits", params={"seconds": seconds})
+                except httpx.HTTPError as error:
+                    return error
+
+            _, short, long = await asyncio.gather(sigterm_soon(), wait(1.5), wait(30))
+            return short, long
+
+    started = time.monotonic()
+    short, long = asyncio.run(requests_then_sigterm())
+    status = server.process.wait(timeout=30)
+    took = time.monotonic() - started
+    # The request that fits in SHUTDOWN_TIMEOUT is answered; the one that does not is cut when
+    # it runs out, with a 503 that says why (retry elsewhere), and the process ends cleanly.
+    assert isinstance(short, httpx.Response) and short.status_code == 200, short
+    assert isinstance(long, httpx.Response), long
+    assert long.status_code == 503
+    assert long.json() == {"detail": "The server is shutting down: retry"}
+    assert long.headers["retry-after"] == "1"
+    assert long.headers["x-request-id"]
+    assert took < 0.5 + 2 + 5, took
+    assert status in (0, -signal.SIGTERM), server.output()
+    assert "timeout graceful shutdown exceeded" in server.output()
+    assert "Traceback" not in server.output()
