@@ -70,17 +70,27 @@ class ServiceApplication:
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request under its id: kept from a valid X-Request-ID, else made here,
         echoed in the answer, in every log line written meanwhile, and in its access log line
-        and metrics once the answer has gone."""
+        and metrics, recorded as the answer's last part goes out (so a client that has its
+        answer finds it counted), or when the request ends without one."""
         head = RequestHead(scope)
         context = RequestContext(request_id_choose(head.request_id), scope["method"])
         token = current_request.set(context)
         started = time.perf_counter()
         request_id_header = (b"x-request-id", context.id.encode())
+        recorded = False
+
+        def record() -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                self.requests.finished(scope, head, context, time.perf_counter() - started)
 
         async def send_with_request_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 context.status = message["status"]
                 message["headers"] = [*message.get("headers", ()), request_id_header]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                record()
             await send(message)
 
         try:
@@ -101,7 +111,7 @@ class ServiceApplication:
                 "Request cut short: SHUTDOWN_TIMEOUT ran out", extra={"event": "request.cut"}
             )
         finally:
-            self.requests.finished(scope, head, context, time.perf_counter() - started)
+            record()
             current_request.reset(token)
 
     async def http_bounded(
