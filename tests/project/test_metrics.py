@@ -1,7 +1,10 @@
 """GET /metrics: off without METRICS_TOKEN, bearer-only with it, and numbers that move as
 requests are made, with one worker process and with two."""
 
+import asyncio
+import os
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -216,3 +219,78 @@ def test_plain_uvicorn_workers_share_one_metrics_directory(live_server_factory):
         import shutil
 
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_hashing_pool_gauges_show_hashes_in_progress_and_shed_requests_are_counted(serve_factory):
+    server = serve_factory(
+        METRICS_TOKEN=TOKEN,
+        TEST_PRODUCTION_HASHER="1",  # real Argon2: hashes take long enough to be seen
+        HASHER_CONCURRENCY="1",
+        HASHER_QUEUE="1",
+    )
+    before, _ = scrape(server.url)
+    seen_in_use: set[float] = set()
+    seen_queued: set[float] = set()
+
+    async def storm() -> list[int]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+
+            async def one() -> int:
+                email = UserFactory.email()
+                body = {"email": email, "password": DEFAULT_PASSWORD}
+                return (await client.post("/api/auth/signup", json=body)).status_code
+
+            async def watch(signups: asyncio.Future) -> None:
+                while not signups.done():
+                    response = await client.get("/metrics", headers=AUTHORIZED)
+                    samples = parse(response.text)
+                    seen_in_use.add(value(samples, "accounts_password_hashing_in_use"))
+                    seen_queued.add(value(samples, "accounts_password_hashing_queued"))
+                    await asyncio.sleep(0.01)
+
+            signups = asyncio.gather(*(one() for _ in range(6)))
+            await watch(signups)
+            return list(await signups)
+
+    statuses = asyncio.run(storm())
+    after, _ = scrape(server.url)
+    # One hash at a time, one waiting; the others were shed with 503 before any hashing.
+    assert statuses.count(201) >= 2 and statuses.count(503) >= 1, statuses
+    assert max(seen_in_use) == 1 and max(seen_queued) <= 1, (seen_in_use, seen_queued)
+    shed = value(after, "accounts_password_hashing_shed_total") - value(
+        before, "accounts_password_hashing_shed_total"
+    )
+    assert shed == statuses.count(503)
+    assert value(after, "accounts_password_hashing_in_use") == 0
+
+
+def test_a_killed_worker_leaves_its_counts_but_not_its_gauges(serve_factory):
+    server = serve_factory(METRICS_TOKEN=TOKEN, WORKERS="2", timeout=60)
+    health = {"route": "/health", "method": "GET", "status": "200"}
+    # The worker answering this scrape sampled its pool: it has gauges to leave behind.
+    before, victim = scrape(server.url)
+    pids: set[str] = set()
+    made = int(value(before, "accounts_http_requests_total", **health))
+    while len(pids) < 2:
+        assert made < 500, "one worker answered every request"
+        response = httpx.get(f"{server.url}/health", headers={"Connection": "close"})
+        pids.add(response.headers["x-worker-pid"])
+        made += 1
+    assert value(before, "accounts_db_pool_connections_max") == 10
+    os.kill(int(victim), signal.SIGKILL)  # no shutdown: its gauge files stay behind
+    # uvicorn's supervisor starts a replacement, which forgets the dead worker's gauges.
+    deadline = time.monotonic() + 60
+    while server.output().count("Metrics: values kept in") < 3:
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.2)
+    # Once both live workers have answered a scrape (each samples its own pool when it does),
+    # the pool gauges add up exactly two workers: the dead one's were forgotten.
+    scraped_by: set[str] = set()
+    while len(scraped_by) < 2:
+        assert time.monotonic() < deadline, scraped_by
+        samples, pid = httpx_scrape_new_connection(server.url)
+        assert pid != victim
+        scraped_by.add(pid)
+        # Counters keep what the dead worker counted.
+        assert value(samples, "accounts_http_requests_total", **health) == made
+    assert value(samples, "accounts_db_pool_connections_max") == 20
