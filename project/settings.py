@@ -311,6 +311,11 @@ METRICS_TOKEN = env_str("METRICS_TOKEN")
 # `python -m project.serve` makes one; workers of plain `uvicorn --workers N` share one named
 # after their supervisor; a single process needs none.
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+if not PROMETHEUS_MULTIPROC_DIR:
+    # The client switches to multiprocess mode when the variable merely exists, and would then
+    # write its files into the working directory: a blank one (as `.env.example` leaves it)
+    # must mean unset.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 if METRICS_TOKEN and not PROMETHEUS_MULTIPROC_DIR and spawned_by_a_supervisor():
     PROMETHEUS_MULTIPROC_DIR = supervisor_directory()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR

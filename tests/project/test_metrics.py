@@ -13,6 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.processes import ROOT, run_manage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -294,3 +295,16 @@ def test_a_killed_worker_leaves_its_counts_but_not_its_gauges(serve_factory):
         # Counters keep what the dead worker counted.
         assert value(samples, "accounts_http_requests_total", **health) == made
     assert value(samples, "accounts_db_pool_connections_max") == 20
+
+
+def test_a_blank_multiprocess_directory_means_single_process_mode_and_no_files():
+    result = run_manage(
+        "shell",
+        "-c",
+        "from toolkit import metrics; print(metrics.multiprocess_mode())",
+        PROMETHEUS_MULTIPROC_DIR="",
+        METRICS_TOKEN=TOKEN,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
+    assert not list(ROOT.glob("*.db")), "metric files in the working directory"
