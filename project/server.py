@@ -164,11 +164,14 @@ class RequestHead:
         self.request_id: bytes | None = None
         self.forwarded_for: bytes | None = None
         client_ip_header = self.client_ip_header
+        # The first Content-Length and X-Request-ID count; the proxy's header is its last one.
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
-                self.content_length = content_length_parse(value)
+                if self.content_length is None:
+                    self.content_length = content_length_parse(value)
             elif name == b"x-request-id":
-                self.request_id = value
+                if self.request_id is None:
+                    self.request_id = value
             elif name == client_ip_header:
                 self.forwarded_for = value
 
