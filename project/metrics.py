@@ -8,6 +8,7 @@ themselves are defined in toolkit.metrics, where the apps record them.
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import logging
 import os
@@ -126,9 +127,11 @@ async def worker_stopping() -> None:
 
 def bearer_matches(request: HttpRequest, token: str) -> bool:
     scheme, _, supplied = request.headers.get("Authorization", "").partition(" ")
-    # Constant time: how much of the token a guess got right must not show in the timing.
+    # Constant time: how much of the token a guess got right, or how long the token is, must
+    # not show in the timing (digests of equal length, compared in constant time).
     return scheme.lower() == "bearer" and hmac.compare_digest(
-        supplied.strip().encode(), token.encode()
+        hashlib.sha256(supplied.strip().encode()).digest(),
+        hashlib.sha256(token.encode()).digest(),
     )
 
 
