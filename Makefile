@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON_FOUND = $(shell scripts/find-python)
 
-.PHONY: install install-dev run test test-fast lint fmt bench clean
+.PHONY: install install-dev run test test-fast lint fmt bench deploy-check clean
 
 $(PY):
 	@python="$(PYTHON_FOUND)"; test -n "$$python" || exit 1; \
@@ -54,5 +54,20 @@ bench: install-dev
 	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+# The deployment files, offline: the Kubernetes manifests against the Kubernetes schemas bundled
+# in kubernetes-validate, and checkov on deploy/ and the Dockerfile (every finding fixed, or
+# skipped in the file with its reason). Their own venv: checkov's dependencies are many.
+DEPLOY_VENV := .venv-deploy
+$(DEPLOY_VENV)/.installed: requirements-deploy.txt | $(PY)
+	@test -x $(DEPLOY_VENV)/bin/python || $(PY) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet -r requirements-deploy.txt
+	@touch $@
+
+deploy-check: $(DEPLOY_VENV)/.installed
+	$(DEPLOY_VENV)/bin/kubernetes-validate --strict --quiet deploy/*.yaml
+	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework kubernetes -d deploy
+	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework dockerfile -f Dockerfile
+
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) $(DEPLOY_VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

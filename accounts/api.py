@@ -36,6 +36,7 @@ from accounts.second_factor import SecondFactorChallenge
 from accounts.throttles import client_ip
 from toolkit.http import no_store
 from toolkit.openapi import NO_STORE
+from toolkit.request_context import request_user_set
 from toolkit.schemas import ErrorOut, ValidationErrorOut
 
 # How each domain error reaches the client; project.api installs the handler.
@@ -67,6 +68,7 @@ def client_info(request: HttpRequest) -> services.ClientInfo:
 
 
 def session_out(issued: services.IssuedSession) -> dict[str, object]:
+    request_user_set(issued.user.pk)  # for the access log line of this request
     return {
         "user": issued.user,
         "access_token": issued.access_token,

@@ -8,6 +8,7 @@ from accounts import selectors, services
 from accounts.exceptions import AccessTokenRefused
 from accounts.models import AuthSession
 from accounts.tokens import InvalidAccessToken, access_token_decode
+from toolkit.request_context import request_user_set
 
 
 class BearerAuth(HttpBearer):
@@ -36,5 +37,6 @@ class BearerAuth(HttpBearer):
         )
         if session is None:
             raise AccessTokenRefused
+        request_user_set(claims.user_id)
         await services.auth_session_touch(session=session, now=now)
         return session

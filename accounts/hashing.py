@@ -34,6 +34,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from accounts.exceptions import HasherOverloaded
+from toolkit import metrics
 
 T = TypeVar("T")
 LOWEST_PRIORITY = 19
@@ -60,17 +61,26 @@ class HasherPool:
     def ensure_capacity(self) -> None:
         """Shed early: refuse before any database work when no hashing slot could be had."""
         if self.admitted >= self.capacity:
+            metrics.PASSWORD_HASHING_SHED.inc()
             raise HasherOverloaded
+
+    def occupancy_record(self) -> None:
+        """The gauges of hashes running and waiting; called with the lock held."""
+        metrics.PASSWORD_HASHING_IN_USE.set(min(self.admitted, self.concurrency))
+        metrics.PASSWORD_HASHING_QUEUED.set(max(0, self.admitted - self.concurrency))
 
     def release(self, _future: Future[Any]) -> None:
         with self.lock:
             self.admitted -= 1
+            self.occupancy_record()
 
     async def run(self, function: Callable[..., T], *args: object) -> T:
         with self.lock:
             if self.admitted >= self.capacity:
+                metrics.PASSWORD_HASHING_SHED.inc()
                 raise HasherOverloaded
             self.admitted += 1
+            self.occupancy_record()
         future = self.executor.submit(function, *args)
         # Released when the hash ends, not when the caller stops waiting: a client that hangs up
         # does not free the slot its hash still occupies.

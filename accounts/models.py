@@ -1,5 +1,6 @@
 """Users, their sign-in sessions, the refresh tokens of each session, and throttle counters."""
 
+import logging
 import uuid
 from datetime import datetime
 from typing import Any, ClassVar
@@ -12,8 +13,10 @@ from django.utils import timezone
 
 from accounts.managers import UserManager
 from accounts.signals import auth_event_send
+from toolkit import metrics
 
 EMAIL_MAX_LENGTH = 254
+logger = logging.getLogger("accounts")
 
 
 class RevokedReason(models.TextChoices):
@@ -91,10 +94,24 @@ class User(AbstractBaseUser, PermissionsMixin):
 class AuthSessionQuerySet(models.QuerySet["AuthSession"]):
     def revoke(self, *, reason: RevokedReason, now: datetime | None = None) -> int:
         """Revoke the live sessions among these (sign-out, theft, password change, operator);
-        already revoked ones keep their first reason and time. Returns how many."""
-        return self.filter(revoked_at__isnull=True).update(
+        already revoked ones keep their first reason and time. Returns how many; they are
+        counted (metrics, log) once the transaction commits."""
+        count = self.filter(revoked_at__isnull=True).update(
             revoked_at=now or timezone.now(), revoked_reason=reason
         )
+        if count:
+            transaction.on_commit(lambda: sessions_revoked(reason, count), using=self.db)
+        return count
+
+
+def sessions_revoked(reason: str, count: int) -> None:
+    metrics.SESSIONS_REVOKED.labels(reason).inc(count)
+    logger.info(
+        "%d session(s) revoked (%s)",
+        count,
+        reason,
+        extra={"event": "session.revoked", "reason": reason, "count": count},
+    )
 
 
 class AuthSession(models.Model):

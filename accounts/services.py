@@ -38,6 +38,7 @@ from accounts.signals import EventType, auth_event_send
 from accounts.throttles import Attempt, throttle_count, throttle_forgive, throttle_hit
 from accounts.tokens import access_token_encode, refresh_token_hash, refresh_token_new
 from accounts.validators import password_problems
+from toolkit import metrics
 from toolkit.rates import Rate
 
 logger = logging.getLogger("accounts")
@@ -117,6 +118,8 @@ def auth_session_issue(*, user: User, client: ClientInfo, now: datetime) -> Issu
         created_at=now,
         expires_at=expires_at,
     )
+    # Counted once the session exists for good (a sign-up that loses its race rolls back).
+    transaction.on_commit(metrics.SESSIONS_ISSUED.inc)
     return issued(user=user, session=session, refresh_token=refresh_token, now=now)
 
 
@@ -156,7 +159,11 @@ async def user_signup(*, email: str, password: str, client: ClientInfo) -> Issue
     issued_session = await sync_to_async(user_create_with_session)(
         email=email, encoded_password=encoded, client=client
     )
-    logger.info("User signed up: %s", issued_session.user.pk)
+    logger.info(
+        "User signed up: %s",
+        issued_session.user.pk,
+        extra={"event": "user.signed_up", "user_id": str(issued_session.user.pk)},
+    )
     return issued_session
 
 
@@ -211,6 +218,9 @@ async def user_signin(
         return await password_verify(password, user.password)
 
     verified = await password_guess(email=email, ip=client.ip, verify=verify)
+    if not verified or user is None:
+        # The email is never logged; whose account was guessed at is the throttles' business.
+        logger.info("Sign-in refused: wrong email or password", extra={"event": "signin.failed"})
     if user is None:
         raise InvalidCredentials
     if not verified:
@@ -294,7 +304,11 @@ def refresh_token_rotate_sync(*, token: str, client: ClientInfo) -> IssuedSessio
             )
             if revoked:
                 client.event("refresh_reuse", user_id=user_id, session_id=session_id)
-        logger.warning("Refresh token reuse: session %s revoked", session_id)
+        logger.warning(
+            "Refresh token reuse: session %s revoked",
+            session_id,
+            extra={"event": "refresh_token.reused", "session_id": str(session_id)},
+        )
         raise InvalidRefreshToken from None
 
 

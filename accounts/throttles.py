@@ -3,6 +3,7 @@ default, counted atomically with one upsert; Redis when REDIS_URL is set."""
 
 import hashlib
 import ipaddress
+import logging
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -17,10 +18,13 @@ from django.http import HttpRequest
 
 from accounts.exceptions import AccountsError, Throttled
 from accounts.models import ThrottleCounter
+from toolkit import metrics
 from toolkit.rates import Rate
 
 if TYPE_CHECKING:
     import redis.asyncio
+
+logger = logging.getLogger("accounts.throttles")
 
 
 class ClientAddressInvalid(AccountsError, SuspiciousOperation):
@@ -189,8 +193,20 @@ async def throttle_count(scope: str, identity: str | None, rate: Rate) -> Attemp
     attempt = Attempt(counter_key(scope, identity), start, rate.period)
     if await increment(attempt.key, start, rate.period) > rate.count:
         await throttle_forgive(attempt)
-        raise Throttled(retry_after)
+        raise throttle_refused(scope, retry_after)
     return attempt
+
+
+def throttle_refused(scope: str, retry_after: int) -> Throttled:
+    """The refusal, counted and logged as a security event (the scope says which budget ran
+    out; the key, a digest of an email or address, is never logged)."""
+    metrics.THROTTLE_REFUSALS.labels(scope).inc()
+    logger.warning(
+        "Throttled: %s budget spent",
+        scope,
+        extra={"event": "throttle.refused", "scope": scope, "retry_after": retry_after},
+    )
+    return Throttled(retry_after)
 
 
 async def throttle_forgive(attempt: Attempt | None) -> None:
@@ -210,4 +226,4 @@ async def throttle_check(scope: str, identity: str, rate: Rate) -> None:
         return
     start, retry_after = window(rate, time.time())
     if await peek(counter_key(scope, identity), start) >= rate.count:
-        raise Throttled(retry_after)
+        raise throttle_refused(scope, retry_after)

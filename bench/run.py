@@ -258,6 +258,7 @@ def per_request_rows(
 
 
 OTHERS = {
+    "metrics": "METRICS_TOKEN set",
     "stock": "FAST_PATH=off",
     "FastAPI": "FastAPI (yardstick)",
     "DRF": "DRF + gunicorn (yardstick)",
@@ -418,6 +419,16 @@ def main() -> None:
     parser.add_argument(
         "--no-stock", action="store_true", help="skip this service on stock Django (FAST_PATH=off)"
     )
+    parser.add_argument(
+        "--no-metrics",
+        action="store_true",
+        help="skip this service with metrics on (METRICS_TOKEN set, multiprocess mode)",
+    )
+    parser.add_argument(
+        "--only-ours",
+        action="store_true",
+        help="per-request table only, ours with and without metrics (a quick look)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk (make bench installs it)")
@@ -445,7 +456,18 @@ def main() -> None:
         )
 
         servers = {"ours": our_server(ours_url, pin=True)}
+        metrics_directory = tempfile.mkdtemp(prefix="bench-metrics-")
+        if args.only_ours:
+            args.no_stock = args.no_peer = True
         try:
+            if not args.no_metrics:
+                # As `make run` serves with METRICS_TOKEN: values in memory-mapped files.
+                servers["metrics"] = our_server(
+                    ours_url,
+                    pin=True,
+                    METRICS_TOKEN=secrets.token_urlsafe(16),
+                    PROMETHEUS_MULTIPROC_DIR=metrics_directory,
+                )
             if not args.no_stock:
                 servers["stock"] = our_server(ours_url, pin=True, FAST_PATH="off")
             if not args.no_peer and PEER.exists():
@@ -456,7 +478,10 @@ def main() -> None:
         finally:
             for server in servers.values():
                 server.stop()
+            shutil.rmtree(metrics_directory, ignore_errors=True)
         print(per_request_table(figures))
+        if args.only_ours:
+            return
 
         raw = raw_hasher_rate(args.duration)
         server = our_server(ours_url, pin=False)

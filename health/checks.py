@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
+from toolkit import metrics
+
 # Health-check draft (draft-inadarei-api-health-check) status words.
 PASS = "pass"  # noqa: S105 - a status word, not a password
 FAIL = "fail"
@@ -139,6 +141,8 @@ async def readiness(*, diagnose: bool = False) -> ReadinessReport:
     if draining.is_set():
         report.checks["process:draining"] = [{"status": FAIL, "observedValue": True}]
         report.fail("the server is shutting down")
+    for name, results in report.checks.items():
+        metrics.READINESS_CHECKS.labels(name, results[0]["status"]).inc()
     return report
 
 

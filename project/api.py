@@ -17,7 +17,6 @@ from accounts.api import router as accounts_router
 from accounts.exceptions import (
     AccountsError,
     NotAuthenticated,
-    Throttled,
     Unauthorized,
     WeakPassword,
 )
@@ -183,8 +182,7 @@ def accounts_error(request: HttpRequest, exc: AccountsError) -> HttpResponse:
         headers["Retry-After"] = str(retry_after)
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = exc.challenge
-    if isinstance(exc, Throttled):
-        logger.warning("Throttled %s %s", request.method, request.path)
+    # A Throttled refusal was logged as a security event where it was decided (throttles).
     return json_error(status, exc.detail, headers=headers)
 
 

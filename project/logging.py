@@ -1,21 +1,63 @@
-"""Log formatting for `LOG_FORMAT=json`: one JSON object a line."""
+"""Log formatting: `LOG_FORMAT=text` (uvicorn's look) or `json` (one JSON object a line), both
+with the request id and the structured fields a record carries (`extra=`)."""
 
 import json
 import logging
 from datetime import UTC, datetime
+from typing import Any
+
+from uvicorn.logging import DefaultFormatter
+
+# Every attribute a plain LogRecord has, plus what formatters and uvicorn add, and Django's
+# `request` (its text is the raw path with the query string, which may carry a token): anything
+# else on a record came from `extra=` and is a field of the line.
+RECORD_ATTRIBUTES = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
+    | {"message", "asctime", "color_message", "request_id", "taskName", "request"}
+)
+# The access log line says these in its message already (text format only).
+SAID_IN_MESSAGE = frozenset({"method", "route", "status", "duration_ms"})
+
+
+def record_fields(record: logging.LogRecord) -> dict[str, Any]:
+    return {key: value for key, value in vars(record).items() if key not in RECORD_ATTRIBUTES}
 
 
 class JsonFormatter(logging.Formatter):
+    """`{"time","level","logger","message","request_id"?, ...fields, "exception"?}`."""
+
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
+        request_id = getattr(record, "request_id", None)
+        if request_id is not None:
+            entry["request_id"] = request_id
+        entry.update(record_fields(record))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, separators=(",", ":"))
+        return json.dumps(entry, separators=(",", ":"), default=str, ensure_ascii=False)
+
+
+class TextFormatter(DefaultFormatter):
+    """uvicorn's `INFO:     message`, then ` key=value` for each field and the request id."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)
+        fields = {
+            key: value
+            for key, value in record_fields(record).items()
+            if key not in SAID_IN_MESSAGE and value is not None
+        }
+        request_id = getattr(record, "request_id", None)
+        if request_id is not None:
+            fields["request_id"] = request_id
+        if fields:
+            line += " " + " ".join(f"{key}={value}" for key, value in fields.items())
+        return line
 
 
 class OneLineWarning(logging.Filter):

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from toolkit.http import is_json_response, json_error
 from toolkit.middleware import AsyncMiddleware, GetResponse
+from toolkit.request_context import request_route_set
 
 # Headers a JSON rewrite must keep: they carry meaning for the client (retry, auth, CORS, cache).
 DROPPED_ON_REWRITE = frozenset({"content-type", "content-length", "content-encoding"})
@@ -54,3 +55,19 @@ class AllowedHostsMiddleware(AsyncMiddleware):
         if request.path_info not in settings.HOST_CHECK_EXEMPT_PATHS:
             request.get_host()  # raises DisallowedHost -> handler400, a JSON 400
         return await self.get_response(request)
+
+
+class RequestRouteMiddleware(AsyncMiddleware):
+    """Tell the access log and the request metrics which route template served the request
+    (`/api/auth/me`, `/admin/accounts/user/<path:object_id>/change/`), never the raw path.
+
+    Django resolves the URL after every middleware has been entered, so the match is read on
+    the way out. Async-native: on the event loop, no thread hop, on the fast path and off it.
+    """
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = await self.get_response(request)
+        match = request.resolver_match
+        if match is not None and match.route:
+            request_route_set("/" + match.route)
+        return response

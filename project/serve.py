@@ -1,19 +1,59 @@
 """`make run`: serve `project.asgi:application` with uvicorn on HOST:PORT with WORKERS processes.
 
 Plain `uvicorn project.asgi:application --port 8081 --workers N --no-proxy-headers
---http project.protocol:BoundedHttpToolsProtocol` does the same; this only reads HOST, PORT and
-WORKERS from the environment or `.env` first. The protocol bounds request heads (MAX_HEADER_BYTES,
-HEADER_TIMEOUT), idle connections (KEEPALIVE_TIMEOUT) and open connections (LIMIT_CONCURRENCY).
+--no-access-log --timeout-graceful-shutdown 20 --http project.protocol:BoundedHttpToolsProtocol`
+does nearly the same (README); this reads HOST, PORT, WORKERS and the rest from the environment
+or `.env` first, and also:
+
+- hands uvicorn the service's own logging configuration (settings.LOGGING), so uvicorn's lines
+  have the same format as everyone else's (`LOG_FORMAT=json`: one JSON object a line) from its
+  very first line, in the supervisor and in every worker;
+- turns off uvicorn's access log: the service writes its own (project.access: route template,
+  request id, user; never a query string);
+- with METRICS_TOKEN, makes the directory where the workers keep their metric values together
+  (prometheus-client's multiprocess mode) and removes it on exit.
+
+The protocol bounds request heads (MAX_HEADER_BYTES, HEADER_TIMEOUT), idle connections
+(KEEPALIVE_TIMEOUT) and open connections (LIMIT_CONCURRENCY); SHUTDOWN_TIMEOUT bounds how long
+requests in flight get after SIGTERM.
 """
 
 import os
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 from django.core.exceptions import ImproperlyConfigured
+from uvicorn.supervisors.multiprocess import Multiprocess
 
+from project import metrics_directory
 from toolkit.env import load_dotenv_file
+
+APPLICATION = "project.asgi:application"
+
+
+def supervise(config: uvicorn.Config) -> None:
+    """`uvicorn.run` with several workers, except that SIGTERM reaches the workers at once.
+
+    uvicorn's supervisor queues the signal and looks at its queue every half second before it
+    passes SIGTERM on; meanwhile every worker would go on saying "ready". Here the supervisor's
+    handler still queues it (uvicorn's shutdown then runs as before: terminate, join, exit) and
+    also passes it on to each worker right away, which starts draining (project.draining). A
+    second SIGTERM from the supervisor changes nothing for a worker already draining.
+    """
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    queue_signal = signal.getsignal(signal.SIGTERM)
+
+    def terminate_workers_now(number: int, frame: FrameType | None) -> None:
+        if callable(queue_signal):
+            queue_signal(number, frame)
+        for process in supervisor.processes:
+            process.terminate()
+
+    signal.signal(signal.SIGTERM, terminate_workers_now)
+    supervisor.run()
 
 
 def main() -> None:
@@ -24,24 +64,56 @@ def main() -> None:
 
         host, port, workers = settings.HOST, settings.PORT, settings.WORKERS
         limit_concurrency, keepalive = settings.LIMIT_CONCURRENCY, settings.KEEPALIVE_TIMEOUT
+        log_config = settings.LOGGING
     except ImproperlyConfigured as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
-    uvicorn.run(
-        "project.asgi:application",
-        host=host,
-        port=port,
-        workers=workers,
+
+    made_directory = ""
+    if settings.METRICS_TOKEN:
+        # Before any worker starts (and so before any imports prometheus_client).
+        directory = settings.PROMETHEUS_MULTIPROC_DIR
+        if directory:
+            Path(directory).mkdir(parents=True, exist_ok=True)
+            metrics_directory.directory_empty(directory)
+        else:
+            directory = made_directory = metrics_directory.fresh_directory()
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+
+    # uvicorn handles SIGTERM and SIGINT while it serves, then re-raises the signal once it has
+    # shut down gracefully, which by default would end this process before it cleans up. Any
+    # such signal outside uvicorn's handling (that one, or one before uvicorn is up) ends it
+    # through the `finally` below instead, with status 0.
+    def exit_cleanly(number: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, exit_cleanly)
+    options = {
+        "host": host,
+        "port": port,
+        "workers": workers,
         # The client address is the TCP peer unless CLIENT_IP_HEADER names a proxy's header:
         # uvicorn must not rewrite it from X-Forwarded-For on its own.
-        proxy_headers=False,
-        server_header=False,
+        "proxy_headers": False,
+        "server_header": False,
         # Bounded request heads (size and arrival time): see project/protocol.py. The protocol
         # also applies the two below; they are passed here so uvicorn's own log and state agree.
-        http="project.protocol:BoundedHttpToolsProtocol",
-        limit_concurrency=limit_concurrency,
-        timeout_keep_alive=keepalive,  # type: ignore[arg-type]  # uvicorn accepts seconds as float
-    )
+        "http": "project.protocol:BoundedHttpToolsProtocol",
+        "limit_concurrency": limit_concurrency,
+        "timeout_keep_alive": keepalive,  # uvicorn accepts seconds as a float
+        "timeout_graceful_shutdown": settings.SHUTDOWN_TIMEOUT,
+        "log_config": log_config,
+        "access_log": False,
+    }
+    try:
+        if workers == 1:
+            uvicorn.run(APPLICATION, **options)  # type: ignore[arg-type]
+        else:
+            supervise(uvicorn.Config(APPLICATION, **options))  # type: ignore[arg-type]
+    finally:
+        if made_directory:
+            metrics_directory.directory_remove(made_directory)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.checks.security.base import (
     SECRET_KEY_INSECURE_PREFIX,
     SECRET_KEY_MIN_LENGTH,
@@ -17,6 +18,7 @@ from psycopg_pool import ConnectionPool
 from fastpath.pool import connection_check
 from project.database import PoolSettings, database_config_from_url
 from project.keys import development_secret, is_loopback_host, secret_strength_ensure
+from project.metrics_directory import spawned_by_a_supervisor, supervisor_directory
 from toolkit.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 from toolkit.openapi import HEADERS as DOCUMENTED_RESPONSE_HEADERS
 from toolkit.rates import parse_rate
@@ -87,8 +89,8 @@ if not ALLOWED_HOSTS:
     if IS_PRODUCTION:
         raise ImproperlyConfigured("ALLOWED_HOSTS is required when ENVIRONMENT=production.")
     ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
-# Liveness and readiness probes come by pod IP, whatever ALLOWED_HOSTS says.
-HOST_CHECK_EXEMPT_PATHS = ("/health", "/health/ready")
+# Liveness and readiness probes, and Prometheus, come by pod IP, whatever ALLOWED_HOSTS says.
+HOST_CHECK_EXEMPT_PATHS = ("/health", "/health/ready", "/metrics")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 
@@ -106,13 +108,16 @@ CORS_ALLOWED_ORIGINS = [cors_origin(o) for o in env_list("CORS_ORIGINS", "http:/
 CORS_ALLOW_CREDENTIALS = True
 # A page may read every response header the API documents (Retry-After on 429, ...).
 CORS_EXPOSE_HEADERS = list(DOCUMENTED_RESPONSE_HEADERS)
+# ...and send its own request id, which then names the request in our logs.
+CORS_ALLOW_HEADERS = (*cors_default_headers, "x-request-id")
 
 BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", IS_PRODUCTION)
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    # Probes speak plain HTTP to the pod; SecurityMiddleware matches against the path without "/".
-    SECURE_REDIRECT_EXEMPT = [r"^health(/|$)"]
+    # Probes and Prometheus speak plain HTTP to the pod; SecurityMiddleware matches against the
+    # path without "/".
+    SECURE_REDIRECT_EXEMPT = [r"^health(/|$)", r"^metrics$"]
     SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31_536_000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -155,6 +160,7 @@ if FAST_PATH:
     # Every middleware async-native: Django's security and clickjacking middleware with their
     # hooks on the event loop, and the cookie-based ones for the admin only.
     MIDDLEWARE = [
+        "project.middleware.RequestRouteMiddleware",
         "project.middleware.JsonErrorMiddleware",
         "fastpath.middleware.SecurityMiddleware",
         "project.middleware.AllowedHostsMiddleware",
@@ -172,6 +178,7 @@ if FAST_PATH:
     SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
 else:
     MIDDLEWARE = [
+        "project.middleware.RequestRouteMiddleware",
         "project.middleware.JsonErrorMiddleware",
         "django.middleware.security.SecurityMiddleware",
         "project.middleware.AllowedHostsMiddleware",
@@ -305,6 +312,26 @@ MAX_HEADER_BYTES = env_int("MAX_HEADER_BYTES", 65_536, minimum=1024)
 HEADER_TIMEOUT = env_float("HEADER_TIMEOUT", 10.0, minimum=0.1)
 KEEPALIVE_TIMEOUT = env_float("KEEPALIVE_TIMEOUT", 5.0, minimum=0.1)
 LIMIT_CONCURRENCY = env_int("LIMIT_CONCURRENCY", 1000, minimum=1)
+# Seconds the requests in flight get to finish after SIGTERM (uvicorn's
+# --timeout-graceful-shutdown); readiness fails from the signal on (project.draining).
+SHUTDOWN_TIMEOUT = env_float("SHUTDOWN_TIMEOUT", 20.0, minimum=0)
+
+# --- Metrics (GET /metrics for Prometheus; project.metrics, toolkit.metrics) ---------------------
+# Unset: no metrics recorded, /metrics is a 404. Set: Prometheus sends it as a bearer token.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Where worker processes keep metric values together (prometheus-client's multiprocess mode,
+# read by the client when first imported, which happens after these settings). Unset:
+# `python -m project.serve` makes one; workers of plain `uvicorn --workers N` share one named
+# after their supervisor; a single process needs none.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+if not PROMETHEUS_MULTIPROC_DIR:
+    # The client switches to multiprocess mode when the variable merely exists, and would then
+    # write its files into the working directory: a blank one (as `.env.example` leaves it)
+    # must mean unset.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+if METRICS_TOKEN and not PROMETHEUS_MULTIPROC_DIR and spawned_by_a_supervisor():
+    PROMETHEUS_MULTIPROC_DIR = supervisor_directory()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 
 # --- HTTP ----------------------------------------------------------------------------------------
 MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 1_048_576, minimum=1)
@@ -339,29 +366,42 @@ LOG_LEVEL = env_choice(
     "LOG_LEVEL", "info", ("debug", "info", "warning", "error", "critical")
 ).upper()
 LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
+# One formatter for every logger, uvicorn's included (project.serve hands this same dict to
+# uvicorn as its log_config), and every record tagged with the request it was written for.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "text": {"()": "uvicorn.logging.DefaultFormatter", "fmt": "%(levelprefix)s %(message)s"},
+        "text": {"()": "project.logging.TextFormatter", "fmt": "%(levelprefix)s %(message)s"},
         "json": {"()": "project.logging.JsonFormatter"},
     },
-    "filters": {"one_line_warning": {"()": "project.logging.OneLineWarning"}},
+    "filters": {
+        "one_line_warning": {"()": "project.logging.OneLineWarning"},
+        "request_id": {"()": "toolkit.request_context.RequestIdFilter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        },
         # A refused Host or another suspicious request costs the client one request: one line.
         "console_one_line": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["one_line_warning"],
+            "filters": ["request_id", "one_line_warning"],
         },
     },
+    # Any other library's warnings, in the same format.
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "project": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "accounts": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "health": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "mfa": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "audit": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # Django's own loggers: not its default handlers (plain text, and only with DEBUG).
+        "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         # Request errors are logged by our exception handlers, without bodies or headers.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.security": {
@@ -371,5 +411,13 @@ LOGGING = {
         },
         # The pool logs every failed reconnection attempt; readiness and 503s already say it.
         "psycopg.pool": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # uvicorn's start-up, shutdown and error lines.
+        "uvicorn": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "uvicorn.error": {"level": LOG_LEVEL},
+        # uvicorn's access log stays off, even under plain uvicorn without --no-access-log: the
+        # service writes its own (project.access, with the route template and request id, never
+        # the query string uvicorn's includes). uvicorn logs access only when this logger has
+        # handlers.
+        "uvicorn.access": {"handlers": [], "propagate": False},
     },
 }

@@ -1,4 +1,5 @@
-"""URLs: the admin, and the one ninja API at the root (/health, /api/auth, /api/docs)."""
+"""URLs: the admin, /metrics for Prometheus, and the one ninja API at the root (/health,
+/api/auth, /api/docs)."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -6,6 +7,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from project.api import api
+from project.metrics import metrics_view
 
 urlpatterns = [
     path(
@@ -13,6 +15,8 @@ urlpatterns = [
         RedirectView.as_view(url=f"/{settings.ADMIN_URL_PREFIX}", permanent=True),
     ),
     path(settings.ADMIN_URL_PREFIX, admin.site.urls),
+    # Not in the OpenAPI document: an operator's endpoint, not the API's.
+    path("metrics", metrics_view),
     path("", api.urls),
 ]
 

@@ -156,6 +156,15 @@ class LiveServer:
                 self.process.wait()
 
 
+@dataclass
+class ServeProcess(LiveServer):
+    """`python -m project.serve`, as `make run` starts it, on HOST/PORT from the environment."""
+
+    def command(self) -> list[str]:
+        self.env.update(HOST="127.0.0.1", PORT=str(self.port))  # what project.serve reads
+        return [sys.executable, "-m", "project.serve"]
+
+
 def server_environment(**overrides: str) -> dict[str, str]:
     env = {
         key: value
@@ -185,7 +194,26 @@ def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
             output_path=tmp_path / f"server-{len(servers)}.log",
         )
         servers.append(server)
-        return server.start(wait_ready=wait_ready, timeout=timeout)
+        server.start(wait_ready=wait_ready, timeout=timeout)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def serve_factory(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
+    """Start `make run`'s server on the test database; stopped before the database is dropped."""
+    servers: list[ServeProcess] = []
+
+    def start(wait_ready: bool = True, timeout: float = 30, **env: str) -> ServeProcess:
+        server = ServeProcess(
+            env=server_environment(**env), output_path=tmp_path / f"serve-{len(servers)}.log"
+        )
+        servers.append(server)
+        server.start(wait_ready=wait_ready, timeout=timeout)
+        return server
 
     yield start
     for server in servers:

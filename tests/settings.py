@@ -14,7 +14,7 @@ os.environ.setdefault(
 
 from project.database import database_config_from_url
 from project.settings import *  # noqa: F403
-from project.settings import BASE_DIR, DATABASE_POOL, MIDDLEWARE, PASSWORD_HASHERS
+from project.settings import BASE_DIR, DATABASE_POOL, MIDDLEWARE, PASSWORD_HASHERS, ROOT_URLCONF
 from toolkit.env import env_bool
 
 # pytest gets TEST_DATABASE_URL (a server to create the test database on, or sqlite:///FILE);
@@ -41,3 +41,6 @@ if not env_bool("TEST_PRODUCTION_HASHER", False):
 RATE_LIMITS = env_bool("RATE_LIMITS", False)
 
 MIDDLEWARE = ["tests.middleware.WorkerPidMiddleware", *MIDDLEWARE]
+
+# A live server may add test views (TEST_ROOT_URLCONF=tests.live_slow_urls: slow requests).
+ROOT_URLCONF = os.environ.get("TEST_ROOT_URLCONF") or ROOT_URLCONF

@@ -33,7 +33,16 @@ HEADERS: dict[str, dict[str, Any]] = {
         "required": True,
         "schema": {"type": "string"},
     },
+    "X-Request-ID": {
+        "description": "This request's id, in every log line about it: the client's own "
+        "`X-Request-ID` when it sent a valid one (1-128 of `A-Z a-z 0-9 . _ -`), else one made "
+        "by the server. Quote it when reporting a problem.",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,128}$"},
+    },
 }
+# Sent with every answer of every operation.
+HEADERS_ALWAYS = ["X-Request-ID"]
 HEADERS_BY_STATUS = {"401": ["WWW-Authenticate"], "429": ["Retry-After"], "503": ["Retry-After"]}
 # Operations marked with this extension send `Cache-Control: no-store` on every answer.
 NO_STORE = "x-no-store"
@@ -67,10 +76,9 @@ def operation_finalize(operation: dict[str, Any]) -> None:
         names = list(HEADERS_BY_STATUS.get(status, []))
         if no_store:
             names += ["Cache-Control", "Pragma"]
-        if names:
-            headers = response.setdefault("headers", {})
-            for name in names:
-                headers[name] = {"$ref": f"#/components/headers/{name}"}
+        headers = response.setdefault("headers", {})
+        for name in [*names, *HEADERS_ALWAYS]:
+            headers[name] = {"$ref": f"#/components/headers/{name}"}
 
 
 def schema_finalize(schema: dict[str, Any]) -> dict[str, Any]:

@@ -39,4 +39,13 @@ async def test_a_page_may_read_every_response_header_the_api_documents(api):
         for name in response.headers["access-control-expose-headers"].split(",")
     }
     documented = {name.lower() for name in schema["components"]["headers"]}
-    assert {"retry-after", "www-authenticate"} <= documented <= exposed
+    assert {"retry-after", "www-authenticate", "x-request-id"} <= documented <= exposed
+
+
+async def test_a_page_may_send_its_own_request_id(api):
+    headers = {
+        **preflight("http://localhost:3000"),
+        "Access-Control-Request-Headers": "content-type,x-request-id",
+    }
+    response = await api.options("/api/auth/signup", headers=headers)
+    assert "x-request-id" in response.headers["access-control-allow-headers"]

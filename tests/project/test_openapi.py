@@ -86,6 +86,7 @@ async def test_openapi_declares_the_headers_each_status_carries(schema):
                 assert "Retry-After" in headers, (method, path, status)
             if path.startswith(AUTH):
                 assert {"Cache-Control", "Pragma"} <= headers, (method, path, status)
+            assert "X-Request-ID" in headers, (method, path, status)
             for name, header in response.get("headers", {}).items():
                 assert header == {"$ref": f"#/components/headers/{name}"}
                 assert declared[name]["required"] is True

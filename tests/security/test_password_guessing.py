@@ -80,9 +80,13 @@ async def test_concurrent_guesses_cannot_race_past_the_budget(api, users, thrott
     await users.create(email="raced@example.com")
     guesses = [WRONG] * 19 + [DEFAULT_PASSWORD]
     statuses = await asyncio.gather(*(signin(api, "raced@example.com", g) for g in guesses))
-    assert hashes.calls <= 5
-    assert statuses.count(429) >= 15
-    assert statuses.count(401) + statuses.count(200) <= 5
+    # At most 5 wrong guesses are hashed. The right one, when it is counted among the first 5,
+    # gives its attempt back on success, and a wrong guess counted after that may take it: 6
+    # hashes then, still 5 failures (seen under load on stock Django).
+    assert statuses.count(401) <= 5
+    assert statuses.count(200) <= 1
+    assert hashes.calls <= statuses.count(401) + statuses.count(200) <= 6
+    assert statuses.count(429) >= 14
 
 
 async def test_an_email_out_of_budget_is_refused_before_hashing(api, users, throttled, hashes):
@@ -215,10 +219,10 @@ async def test_concurrent_guesses_cannot_race_past_the_budget_in_redis(
         statuses = await asyncio.gather(
             *(signin(api, "raced-redis@example.com", g) for g in guesses)
         )
-        assert hashes.calls <= 5
-        assert statuses.count(401) + statuses.count(200) <= 5
-        # Forgiven on success: after the window's five failures, a right password that got
-        # through gave its attempt back (so the count is never above the budget).
+        # As above: at most 5 failures; a right guess counted among them gives its attempt back.
+        assert statuses.count(401) <= 5
+        assert statuses.count(200) <= 1
+        assert hashes.calls <= statuses.count(401) + statuses.count(200) <= 6
         assert not await ThrottleCounter.objects.aexists()  # nothing went to the database
     finally:
         redis_client.cache_clear()

@@ -1,0 +1,62 @@
+"""Where worker processes keep their metric values together (prometheus-client's multiprocess
+mode), decided before prometheus_client is first imported: this module must not import it.
+
+- `python -m project.serve` with METRICS_TOKEN makes a fresh directory (or empties the
+  `*.db` files of PROMETHEUS_MULTIPROC_DIR when the operator names one), hands it to its
+  workers through the environment and removes what it made when it exits.
+- Plain `uvicorn --workers N`: each worker is a child of uvicorn's supervisor and nothing made
+  a directory for them, so project.settings names one after that supervisor's pid, the same for
+  every sibling, private to this user. It is not removed (nothing of ours outlives the workers
+  to do it); a container's /tmp goes with the container.
+"""
+
+import contextlib
+import multiprocessing
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+PREFIX = "accounts-metrics-"
+
+
+def spawned_by_a_supervisor() -> bool:
+    """Whether this process is a worker started by uvicorn's supervisor (`--workers N`,
+    `--reload`): multiprocessing's spawn, the only way uvicorn starts workers."""
+    return multiprocessing.parent_process() is not None
+
+
+def supervisor_directory() -> str:
+    """The directory shared by every worker of this process's supervisor."""
+    path = Path(tempfile.gettempdir()) / f"{PREFIX}{os.getuid()}-{os.getppid()}"
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+    # A predictable name in a shared /tmp: refuse one that someone else made or linked.
+    info = path.lstat()
+    if (
+        not stat.S_ISDIR(info.st_mode)
+        or info.st_uid != os.getuid()
+        or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    ):
+        raise ImproperlyConfigured(
+            f"{path} (for metrics of uvicorn's workers) is not a private directory of this "
+            f"user: set PROMETHEUS_MULTIPROC_DIR, or serve with python -m project.serve."
+        )
+    return str(path)
+
+
+def fresh_directory() -> str:
+    return tempfile.mkdtemp(prefix=PREFIX)
+
+
+def directory_empty(path: str) -> None:
+    """Remove the value files a previous run left (stale counters would add up with ours)."""
+    for leftover in Path(path).glob("*.db"):
+        leftover.unlink(missing_ok=True)
+
+
+def directory_remove(path: str) -> None:
+    shutil.rmtree(path, ignore_errors=True)

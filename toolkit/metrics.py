@@ -1,0 +1,161 @@
+"""The service's Prometheus metrics (prometheus-client), every name starting `accounts_`.
+
+Apps record here without knowing how metrics are served (project.metrics serves `/metrics`).
+With several worker processes, prometheus-client's multiprocess mode keeps each value in a
+memory-mapped file under PROMETHEUS_MULTIPROC_DIR, which must be set before this module is first
+imported: `python -m project.serve` makes (and removes) that directory, and project.settings
+names one for workers of plain `uvicorn --workers N`. Without it (one process, the tests in
+process), values live in this process's memory.
+
+Gauges of a pool (hashing, database connections) add up over live processes (`livesum`):
+project.metrics forgets a worker's gauges when it stops, and those of workers that died.
+"""
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    values,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+# Our metrics only (no process_* or python_* collectors): every exposed name starts `accounts_`,
+# and in multiprocess mode the default collectors would describe one random worker anyway.
+REGISTRY = CollectorRegistry()
+
+HTTP_REQUESTS = Counter(
+    "accounts_http_requests",
+    "HTTP requests answered, by route template, method and status.",
+    ["route", "method", "status"],
+    registry=REGISTRY,
+)
+HTTP_REQUEST_DURATION = Histogram(
+    "accounts_http_request_duration_seconds",
+    "Time from the request reaching the application to the end of its answer.",
+    ["route", "method", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=REGISTRY,
+)
+
+PASSWORD_HASHING_IN_USE = Gauge(
+    "accounts_password_hashing_in_use",
+    "Password hashes running now (HASHER_CONCURRENCY bounds them per process).",
+    multiprocess_mode="livesum",
+    registry=REGISTRY,
+)
+PASSWORD_HASHING_QUEUED = Gauge(
+    "accounts_password_hashing_queued",
+    "Password hashes waiting for a hashing thread (HASHER_QUEUE bounds them per process).",
+    multiprocess_mode="livesum",
+    registry=REGISTRY,
+)
+PASSWORD_HASHING_SHED = Counter(
+    "accounts_password_hashing_shed",
+    "Requests refused with 503 because the hashing pool and its queue were full.",
+    registry=REGISTRY,
+)
+
+THROTTLE_REFUSALS = Counter(
+    "accounts_throttle_refusals",
+    "Requests refused with 429, by throttle scope.",
+    ["scope"],
+    registry=REGISTRY,
+)
+
+SESSIONS_ISSUED = Counter(
+    "accounts_sessions_issued",
+    "Sessions opened (sign-up, sign-in, password change).",
+    registry=REGISTRY,
+)
+SESSIONS_REVOKED = Counter(
+    "accounts_sessions_revoked",
+    "Sessions revoked before they expired, by reason.",
+    ["reason"],
+    registry=REGISTRY,
+)
+
+READINESS_CHECKS = Counter(
+    "accounts_readiness_checks",
+    "Readiness check results (/health/ready, start-up, manage.py healthcheck), by check.",
+    ["check", "status"],
+    registry=REGISTRY,
+)
+
+# psycopg_pool's get_stats(), per process, sampled (project.metrics): gauges for its measures...
+DB_POOL_SIZE = Gauge(
+    "accounts_db_pool_connections",
+    "Connections the database pools hold, open and idle together.",
+    multiprocess_mode="livesum",
+    registry=REGISTRY,
+)
+DB_POOL_AVAILABLE = Gauge(
+    "accounts_db_pool_connections_idle",
+    "Connections idle in the database pools, ready to lend.",
+    multiprocess_mode="livesum",
+    registry=REGISTRY,
+)
+DB_POOL_MAX = Gauge(
+    "accounts_db_pool_connections_max",
+    "The most connections the database pools may open (DB_POOL_MAX_SIZE per process).",
+    multiprocess_mode="livesum",
+    registry=REGISTRY,
+)
+DB_POOL_WAITING = Gauge(
+    "accounts_db_pool_requests_waiting",
+    "Requests waiting for a pooled connection now.",
+    multiprocess_mode="livesum",
+    registry=REGISTRY,
+)
+# ... and counters for its counters (what grew since the last sample).
+DB_POOL_COUNTERS = {
+    "requests_num": Counter(
+        "accounts_db_pool_requests",
+        "Connections lent by the database pools.",
+        registry=REGISTRY,
+    ),
+    "requests_queued": Counter(
+        "accounts_db_pool_requests_queued",
+        "Connection requests that had to wait for one to be free.",
+        registry=REGISTRY,
+    ),
+    "requests_errors": Counter(
+        "accounts_db_pool_requests_errors",
+        "Connection requests that failed (no connection within DB_POOL_TIMEOUT).",
+        registry=REGISTRY,
+    ),
+    "connections_errors": Counter(
+        "accounts_db_pool_connection_errors",
+        "Failed attempts to open a connection to the database.",
+        registry=REGISTRY,
+    ),
+    "connections_lost": Counter(
+        "accounts_db_pool_connections_lost",
+        "Pooled connections found broken and discarded.",
+        registry=REGISTRY,
+    ),
+}
+# Milliseconds in psycopg_pool, seconds here (Prometheus' base unit).
+DB_POOL_WAIT_SECONDS = Counter(
+    "accounts_db_pool_requests_wait_seconds",
+    "Time connection requests spent waiting for a connection.",
+    registry=REGISTRY,
+)
+
+
+def multiprocess_mode() -> bool:
+    """Whether values live in PROMETHEUS_MULTIPROC_DIR's files, as the client decided when it
+    was imported (not what the environment says now)."""
+    return values.ValueClass is not values.MutexValue
+
+
+def exposition() -> tuple[bytes, str]:
+    """Every metric in the Prometheus text format, added up over all worker processes when
+    they share a multiprocess directory; reads files, so call it off the event loop."""
+    if multiprocess_mode():
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
