@@ -80,7 +80,7 @@ class Handler:
                     recipients=list(envelope.rcpt_tos),
                     message=message,
                     over_tls=session.ssl is not None,
-                    login=session.login_data,
+                    login=session.auth_data.login if session.authenticated else None,
                 )
             )
         return "250 Message accepted for delivery"
@@ -92,7 +92,7 @@ def authenticator(
     ok = isinstance(auth_data, LoginPassword) and (
         auth_data.login == USERNAME.encode() and auth_data.password == PASSWORD.encode()
     )
-    return AuthResult(success=ok)
+    return AuthResult(success=ok, auth_data=auth_data if ok else None)
 
 
 @dataclass
