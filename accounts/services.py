@@ -188,6 +188,9 @@ async def user_signin(*, email: str, password: str, client: ClientInfo) -> Issue
 
     if not await password_guess(email=email, ip=client.ip, verify=verify) or user is None:
         raise InvalidCredentials
+    if settings.REQUIRE_VERIFIED_EMAIL and not user.email_verified:
+        # The right password: the owner, who may have lost the first link.
+        await email_verification_send_again(user=user)
     email_verified_ensure(user)
     now = timezone.now()
     return await sync_to_async(auth_session_issue_atomic)(user=user, client=client, now=now)
@@ -362,6 +365,18 @@ async def email_verification_resend(*, user: User, client: ClientInfo) -> None:
     await throttle_hit("verify-resend-email", user.email, settings.RATE_LIMIT_VERIFY_RESEND_EMAIL)
     if not user.email_verified:
         await tasks.email_verification_send.aenqueue(user_id=str(user.pk))
+
+
+async def email_verification_send_again(*, user: User) -> None:
+    """A new verification link for a sign-in refused for want of one, within the address's
+    resend budget (beyond it nothing is sent, and the answer is the same 403)."""
+    try:
+        await throttle_hit(
+            "verify-resend-email", user.email, settings.RATE_LIMIT_VERIFY_RESEND_EMAIL
+        )
+    except Throttled:
+        return
+    await tasks.email_verification_send.aenqueue(user_id=str(user.pk))
 
 
 async def password_reset_request(*, email: str, client: ClientInfo) -> None:

@@ -156,7 +156,7 @@ async def test_with_the_gate_on_unverified_users_cannot_sign_in_or_refresh(api, 
     refresh = await api.post("/api/auth/refresh", json={"refresh_token": session["refresh_token"]})
     assert refresh.status_code == 403
     assert refresh.json() == {"detail": "Email not verified"}
-    token = link_token(only_message_to("gated@example.com", SUBJECT))
+    token = link_token(sent_to("gated@example.com")[0])  # sign-up's link
     assert (await api.post(VERIFY, json={"token": token})).status_code == 200
     await signin(api, "gated@example.com")
     # The refused refresh did not use the token up.
@@ -180,3 +180,26 @@ async def test_the_gate_answers_401_not_403_to_a_wrong_password(api, settings):
         "/api/auth/signin", json={"email": "gated.wrong@example.com", "password": "nope nope"}
     )
     assert response.status_code == 401
+
+
+async def test_a_sign_in_refused_for_want_of_verification_sends_a_new_link(api, settings):
+    await signup(api, "lost.link@example.com")
+    settings.REQUIRE_VERIFIED_EMAIL = True
+    settings.RATE_LIMITS = True
+    settings.RATE_LIMIT_VERIFY_RESEND_EMAIL = Rate(count=1, period=3600)
+    body = {"email": "lost.link@example.com", "password": DEFAULT_PASSWORD}
+    for _ in range(3):
+        assert (await api.post("/api/auth/signin", json=body)).status_code == 403
+    messages = [m for m in sent_to("lost.link@example.com") if m.subject == SUBJECT]
+    assert len(messages) == 2  # sign-up's, and one more within the resend budget
+    assert (await api.post(VERIFY, json={"token": link_token(messages[1])})).status_code == 200
+    assert (await api.post("/api/auth/signin", json=body)).status_code == 200
+
+
+async def test_a_wrong_password_never_sends_a_verification(api, settings):
+    await signup(api, "no.oracle@example.com")
+    mail.outbox.clear()
+    settings.REQUIRE_VERIFIED_EMAIL = True
+    body = {"email": "no.oracle@example.com", "password": "not the password"}
+    assert (await api.post("/api/auth/signin", json=body)).status_code == 401
+    assert sent_to("no.oracle@example.com") == []
