@@ -453,7 +453,6 @@ LOGGING = {
         "project": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "accounts": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "health": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "toolkit": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # Task ids, paths and states (never arguments): enqueued, started, finished or failed.
         "django.tasks": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django_tasks_db": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},

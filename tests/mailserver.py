@@ -73,6 +73,7 @@ class Handler:
         message = email.message_from_bytes(
             envelope.original_content or b"", policy=email.policy.default
         )
+        credentials = session.auth_data if session.authenticated else None
         with self.lock:
             self.received.append(
                 Received(
@@ -80,7 +81,7 @@ class Handler:
                     recipients=list(envelope.rcpt_tos),
                     message=message,
                     over_tls=session.ssl is not None,
-                    login=session.auth_data.login if session.authenticated else None,
+                    login=credentials.login if isinstance(credentials, LoginPassword) else None,
                 )
             )
         return "250 Message accepted for delivery"

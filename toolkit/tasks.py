@@ -1,14 +1,11 @@
 """Enqueueing Django tasks as part of a database transaction, and retrying them with back-off."""
 
-import logging
 from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
 from django.tasks import Task
 from django.utils import timezone
-
-logger = logging.getLogger("toolkit.tasks")
 
 
 def backend_keeps_tasks_in_database(task: Task[..., Any]) -> bool:

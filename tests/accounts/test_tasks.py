@@ -146,9 +146,7 @@ async def test_with_the_immediate_backend_a_dead_mail_server_still_answers_202(
     assert response.status_code == 202
 
 
-async def test_queued_and_failed_tasks_are_visible_in_the_admin(
-    api, database_tasks, mail_server_down
-):
+async def test_queued_and_failed_tasks_are_visible_in_the_admin(api, database_tasks):
     await User.objects.acreate_user(
         "ops@example.com", "operator-passphrase", is_staff=True, is_superuser=True
     )
