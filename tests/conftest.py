@@ -97,13 +97,8 @@ class LiveServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, wait_ready: bool = True, timeout: float = 30) -> "LiveServer":
-        from tests.pgcluster import free_port
-
-        self.port = self.port or free_port()
-        assert self.output_path is not None
-        log = self.output_path.open("w")
-        command = [
+    def command(self) -> list[str]:
+        return [
             sys.executable,
             "-m",
             "uvicorn",
@@ -115,11 +110,17 @@ class LiveServer:
             "--no-proxy-headers",
             *self.args,
         ]
+
+    def start(self, wait_ready: bool = True, timeout: float = 30) -> "LiveServer":
+        from tests.pgcluster import free_port
+
+        self.port = self.port or free_port()
+        assert self.output_path is not None
         self.process = subprocess.Popen(
-            command,
+            self.command(),
             cwd=ROOT,
             env=self.env,
-            stdout=log,
+            stdout=self.output_path.open("w"),
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,

@@ -137,6 +137,14 @@ def test_dotenv_is_read_except_in_tests(tmp_path, environment, read):
     assert result.stdout.strip() == ("yes" if read else "None")
 
 
+def python_succeeds(script: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 def test_settings_import_where_the_os_has_no_sched_getaffinity():
     # macOS and Windows have no os.sched_getaffinity: the core count falls back to cpu_count.
     script = (
@@ -144,10 +152,7 @@ def test_settings_import_where_the_os_has_no_sched_getaffinity():
         "os.environ.update(ENVIRONMENT='test', DJANGO_SETTINGS_MODULE='project.settings'); "
         "from django.conf import settings; print(settings.HASHER_CONCURRENCY)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
+    result = python_succeeds(script)
     assert int(result.stdout.strip()) == os.cpu_count()
 
 
@@ -187,10 +192,7 @@ def test_fast_path_off_serves_stock_django_classes():
         "print(any(m.startswith('fastpath') for m in settings.MIDDLEWARE), "
         "settings.SILENCED_SYSTEM_CHECKS, 'fastpath' in settings.INSTALLED_APPS)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
+    result = python_succeeds(script)
     assert result.stdout.splitlines() == [
         "django.core.handlers.asgi ASGIHandler",
         "False [] False",
