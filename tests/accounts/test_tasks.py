@@ -192,3 +192,20 @@ async def test_purge_sessions_deletes_used_and_expired_email_tokens(api):
     assert "2 email token(s)" in out.getvalue()
     remaining = [t.email async for t in EmailToken.objects.all()]
     assert remaining == ["kept@example.com"]
+
+
+def test_requeue_stuck_tasks_puts_back_what_a_dead_worker_left_running(database_tasks):
+    tasks.password_reset_send.enqueue(email="stuck.long@example.com")
+    tasks.password_reset_send.enqueue(email="in.hand@example.com")
+    long_ago, just_now = DBTaskResult.objects.order_by("enqueued_at")
+    long_ago.claim("dead-worker")
+    DBTaskResult.objects.filter(pk=long_ago.pk).update(
+        started_at=timezone.now() - timedelta(minutes=11)
+    )
+    just_now.claim("live-worker")
+    out = StringIO()
+    call_command("requeue_stuck_tasks", stdout=out)
+    assert out.getvalue().strip() == "Requeued 1 stuck task(s)."
+    assert DBTaskResult.objects.get(pk=long_ago.pk).status == "READY"
+    assert DBTaskResult.objects.get(pk=just_now.pk).status == "RUNNING"
+    assert [row.pk for row in DBTaskResult.objects.ready()] == [long_ago.pk]
