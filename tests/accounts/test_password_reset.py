@@ -202,3 +202,21 @@ async def test_password_change_sends_a_security_notice(api):
     assert response.status_code == 200
     notice = only_message_to("changed@example.com", "Your password was changed")
     assert "<html" in html_part(notice)
+
+
+async def test_reset_request_does_no_hashing(api, users):
+    from accounts.hashing import hasher_pool
+
+    await users.create("no.hash@example.com")
+    pool = hasher_pool()
+    capacity, pool.capacity = pool.capacity, 0  # any hash now would be shed with 503
+    try:
+        reset = await api.post(RESET, json={"email": "no.hash@example.com"})
+        signin = await api.post(
+            "/api/auth/signin", json={"email": "no.hash@example.com", "password": DEFAULT_PASSWORD}
+        )
+    finally:
+        pool.capacity = capacity
+    assert reset.status_code == 202
+    assert signin.status_code == 503  # the pool really was closed
+    only_message_to("no.hash@example.com", SUBJECT)

@@ -209,3 +209,23 @@ def test_requeue_stuck_tasks_puts_back_what_a_dead_worker_left_running(database_
     assert DBTaskResult.objects.get(pk=long_ago.pk).status == "READY"
     assert DBTaskResult.objects.get(pk=just_now.pk).status == "RUNNING"
     assert [row.pk for row in DBTaskResult.objects.ready()] == [long_ago.pk]
+
+
+async def test_password_change_commits_its_notice_with_the_new_password(api, database_tasks):
+    from tests.accounts.helpers import bearer
+
+    session = await signup(api, "notified@example.com")
+    response = await api.post(
+        "/api/auth/password",
+        json={
+            "current_password": "correct horse battery staple",
+            "new_password": "new passphrase!",
+        },
+        headers=bearer(session),
+    )
+    assert response.status_code == 200
+    notice = await DBTaskResult.objects.aget(task_path="accounts.tasks.security_notice_send")
+    assert notice.args_kwargs["kwargs"] == {
+        "user_id": session["user"]["id"],
+        "kind": "password_changed",
+    }
