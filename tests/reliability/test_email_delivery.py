@@ -195,19 +195,23 @@ def test_reset_answers_registered_and_unknown_addresses_alike_in_time(api, mail_
         response = api.post("/password/reset", json={"email": email})
         return time.perf_counter() - start, response
 
+    def median_ratio() -> float:
+        """Median over pairs of back-to-back requests (drift on a shared machine hits both)."""
+        ratios = []
+        for _ in range(30):
+            registered, known = timed("registered@example.com")
+            unknown, other = timed("nobody.here@example.com")
+            assert known.status_code == other.status_code == 202
+            assert known.content == other.content
+            ratios.append(registered / unknown)
+        return statistics.median(ratios)
+
     for _ in range(5):  # warm-up
         timed("registered@example.com")
         timed("nobody.here@example.com")
-    registered, unknown = [], []
-    for _ in range(30):
-        seconds, known = timed("registered@example.com")
-        registered.append(seconds)
-        seconds, other = timed("nobody.here@example.com")
-        unknown.append(seconds)
-        assert known.status_code == other.status_code == 202
-        assert known.content == other.content
-    ratio = statistics.median(registered) / statistics.median(unknown)
-    assert 0.5 <= ratio <= 2, (statistics.median(registered), statistics.median(unknown))
+    # A leak shows in every round; a burst of load on a shared machine in one round at most.
+    ratios = [median_ratio() for _ in range(3)]
+    assert 0.5 <= statistics.median(ratios) <= 2, ratios
     # The worker decides: messages to the account, none to the unknown address.
     wait_until(lambda: not DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).exists())
     assert mail_server.messages_to("registered@example.com")
