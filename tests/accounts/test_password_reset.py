@@ -2,6 +2,7 @@
 decision in the task) and .../reset/confirm (a new session, every other one revoked, the address
 verified)."""
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -220,3 +221,38 @@ async def test_reset_request_does_no_hashing(api, users):
     assert reset.status_code == 202
     assert signin.status_code == 503  # the pool really was closed
     only_message_to("no.hash@example.com", SUBJECT)
+
+
+class Recorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def every_log_line():
+    """Every line any logger of the service writes, at every level, while the test runs."""
+    recorder = Recorder()
+    names = ["", "accounts", "project", "django", "django.tasks", "django_tasks_db", "toolkit"]
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(recorder)
+        logger.setLevel(logging.DEBUG)
+    yield recorder.lines
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.removeHandler(recorder)
+        logger.setLevel(level)
+
+
+async def test_no_log_line_holds_a_token(api, users, every_log_line):
+    await users.create("quiet@example.com")
+    token = await reset_token(api, "quiet@example.com")
+    await api.post(CONFIRM, json={"token": token, "new_password": "password"})  # 422
+    await api.post(CONFIRM, json={"token": token, "new_password": NEW_PASSWORD})
+    await api.post(CONFIRM, json={"token": token, "new_password": NEW_PASSWORD})  # 400
+    assert any("password_reset_send" in line for line in every_log_line)  # it did log
+    assert [line for line in every_log_line if token in line] == []
