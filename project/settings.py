@@ -383,6 +383,17 @@ FRONTEND_CONFIRM_EMAIL_CHANGE_URL = link_template(
     ),
     frontend=FRONTEND_URL,
 )
+if IS_PRODUCTION:
+    for name, template in (
+        ("FRONTEND_VERIFY_EMAIL_URL", FRONTEND_VERIFY_EMAIL_URL),
+        ("FRONTEND_RESET_PASSWORD_URL", FRONTEND_RESET_PASSWORD_URL),
+        ("FRONTEND_CONFIRM_EMAIL_CHANGE_URL", FRONTEND_CONFIRM_EMAIL_CHANGE_URL),
+    ):
+        if not template.startswith("https://"):
+            CONFIGURATION_WARNINGS.append(
+                f"{name} is not https: a token in a link sent over plain HTTP can be read "
+                f"on the way."
+            )
 # Seconds each kind of link stays valid.
 EMAIL_VERIFY_TTL = env_int("EMAIL_VERIFY_TTL", 259_200, minimum=60)
 PASSWORD_RESET_TTL = env_int("PASSWORD_RESET_TTL", 3600, minimum=60)

@@ -244,3 +244,12 @@ def test_link_templates_default_to_the_frontend_url():
         "settings.FRONTEND_RESET_PASSWORD_URL", FRONTEND_URL="https://app.example.com/"
     )
     assert link == "https://app.example.com/reset-password?token={token}"
+
+
+def test_production_warns_about_links_over_plain_http():
+    warnings = print_setting("settings.CONFIGURATION_WARNINGS", **PRODUCTION)
+    assert "FRONTEND_RESET_PASSWORD_URL is not https" in warnings
+    secure = print_setting(
+        "settings.CONFIGURATION_WARNINGS", **PRODUCTION, FRONTEND_URL="https://app.example.com"
+    )
+    assert "is not https" not in secure
