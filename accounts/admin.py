@@ -1,4 +1,5 @@
-"""The Django admin for users and their sign-in sessions."""
+"""The Django admin for users and their sign-in sessions. (The task queue's own admin, from
+django-tasks-db, lists queued, running, failed and finished tasks with their errors.)"""
 
 from typing import Any
 
@@ -51,13 +52,13 @@ class AuthSessionInline(admin.TabularInline):
 class UserAdmin(DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
-    list_display = ("email", "is_active", "is_staff", "created_at", "last_login")
-    list_filter = ("is_active", "is_staff", "is_superuser", "created_at")
+    list_display = ("email", "email_verified", "is_active", "is_staff", "created_at", "last_login")
+    list_filter = ("email_verified", "is_active", "is_staff", "is_superuser", "created_at")
     search_fields = ("email",)
     ordering = ("-created_at",)
     readonly_fields = ("id", "created_at", "last_login")
     fieldsets = (
-        (None, {"fields": ("id", "email", "password")}),
+        (None, {"fields": ("id", "email", "email_verified", "password")}),
         (
             "Permissions",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},

@@ -14,7 +14,9 @@ from accounts.exceptions import (
     AccountsError,
     CurrentPasswordIncorrect,
     EmailAlreadyRegistered,
+    EmailNotVerified,
     HasherOverloaded,
+    InvalidEmailToken,
     SessionNotFound,
     Throttled,
     Unauthorized,
@@ -22,8 +24,12 @@ from accounts.exceptions import (
 from accounts.models import AuthSession
 from accounts.schemas import (
     AuthSessionOut,
+    EmailChangeIn,
+    EmailTokenIn,
     MessageOut,
     PasswordChangeIn,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
     RefreshIn,
     RevokedCountOut,
     SessionOut,
@@ -42,7 +48,9 @@ from toolkit.schemas import ErrorOut, ValidationErrorOut
 # How each domain error reaches the client; project.api installs the handler.
 ERROR_STATUS: dict[type[AccountsError], int] = {
     CurrentPasswordIncorrect: 400,
+    InvalidEmailToken: 400,
     Unauthorized: 401,
+    EmailNotVerified: 403,
     SessionNotFound: 404,
     EmailAlreadyRegistered: 409,
     Throttled: 429,
@@ -57,6 +65,8 @@ ANY = {400: ErrorOut, 503: ErrorOut}
 WITH_BODY = {**ANY, 413: ErrorOut, 415: ErrorOut, 422: ValidationErrorOut}
 THROTTLED = {429: ErrorOut}
 UNAUTHORIZED = {401: ErrorOut}
+# Sign-in and refresh with REQUIRE_VERIFIED_EMAIL on, for a user who has not verified.
+UNVERIFIED = {403: ErrorOut}
 # Answers carry tokens or user data: never stored by a cache (RFC 6749 section 5.1).
 PRIVATE = {NO_STORE: True}
 
@@ -103,7 +113,13 @@ def challenge_out(challenge: SecondFactorChallenge) -> dict[str, object]:
 
 @router.post(
     "/signin",
-    response={200: SessionOut | SigninChallengeOut, **UNAUTHORIZED, **WITH_BODY, **THROTTLED},
+    response={
+        200: SessionOut | SigninChallengeOut,
+        **UNAUTHORIZED,
+        **UNVERIFIED,
+        **WITH_BODY,
+        **THROTTLED,
+    },
     summary="Sign in with email and password",
     description="A session; for a user with a second factor, a challenge to answer at "
     "/api/auth/mfa/verify instead (`mfa_required` is then true).",
@@ -121,7 +137,7 @@ async def signin(request: HttpRequest, payload: SigninIn) -> dict[str, object]:
 
 @router.post(
     "/refresh",
-    response={200: SessionOut, **UNAUTHORIZED, **WITH_BODY, **THROTTLED},
+    response={200: SessionOut, **UNAUTHORIZED, **UNVERIFIED, **WITH_BODY, **THROTTLED},
     summary="Trade a refresh token for a new session answer (the old token stops working)",
     openapi_extra=PRIVATE,
 )
@@ -238,3 +254,92 @@ async def session_revoke(request: HttpRequest, session_id: str) -> tuple[int, No
         caller=caller, session_id=session_uuid, client=client_info(request)
     )
     return 204, None
+
+
+# --- Links sent by email: the frontend's pages post the link's token here --------------------
+
+
+@router.post(
+    "/email/verify",
+    response={200: MessageOut, **WITH_BODY},
+    summary="Mark the address verified with a verification link's token",
+    openapi_extra=PRIVATE,
+)
+@decorate_view(no_store)
+async def email_verify(request: HttpRequest, payload: EmailTokenIn) -> dict[str, str]:
+    await services.email_verify(token=payload.token, client=client_info(request))
+    return {"message": "Email verified"}
+
+
+@router.post(
+    "/email/verify/resend",
+    auth=bearer,
+    response={202: MessageOut, **UNAUTHORIZED, **ANY, **THROTTLED},
+    summary="Send a new verification link (nothing is sent to a verified address)",
+    openapi_extra=PRIVATE,
+)
+@decorate_view(no_store)
+async def email_verify_resend(request: HttpRequest) -> tuple[int, dict[str, str]]:
+    session: AuthSession = request.auth  # type: ignore[attr-defined]
+    await services.email_verification_resend(user=session.user, client=client_info(request))
+    return 202, {"message": "Verification email sent"}
+
+
+@router.post(
+    "/password/reset",
+    response={202: MessageOut, **WITH_BODY, **THROTTLED},
+    summary="Send a password reset link, if the address is registered (same answer either way)",
+    openapi_extra=PRIVATE,
+)
+@decorate_view(no_store)
+async def password_reset(
+    request: HttpRequest, payload: PasswordResetIn
+) -> tuple[int, dict[str, str]]:
+    await services.password_reset_request(email=payload.email, client=client_info(request))
+    return 202, {"message": "If the address is registered, a reset link is on its way"}
+
+
+@router.post(
+    "/password/reset/confirm",
+    response={200: SessionOut, **WITH_BODY},
+    summary="Set a new password with a reset link's token; every other session is revoked",
+    openapi_extra=PRIVATE,
+)
+@decorate_view(no_store)
+async def password_reset_confirm(
+    request: HttpRequest, payload: PasswordResetConfirmIn
+) -> dict[str, object]:
+    issued = await services.password_reset_confirm(
+        token=payload.token, new_password=payload.new_password, client=client_info(request)
+    )
+    return session_out(issued)
+
+
+@router.post(
+    "/email/change",
+    auth=bearer,
+    response={202: MessageOut, 409: ErrorOut, **UNAUTHORIZED, **WITH_BODY, **THROTTLED},
+    summary="Send a confirmation link to a new address (and a notice to the current one)",
+    openapi_extra=PRIVATE,
+)
+@decorate_view(no_store)
+async def email_change(request: HttpRequest, payload: EmailChangeIn) -> tuple[int, dict[str, str]]:
+    session: AuthSession = request.auth  # type: ignore[attr-defined]
+    await services.email_change_request(
+        session=session,
+        new_email=payload.new_email,
+        current_password=payload.current_password,
+        client=client_info(request),
+    )
+    return 202, {"message": "Confirmation sent to the new address"}
+
+
+@router.post(
+    "/email/change/confirm",
+    response={200: UserOut, 409: ErrorOut, **WITH_BODY},
+    summary="Move the account to the new address with a confirmation link's token",
+    openapi_extra=PRIVATE,
+)
+@decorate_view(no_store)
+async def email_change_confirm(request: HttpRequest, payload: EmailTokenIn) -> object:
+    return await services.email_change_confirm(token=payload.token, client=client_info(request))

@@ -1,4 +1,5 @@
-"""Users, their sign-in sessions, the refresh tokens of each session, and throttle counters."""
+"""Users, their sign-in sessions, the refresh tokens of each session, the tokens of the links sent
+by email, and throttle counters."""
 
 import logging
 import uuid
@@ -25,6 +26,7 @@ class RevokedReason(models.TextChoices):
     SIGNOUT = "signout", "Signed out"
     REFRESH_REUSE = "refresh_reuse", "A rotated refresh token came back (theft)"
     PASSWORD_CHANGE = "password_change", "The password changed"
+    PASSWORD_RESET = "password_reset", "The password was reset by email"
     ADMIN = "admin", "Revoked by an operator"
 
 
@@ -34,6 +36,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(max_length=EMAIL_MAX_LENGTH, unique=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Can log in to the admin site.")
+    email_verified = models.BooleanField(
+        default=False, help_text="The user followed a link sent to this address."
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = UserManager()
@@ -174,3 +179,42 @@ class ThrottleCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"
+
+
+class EmailTokenPurpose(models.TextChoices):
+    """What following a link sent by email does."""
+
+    VERIFY_EMAIL = "verify_email", "Verify the address"
+    PASSWORD_RESET = "password_reset", "Reset the password"
+    EMAIL_CHANGE = "email_change", "Confirm a new address"
+
+
+class EmailToken(models.Model):
+    """The token of a link sent by email, kept only as its SHA-256: single use, expiring, bound
+    to the address it was sent to (a link sent to an address the user no longer has is dead)."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_tokens")
+    purpose = models.CharField(max_length=32, choices=EmailTokenPurpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    # For an email change, the new address; otherwise the user's address when it was sent.
+    email = models.EmailField(max_length=EMAIL_MAX_LENGTH)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "purpose"], name="emailtoken_user_purpose"),
+            models.Index(fields=["expires_at"], name="emailtoken_expires"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} token {self.pk} of user {self.user_id}"
+
+    def is_usable_at(self, now: datetime) -> bool:
+        """Unused, unexpired, its user active and still holding the address (for a change:
+        the new address is in the token, the user may hold any)."""
+        if self.used_at is not None or self.expires_at <= now or not self.user.is_active:
+            return False
+        return self.purpose == EmailTokenPurpose.EMAIL_CHANGE or self.user.email == self.email

@@ -106,9 +106,34 @@ class PasswordChangeIn(NewPasswordIn):
     new_password: NewPassword
 
 
+class PasswordResetIn(Schema):
+    email: Email
+
+
+# The token of a link sent by email, as the frontend page read it from the link.
+LinkToken = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class EmailTokenIn(Schema):
+    token: LinkToken
+
+
+class PasswordResetConfirmIn(NewPasswordIn):
+    checked_field = "new_password"
+
+    token: LinkToken
+    new_password: NewPassword
+
+
+class EmailChangeIn(Schema):
+    new_email: NewEmail
+    current_password: PresentedPassword
+
+
 class UserOut(Schema):
     id: uuid.UUID
     email: str
+    email_verified: bool
     created_at: datetime
 
 

@@ -1,5 +1,6 @@
 """Writes: sign-up, sign-in, token refresh with rotation, sign-out, the user's own sessions,
-password change. Each security-relevant change sends `auth_event` inside its transaction."""
+password change, and the flows of links sent by email (verification, password reset, email
+change). Each security-relevant change sends `auth_event` inside its transaction."""
 
 import logging
 import uuid
@@ -13,13 +14,15 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import selectors
+from accounts import selectors, tasks
 from accounts.exceptions import (
     AccessTokenRefused,
     CurrentPasswordIncorrect,
     EmailAlreadyRegistered,
+    EmailNotVerified,
     HasherOverloaded,
     InvalidCredentials,
+    InvalidEmailToken,
     InvalidRefreshToken,
     SessionNotFound,
     Throttled,
@@ -32,14 +35,28 @@ from accounts.hashing import (
     password_verify_dummy,
 )
 from accounts.managers import UserManager
-from accounts.models import AuthSession, AuthSessionQuerySet, RefreshToken, RevokedReason, User
+from accounts.models import (
+    AuthSession,
+    AuthSessionQuerySet,
+    EmailToken,
+    EmailTokenPurpose,
+    RefreshToken,
+    RevokedReason,
+    User,
+)
 from accounts.second_factor import ChallengeRequest, SecondFactorChallenge, second_factor_challenge
 from accounts.signals import EventType, auth_event_send
 from accounts.throttles import Attempt, throttle_count, throttle_forgive, throttle_hit
-from accounts.tokens import access_token_encode, refresh_token_hash, refresh_token_new
+from accounts.tokens import (
+    access_token_encode,
+    email_token_hash,
+    refresh_token_hash,
+    refresh_token_new,
+)
 from accounts.validators import password_problems
 from toolkit import metrics
 from toolkit.rates import Rate
+from toolkit.tasks import enqueue_with_transaction
 
 logger = logging.getLogger("accounts")
 USER_AGENT_MAX_LENGTH = 512
@@ -140,6 +157,8 @@ def user_create_with_session(
     try:
         with transaction.atomic():
             user = User.objects.create(email=email, password=encoded_password, created_at=now)
+            # The first verification message: enqueued with the account, or not at all.
+            enqueue_with_transaction(tasks.email_verification_send, user_id=str(user.pk))
             issued_session = auth_session_issue(user=user, client=client, now=now)
             client.event("signup", user_id=user.pk, session_id=issued_session.session.pk)
             return issued_session
@@ -227,7 +246,18 @@ async def user_signin(
         # Only for a known email: an unknown one has no account to record it on.
         await sync_to_async(auth_event_record)("signin_failed", user_id=user.pk, client=client)
         raise InvalidCredentials
+    if settings.REQUIRE_VERIFIED_EMAIL and not user.email_verified:
+        # The right password: the owner, who may have lost the first link.
+        await email_verification_send_again(user=user)
+    email_verified_ensure(user)
     return await sync_to_async(user_signin_complete)(user=user, client=client, now=timezone.now())
+
+
+def email_verified_ensure(user: User) -> None:
+    """With REQUIRE_VERIFIED_EMAIL, only users who followed a verification link (or reset their
+    password by email) get sessions: EmailNotVerified (403) for the others."""
+    if settings.REQUIRE_VERIFIED_EMAIL and not user.email_verified:
+        raise EmailNotVerified
 
 
 def user_signin_complete(
@@ -278,6 +308,7 @@ def refresh_token_rotate_sync(*, token: str, client: ClientInfo) -> IssuedSessio
                 or not session.user.is_active
             ):
                 raise InvalidRefreshToken
+            email_verified_ensure(session.user)
             current.used_at = now
             current.save(update_fields=["used_at"])
             new_token = refresh_token_new()
@@ -405,6 +436,9 @@ def user_password_set_sync(
         auth_sessions_revoke_sync(
             sessions=user.auth_sessions.all(), reason=RevokedReason.PASSWORD_CHANGE, now=now
         )
+        enqueue_with_transaction(
+            tasks.security_notice_send, user_id=str(user.pk), kind="password_changed"
+        )
         issued_session = auth_session_issue(user=user, client=client, now=now)
         client.event("password_changed", user_id=user.pk, session_id=issued_session.session.pk)
         return issued_session
@@ -452,8 +486,9 @@ async def auth_session_touch(*, session: AuthSession, now: datetime) -> None:
         await AuthSession.objects.filter(pk=session.pk).aupdate(last_used_at=now)
 
 
-def auth_sessions_purge(*, now: datetime, revoked_before: datetime) -> tuple[int, int]:
-    """Delete dead sessions (their refresh tokens cascade) and day-old throttle counters."""
+def auth_sessions_purge(*, now: datetime, revoked_before: datetime) -> tuple[int, int, int]:
+    """Delete dead sessions (their refresh tokens cascade), used and expired email tokens, and
+    day-old throttle counters; returns how many of each."""
     from django.db.models import Q
 
     from accounts.models import ThrottleCounter
@@ -461,7 +496,182 @@ def auth_sessions_purge(*, now: datetime, revoked_before: datetime) -> tuple[int
     dead = AuthSession.objects.filter(Q(expires_at__lte=now) | Q(revoked_at__lte=revoked_before))
     sessions = dead.count()
     dead.delete()
+    email_tokens, _ = EmailToken.objects.filter(
+        Q(used_at__isnull=False) | Q(expires_at__lte=now)
+    ).delete()
     counters, _ = ThrottleCounter.objects.filter(
         window_start__lt=int(now.timestamp()) - 86_400
     ).delete()
-    return sessions, counters
+    return sessions, email_tokens, counters
+
+
+# --- Links sent by email ----------------------------------------------------------------------
+
+
+async def email_verification_resend(*, user: User, client: ClientInfo) -> None:
+    """Enqueue a new verification message, unless the address is verified already (the answer is
+    the same either way: it is the caller's own account)."""
+    await throttle_hit("verify-resend-ip", client.ip, settings.RATE_LIMIT_VERIFY_RESEND)
+    await throttle_hit("verify-resend-email", user.email, settings.RATE_LIMIT_VERIFY_RESEND_EMAIL)
+    if not user.email_verified:
+        await tasks.email_verification_send.aenqueue(user_id=str(user.pk))
+
+
+async def email_verification_send_again(*, user: User) -> None:
+    """A new verification link for a sign-in refused for want of one, within the address's
+    resend budget (beyond it nothing is sent, and the answer is the same 403)."""
+    try:
+        await throttle_hit(
+            "verify-resend-email", user.email, settings.RATE_LIMIT_VERIFY_RESEND_EMAIL
+        )
+    except Throttled:
+        return
+    await tasks.email_verification_send.aenqueue(user_id=str(user.pk))
+
+
+async def password_reset_request(*, email: str, client: ClientInfo) -> None:
+    """Enqueue the reset message task, and nothing else: no lookup, no hashing. Whether the
+    address has an account is decided by the task, so registered and unknown addresses get the
+    same answer in the same time (one insert with the database backend)."""
+    email = UserManager.normalize_email(email)
+    await throttle_hit("password-reset-ip", client.ip, settings.RATE_LIMIT_PASSWORD_RESET)
+    await throttle_hit("password-reset-email", email, settings.RATE_LIMIT_PASSWORD_RESET_EMAIL)
+    await tasks.password_reset_send.aenqueue(email=email)
+
+
+def email_token_usable(*, token: str, purpose: EmailTokenPurpose, now: datetime) -> EmailToken:
+    """The token's row, locked (call inside a transaction); InvalidEmailToken (400) when it is
+    unknown, of another purpose, used, expired, or its user is inactive or moved address."""
+    found = (
+        EmailToken.objects.select_for_update()
+        .select_related("user")
+        .filter(token_hash=email_token_hash(token), purpose=purpose)
+        .first()
+    )
+    if found is None or not found.is_usable_at(now):
+        raise InvalidEmailToken
+    return found
+
+
+def email_verify_sync(*, token: str, client: ClientInfo) -> User:
+    now = timezone.now()
+    with transaction.atomic():
+        found = email_token_usable(token=token, purpose=EmailTokenPurpose.VERIFY_EMAIL, now=now)
+        found.used_at = now
+        found.save(update_fields=["used_at"])
+        user = found.user
+        if not user.email_verified:
+            User.objects.filter(pk=user.pk).update(email_verified=True)
+            user.email_verified = True
+            client.event("email_verified", user_id=user.pk)
+    logger.info("Email verified: user %s", user.pk)
+    return user
+
+
+async def email_verify(*, token: str, client: ClientInfo) -> User:
+    return await sync_to_async(email_verify_sync)(token=token, client=client)
+
+
+def password_reset_user_sync(*, token: str) -> User:
+    """Whose password a reset token would set (checked again when it is used)."""
+    with transaction.atomic():
+        found = email_token_usable(
+            token=token, purpose=EmailTokenPurpose.PASSWORD_RESET, now=timezone.now()
+        )
+        return found.user
+
+
+def password_reset_complete_sync(
+    *, token: str, encoded_password: str, client: ClientInfo
+) -> IssuedSession:
+    """In one transaction: the token used (it may have been used meanwhile: 400), the new
+    password stored, the address marked verified (the user proved they read its mail), every
+    session revoked, a new one opened, and the notice enqueued."""
+    now = timezone.now()
+    with transaction.atomic():
+        found = email_token_usable(token=token, purpose=EmailTokenPurpose.PASSWORD_RESET, now=now)
+        found.used_at = now
+        found.save(update_fields=["used_at"])
+        user = found.user
+        User.objects.filter(pk=user.pk).update(password=encoded_password, email_verified=True)
+        user.password = encoded_password
+        user.email_verified = True
+        auth_sessions_revoke_sync(
+            sessions=user.auth_sessions.all(), reason=RevokedReason.PASSWORD_RESET, now=now
+        )
+        enqueue_with_transaction(
+            tasks.security_notice_send, user_id=str(user.pk), kind="password_reset_notice"
+        )
+        issued_session = auth_session_issue(user=user, client=client, now=now)
+        client.event("password_reset", user_id=user.pk, session_id=issued_session.session.pk)
+    logger.info("Password reset: user %s", user.pk)
+    return issued_session
+
+
+async def password_reset_confirm(
+    *, token: str, new_password: str, client: ClientInfo
+) -> IssuedSession:
+    """Set a new password with a reset link's token. A bad token is refused before any hashing;
+    a weak password is a 422 and leaves the token usable."""
+    user = await sync_to_async(password_reset_user_sync)(token=token)
+    password_validate(new_password, email=user.email, field="new_password")
+    hasher_capacity_ensure()
+    encoded = await password_hash(new_password)
+    return await sync_to_async(password_reset_complete_sync)(
+        token=token, encoded_password=encoded, client=client
+    )
+
+
+def email_change_enqueue_sync(*, user: User, new_email: str) -> None:
+    """Both messages or neither: the link to the new address, the notice to the current one."""
+    with transaction.atomic():
+        enqueue_with_transaction(tasks.email_change_send, user_id=str(user.pk), new_email=new_email)
+        enqueue_with_transaction(
+            tasks.security_notice_send,
+            user_id=str(user.pk),
+            kind="email_change_notice",
+            to=user.email,
+        )
+
+
+async def email_change_request(
+    *, session: AuthSession, new_email: str, current_password: str, client: ClientInfo
+) -> None:
+    """Ask to move the account to `new_email`. The current password is checked like a sign-in's
+    (same failure budgets, counted before hashing) before anything is said about the new
+    address, so a stolen access token is no oracle for which addresses are registered."""
+    user = session.user
+    new_email = UserManager.normalize_email(new_email)
+    await throttle_hit("email-change-ip", client.ip, settings.RATE_LIMIT_EMAIL_CHANGE)
+    await throttle_hit("email-change-email", new_email, settings.RATE_LIMIT_EMAIL_CHANGE_EMAIL)
+    await user_password_confirm(
+        user=user, password=current_password, client=client, purpose="email_change"
+    )
+    if await selectors.user_email_exists(email=new_email):
+        raise EmailAlreadyRegistered
+    await sync_to_async(email_change_enqueue_sync)(user=user, new_email=new_email)
+
+
+def email_change_confirm_sync(*, token: str, client: ClientInfo) -> User:
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            found = email_token_usable(token=token, purpose=EmailTokenPurpose.EMAIL_CHANGE, now=now)
+            user = found.user
+            if User.objects.filter(email=found.email).exclude(pk=user.pk).exists():
+                raise EmailAlreadyRegistered  # taken since the link was sent; the link stays
+            found.used_at = now
+            found.save(update_fields=["used_at"])
+            User.objects.filter(pk=user.pk).update(email=found.email, email_verified=True)
+            user.email = found.email
+            user.email_verified = True
+            client.event("email_changed", user_id=user.pk)
+    except IntegrityError:
+        # The unique index decided a race with a sign-up or another change.
+        raise EmailAlreadyRegistered from None
+    logger.info("Email changed: user %s", user.pk)
+    return user
+
+
+async def email_change_confirm(*, token: str, client: ClientInfo) -> User:
+    return await sync_to_async(email_change_confirm_sync)(token=token, client=client)

@@ -17,8 +17,8 @@ STATUSES = {
     ("get", "/health"): {"200"},
     ("get", "/health/ready"): {"200", "503"},
     ("post", f"{AUTH}/signup"): {"201", "400", "409", "413", "415", "422", "429", "503"},
-    ("post", f"{AUTH}/signin"): {"200", "400", "401", "413", "415", "422", "429", "503"},
-    ("post", f"{AUTH}/refresh"): {"200", "400", "401", "413", "415", "422", "429", "503"},
+    ("post", f"{AUTH}/signin"): {"200", "400", "401", "403", "413", "415", "422", "429", "503"},
+    ("post", f"{AUTH}/refresh"): {"200", "400", "401", "403", "413", "415", "422", "429", "503"},
     ("post", f"{AUTH}/signout"): {"200", "400", "401", "503"},
     ("get", f"{AUTH}/me"): {"200", "400", "401", "503"},
     ("post", f"{AUTH}/password"): {"200", "400", "401", "413", "415", "422", "429", "503"},
@@ -37,6 +37,22 @@ STATUSES = {
         *("200", "400", "401", "413", "415", "422", "429", "503"),
     },
     ("post", f"{AUTH}/mfa/verify"): {"200", "400", "401", "413", "415", "422", "429", "503"},
+    ("post", f"{AUTH}/email/verify"): {"200", "400", "413", "415", "422", "503"},
+    ("post", f"{AUTH}/email/verify/resend"): {"202", "400", "401", "429", "503"},
+    ("post", f"{AUTH}/password/reset"): {"202", "400", "413", "415", "422", "429", "503"},
+    ("post", f"{AUTH}/password/reset/confirm"): {"200", "400", "413", "415", "422", "503"},
+    ("post", f"{AUTH}/email/change"): {
+        "202",
+        "400",
+        "401",
+        "409",
+        "413",
+        "415",
+        "422",
+        "429",
+        "503",
+    },
+    ("post", f"{AUTH}/email/change/confirm"): {"200", "400", "409", "413", "415", "422", "503"},
 }
 
 
@@ -160,6 +176,14 @@ async def test_signin_documents_both_of_its_200_bodies(schema):
 async def test_operation_ids_name_what_generated_clients_call(schema):
     ids = {operation["operationId"] for _, _, operation in operations(schema)}
     assert {"signup", "signin", "refresh", "signout", "me", "password_change"} <= ids
+    assert {
+        "email_verify",
+        "email_verify_resend",
+        "password_reset",
+        "password_reset_confirm",
+        "email_change",
+        "email_change_confirm",
+    } <= ids
 
 
 async def test_docs_page_uses_bundled_assets(api):

@@ -18,6 +18,7 @@ PRODUCTION = {
     "JWT_SECRET": STRONG_JWT_SECRET,
     "DATABASE_URL": "postgresql://app:pw@db.internal:5432/app?sslmode=require",
     "ALLOWED_HOSTS": "api.example.com",
+    "EMAIL_HOST": "smtp.example.com",
 }
 PRINT_SECRETS = (
     "import django; django.setup(); from django.conf import settings; "

@@ -13,8 +13,9 @@ from audit.services import auth_events_purge
 
 class Command(BaseCommand):
     help = (
-        "Delete expired sessions, sessions revoked more than --keep-days ago, day-old throttle "
-        "counters, and security events older than AUDIT_RETENTION_DAYS. Safe to run at any time."
+        "Delete expired sessions, sessions revoked more than --keep-days ago, used and expired "
+        "email link tokens, day-old throttle counters, and security events older than "
+        "AUDIT_RETENTION_DAYS. Safe to run at any time."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -27,11 +28,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         now = timezone.now()
-        sessions, counters = auth_sessions_purge(
+        sessions, email_tokens, counters = auth_sessions_purge(
             now=now, revoked_before=now - timedelta(days=options["keep_days"])
         )
         events = auth_events_purge(older_than=now - timedelta(days=settings.AUDIT_RETENTION_DAYS))
         self.stdout.write(
-            f"Purged {sessions} session(s), {counters} throttle counter(s) and {events} "
-            f"event(s) older than {settings.AUDIT_RETENTION_DAYS} days."
+            f"Purged {sessions} session(s), {email_tokens} email token(s), {counters} throttle "
+            f"counter(s) and {events} event(s) older than {settings.AUDIT_RETENTION_DAYS} days."
         )
