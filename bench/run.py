@@ -238,7 +238,8 @@ def per_request_rows(
     reset_script = (
         LUA_HEADERS + 'wrk.method = "POST"\nwrk.body = \'{"email":"nobody@example.com"}\'\n'
     )
-    ours_only = {name: server for name, server in servers.items() if name in ("ours", "stock")}
+    yardsticks = ("FastAPI", "DRF")
+    ours_only = {name: server for name, server in servers.items() if name not in yardsticks}
     reset_runs: dict[str, list[Figures]] = {name: [] for name in ours_only}
     for _ in range(args.rounds):
         for name, server in ours_only.items():
