@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON_FOUND = $(shell scripts/find-python)
 
-.PHONY: install install-dev run test test-fast lint fmt bench deploy-check clean
+.PHONY: install install-dev run worker test test-fast lint fmt bench deploy-check clean
 
 $(PY):
 	@python="$(PYTHON_FOUND)"; test -n "$$python" || exit 1; \
@@ -28,6 +28,12 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) -m project.serve
+
+# Run the tasks (email) that `make run` enqueues with TASKS_BACKEND=database; reads .env.
+# Stop it with Ctrl+C or SIGTERM: it finishes the task in hand first.
+worker: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py db_worker --no-reload
 
 # The whole suite. Never reads .env. PostgreSQL: TEST_DATABASE_URL, else a throwaway cluster.
 # `make test FAST_PATH=off` runs it on stock Django (no fastpath package in the request path).

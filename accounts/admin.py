@@ -1,13 +1,23 @@
-"""The Django admin for users and their sign-in sessions."""
+"""The Django admin for users and their sign-in sessions. (The task queue's own admin, from
+django-tasks-db, lists queued, running, failed and finished tasks with their errors.)"""
+
+from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.models import AuthSession, RevokedReason, User
-from accounts.services import auth_sessions_revoke_sync
+from accounts.services import ClientInfo, auth_sessions_revoke_sync
+from accounts.throttles import client_ip
+
+
+def staff_client(request: HttpRequest) -> ClientInfo:
+    """Who acted, for the events admin actions record."""
+    return ClientInfo(ip=client_ip(request), user_agent=request.headers.get("User-Agent", ""))
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -42,13 +52,13 @@ class AuthSessionInline(admin.TabularInline):
 class UserAdmin(DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
-    list_display = ("email", "is_active", "is_staff", "created_at", "last_login")
-    list_filter = ("is_active", "is_staff", "is_superuser", "created_at")
+    list_display = ("email", "email_verified", "is_active", "is_staff", "created_at", "last_login")
+    list_filter = ("email_verified", "is_active", "is_staff", "is_superuser", "created_at")
     search_fields = ("email",)
     ordering = ("-created_at",)
     readonly_fields = ("id", "created_at", "last_login")
     fieldsets = (
-        (None, {"fields": ("id", "email", "password")}),
+        (None, {"fields": ("id", "email", "email_verified", "password")}),
         (
             "Permissions",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
@@ -58,6 +68,22 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     inlines = (AuthSessionInline,)
 
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        # The admin's change form runs in a transaction (ModelAdmin.changeform_view); the
+        # atomic block here makes that a rule of this method rather than an assumption.
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            staff_client(request).event(
+                "admin_action",
+                user_id=obj.pk,
+                detail={
+                    "action": "change" if change else "add",
+                    # Field names only: never values (the password field is a hash anyway).
+                    "fields": sorted(form.changed_data),
+                    "staff_id": str(getattr(request.user, "pk", "")),
+                },
+            )
+
 
 @admin.action(description="Revoke the selected sessions")
 def revoke_sessions(
@@ -65,7 +91,25 @@ def revoke_sessions(
     request: HttpRequest,
     queryset: "QuerySet[AuthSession]",
 ) -> None:
-    count = auth_sessions_revoke_sync(sessions=queryset, reason=RevokedReason.ADMIN)
+    client = staff_client(request)
+    with transaction.atomic():
+        live = AuthSession.objects.filter(
+            pk__in=list(queryset.values_list("pk", flat=True)), revoked_at__isnull=True
+        ).select_for_update()
+        by_user: dict[Any, int] = {}
+        for user_id in live.values_list("user_id", flat=True):
+            by_user[user_id] = by_user.get(user_id, 0) + 1
+        count = auth_sessions_revoke_sync(sessions=live, reason=RevokedReason.ADMIN)
+        for user_id, revoked in by_user.items():
+            client.event(
+                "admin_action",
+                user_id=user_id,
+                detail={
+                    "action": "revoke_sessions",
+                    "revoked": revoked,
+                    "staff_id": str(getattr(request.user, "pk", "")),
+                },
+            )
     modeladmin.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
 
 

@@ -3,7 +3,7 @@ password rules (failure budgets per email, bounded hashing)."""
 
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -12,7 +12,7 @@ from accounts.exceptions import Throttled
 from accounts.hashing import password_verify, password_verify_dummy, pooled_connection_release
 from accounts.managers import UserManager
 from accounts.models import User
-from accounts.services import password_guess
+from accounts.services import ClientInfo, auth_event_record, password_guess
 from accounts.throttles import client_ip
 
 
@@ -36,6 +36,9 @@ class EmailBackend(ModelBackend):
         pooled_connection_release()
 
         async def verify() -> bool:
+            # Counting the attempt borrowed a connection on this thread: hand it back before
+            # the hash (and any wait for a hashing slot), whatever handler serves.
+            await sync_to_async(pooled_connection_release)()
             if user is None or not self.user_can_authenticate(user):
                 await password_verify_dummy(password)  # same time as a real check
                 return False
@@ -46,4 +49,12 @@ class EmailBackend(ModelBackend):
             verified = async_to_sync(password_guess)(email=email, ip=ip, verify=verify)
         except Throttled:
             raise PermissionDenied from None  # no other backend may try this password
+        if not verified and user is not None:
+            user_agent = request.headers.get("User-Agent", "") if request is not None else ""
+            auth_event_record(
+                "signin_failed",
+                user_id=user.pk,
+                client=ClientInfo(ip=ip, user_agent=user_agent),
+                detail={"during": "admin_login"},
+            )
         return user if verified else None

@@ -43,6 +43,24 @@ class AccessTokenRefused(NotAuthenticated):
     challenge = 'Bearer error="invalid_token"'
 
 
+class SessionNotFound(AccountsError):
+    """Unknown, revoked, expired or another user's: one answer, so ids reveal nothing."""
+
+    detail = "Session not found"
+
+
+class InvalidEmailToken(AccountsError):
+    """A link's token that is unknown, expired, used, or for another purpose or address."""
+
+    detail = "Invalid or expired token"
+
+
+class EmailNotVerified(AccountsError):
+    """REQUIRE_VERIFIED_EMAIL is on and the user has not followed a verification link."""
+
+    detail = "Email not verified"
+
+
 class CurrentPasswordIncorrect(AccountsError):
     detail = "Current password is incorrect"
 

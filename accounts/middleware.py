@@ -23,7 +23,7 @@ class AdminLoginThrottleMiddleware(AsyncMiddleware):
         self.login_path = f"/{settings.ADMIN_URL_PREFIX}login/"
 
     async def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if request.method == "POST" and request.path == self.login_path:
+        if request.method == "POST" and request.path_info == self.login_path:
             ip = client_ip(request)
             try:
                 await throttle_hit("admin-login-ip", ip, settings.RATE_LIMIT_ADMIN_LOGIN)

@@ -1,5 +1,7 @@
-"""Users, their sign-in sessions, the refresh tokens of each session, and throttle counters."""
+"""Users, their sign-in sessions, the refresh tokens of each session, the tokens of the links sent
+by email, and throttle counters."""
 
+import logging
 import uuid
 from datetime import datetime
 from typing import Any, ClassVar
@@ -11,9 +13,21 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.managers import UserManager
+from accounts.signals import auth_event_send
 from toolkit import metrics
 
 EMAIL_MAX_LENGTH = 254
+logger = logging.getLogger("accounts")
+
+
+class RevokedReason(models.TextChoices):
+    """Why a session ended before it expired."""
+
+    SIGNOUT = "signout", "Signed out"
+    REFRESH_REUSE = "refresh_reuse", "A rotated refresh token came back (theft)"
+    PASSWORD_CHANGE = "password_change", "The password changed"
+    PASSWORD_RESET = "password_reset", "The password was reset by email"
+    ADMIN = "admin", "Revoked by an operator"
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -22,6 +36,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(max_length=EMAIL_MAX_LENGTH, unique=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Can log in to the admin site.")
+    email_verified = models.BooleanField(
+        default=False, help_text="The user followed a link sent to this address."
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = UserManager()
@@ -44,35 +61,62 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = UserManager.normalize_email(self.email)
 
+    # The password as loaded from the database: `save` compares against it.
+    stored_password: str | None = None
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any, **kwargs: Any) -> "User":
+        user = super().from_db(db, field_names, values, **kwargs)
+        user.stored_password = user.__dict__.get("password")  # None when deferred
+        return user
+
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """A password set through `set_password` (the admin's form, `manage.py changepassword`,
-        a shell) ends every session of the user, in the same transaction as the new password:
-        whoever held a token issued under the old password holds nothing any more."""
-        # Django keeps the raw password in `_password` from set_password until the save.
-        password_set = getattr(self, "_password", None) is not None and not self._state.adding
-        if not password_set:
-            super().save(*args, **kwargs)
-            return
-        with transaction.atomic(using=kwargs.get("using") or router.db_for_write(User)):
-            super().save(*args, **kwargs)
-            revoked = self.auth_sessions.filter(revoked_at__isnull=True).update(
-                revoked_at=timezone.now(), revoked_reason=RevokedReason.PASSWORD_CHANGE
+        """A password changed in any way (`set_password`, `set_unusable_password`, the admin's
+        forms, `manage.py changepassword`, a shell) ends every session of the user, in the same
+        transaction as the new password: whoever held a token issued under the old password
+        holds nothing any more."""
+        update_fields = kwargs.get("update_fields")
+        # `set_password` keeps the raw password in `_password` until the save; any other change
+        # (`set_unusable_password`, a new hash assigned) differs from what was loaded or saved.
+        password_changed = (
+            not self._state.adding
+            and (update_fields is None or "password" in update_fields)
+            and (
+                getattr(self, "_password", None) is not None
+                or (self.stored_password is not None and self.password != self.stored_password)
             )
-            if revoked:
-                transaction.on_commit(
-                    lambda: metrics.SESSIONS_REVOKED.labels(RevokedReason.PASSWORD_CHANGE).inc(
-                        revoked
-                    )
-                )
+        )
+        if not password_changed:
+            super().save(*args, **kwargs)
+        else:
+            with transaction.atomic(using=kwargs.get("using") or router.db_for_write(User)):
+                super().save(*args, **kwargs)
+                self.auth_sessions.revoke(reason=RevokedReason.PASSWORD_CHANGE)
+                auth_event_send("password_changed", user_id=self.pk, detail={"via": "save"})
+        self.stored_password = self.password
 
 
-class RevokedReason(models.TextChoices):
-    """Why a session ended before it expired."""
+class AuthSessionQuerySet(models.QuerySet["AuthSession"]):
+    def revoke(self, *, reason: RevokedReason, now: datetime | None = None) -> int:
+        """Revoke the live sessions among these (sign-out, theft, password change, operator);
+        already revoked ones keep their first reason and time. Returns how many; they are
+        counted (metrics, log) once the transaction commits."""
+        count = self.filter(revoked_at__isnull=True).update(
+            revoked_at=now or timezone.now(), revoked_reason=reason
+        )
+        if count:
+            transaction.on_commit(lambda: sessions_revoked(reason, count), using=self.db)
+        return count
 
-    SIGNOUT = "signout", "Signed out"
-    REFRESH_REUSE = "refresh_reuse", "A rotated refresh token came back (theft)"
-    PASSWORD_CHANGE = "password_change", "The password changed"
-    ADMIN = "admin", "Revoked by an operator"
+
+def sessions_revoked(reason: str, count: int) -> None:
+    metrics.SESSIONS_REVOKED.labels(reason).inc(count)
+    logger.info(
+        "%d session(s) revoked (%s)",
+        count,
+        reason,
+        extra={"event": "session.revoked", "reason": reason, "count": count},
+    )
 
 
 class AuthSession(models.Model):
@@ -87,6 +131,8 @@ class AuthSession(models.Model):
     revoked_reason = models.CharField(max_length=32, blank=True, choices=RevokedReason.choices)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
+
+    objects = AuthSessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -133,3 +179,42 @@ class ThrottleCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"
+
+
+class EmailTokenPurpose(models.TextChoices):
+    """What following a link sent by email does."""
+
+    VERIFY_EMAIL = "verify_email", "Verify the address"
+    PASSWORD_RESET = "password_reset", "Reset the password"
+    EMAIL_CHANGE = "email_change", "Confirm a new address"
+
+
+class EmailToken(models.Model):
+    """The token of a link sent by email, kept only as its SHA-256: single use, expiring, bound
+    to the address it was sent to (a link sent to an address the user no longer has is dead)."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_tokens")
+    purpose = models.CharField(max_length=32, choices=EmailTokenPurpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    # For an email change, the new address; otherwise the user's address when it was sent.
+    email = models.EmailField(max_length=EMAIL_MAX_LENGTH)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "purpose"], name="emailtoken_user_purpose"),
+            models.Index(fields=["expires_at"], name="emailtoken_expires"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} token {self.pk} of user {self.user_id}"
+
+    def is_usable_at(self, now: datetime) -> bool:
+        """Unused, unexpired, its user active and still holding the address (for a change:
+        the new address is in the token, the user may hold any)."""
+        if self.used_at is not None or self.expires_at <= now or not self.user.is_active:
+            return False
+        return self.purpose == EmailTokenPurpose.EMAIL_CHANGE or self.user.email == self.email

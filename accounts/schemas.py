@@ -106,9 +106,34 @@ class PasswordChangeIn(NewPasswordIn):
     new_password: NewPassword
 
 
+class PasswordResetIn(Schema):
+    email: Email
+
+
+# The token of a link sent by email, as the frontend page read it from the link.
+LinkToken = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class EmailTokenIn(Schema):
+    token: LinkToken
+
+
+class PasswordResetConfirmIn(NewPasswordIn):
+    checked_field = "new_password"
+
+    token: LinkToken
+    new_password: NewPassword
+
+
+class EmailChangeIn(Schema):
+    new_email: NewEmail
+    current_password: PresentedPassword
+
+
 class UserOut(Schema):
     id: uuid.UUID
     email: str
+    email_verified: bool
     created_at: datetime
 
 
@@ -122,3 +147,28 @@ class SessionOut(Schema):
 
 class MessageOut(Schema):
     message: str
+
+
+class SigninChallengeOut(Schema):
+    """The sign-in's answer for a user with a second factor: no session yet."""
+
+    mfa_required: Literal[True]
+    mfa_token: str = Field(description="Single use; send it to /api/auth/mfa/verify.")
+    methods: list[Literal["totp", "recovery_code"]]
+    expires_in: int = Field(description="Seconds until mfa_token expires.")
+
+
+class AuthSessionOut(Schema):
+    id: uuid.UUID
+    created_at: datetime
+    last_used_at: datetime
+    ip: str | None
+    user_agent: str
+    device: str = Field(
+        description="A readable label from the user agent, e.g. Firefox on Windows."
+    )
+    current: bool = Field(description="The session of the access token that asked.")
+
+
+class RevokedCountOut(Schema):
+    revoked: int

@@ -38,3 +38,11 @@ async def auth_session_get_live(
 
 
 session_with_user_lookup = CompiledPkLookup(AuthSession, "user")
+
+
+async def auth_sessions_live(*, user_id: uuid.UUID, now: datetime) -> list[AuthSession]:
+    """The user's unrevoked, unexpired sessions, newest first (index authsession_user_live)."""
+    sessions = AuthSession.objects.filter(
+        user_id=user_id, revoked_at__isnull=True, expires_at__gt=now
+    ).order_by("-created_at", "-pk")
+    return [session async for session in sessions]

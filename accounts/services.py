@@ -1,24 +1,30 @@
-"""Writes: sign-up, sign-in, token refresh with rotation, sign-out, password change."""
+"""Writes: sign-up, sign-in, token refresh with rotation, sign-out, the user's own sessions,
+password change, and the flows of links sent by email (verification, password reset, email
+change). Each security-relevant change sends `auth_event` inside its transaction."""
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts import selectors
+from accounts import selectors, tasks
 from accounts.exceptions import (
     AccessTokenRefused,
     CurrentPasswordIncorrect,
     EmailAlreadyRegistered,
+    EmailNotVerified,
     HasherOverloaded,
     InvalidCredentials,
+    InvalidEmailToken,
     InvalidRefreshToken,
+    SessionNotFound,
     Throttled,
     WeakPassword,
 )
@@ -29,12 +35,28 @@ from accounts.hashing import (
     password_verify_dummy,
 )
 from accounts.managers import UserManager
-from accounts.models import AuthSession, RefreshToken, RevokedReason, User
+from accounts.models import (
+    AuthSession,
+    AuthSessionQuerySet,
+    EmailToken,
+    EmailTokenPurpose,
+    RefreshToken,
+    RevokedReason,
+    User,
+)
+from accounts.second_factor import ChallengeRequest, SecondFactorChallenge, second_factor_challenge
+from accounts.signals import EventType, auth_event_send
 from accounts.throttles import Attempt, throttle_count, throttle_forgive, throttle_hit
-from accounts.tokens import access_token_encode, refresh_token_hash, refresh_token_new
+from accounts.tokens import (
+    access_token_encode,
+    email_token_hash,
+    refresh_token_hash,
+    refresh_token_new,
+)
 from accounts.validators import password_problems
 from toolkit import metrics
 from toolkit.rates import Rate
+from toolkit.tasks import enqueue_with_transaction
 
 logger = logging.getLogger("accounts")
 USER_AGENT_MAX_LENGTH = 512
@@ -46,6 +68,37 @@ class ClientInfo:
 
     ip: str | None
     user_agent: str
+
+    def event(
+        self,
+        type: EventType,
+        *,
+        user_id: uuid.UUID,
+        session_id: uuid.UUID | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Send `auth_event` for this caller; inside the change's transaction."""
+        auth_event_send(
+            type,
+            user_id=user_id,
+            ip=self.ip,
+            user_agent=self.user_agent[:USER_AGENT_MAX_LENGTH],
+            session_id=session_id,
+            detail=detail,
+        )
+
+
+def auth_event_record(
+    type: EventType,
+    *,
+    user_id: uuid.UUID,
+    client: ClientInfo,
+    session_id: uuid.UUID | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """An event that records no change of its own (a failed sign-in): its own transaction."""
+    with transaction.atomic():
+        client.event(type, user_id=user_id, session_id=session_id, detail=detail)
 
 
 @dataclass(frozen=True)
@@ -104,7 +157,11 @@ def user_create_with_session(
     try:
         with transaction.atomic():
             user = User.objects.create(email=email, password=encoded_password, created_at=now)
-            return auth_session_issue(user=user, client=client, now=now)
+            # The first verification message: enqueued with the account, or not at all.
+            enqueue_with_transaction(tasks.email_verification_send, user_id=str(user.pk))
+            issued_session = auth_session_issue(user=user, client=client, now=now)
+            client.event("signup", user_id=user.pk, session_id=issued_session.session.pk)
+            return issued_session
     except IntegrityError:
         # The unique index on lower(email) decided a race between two sign-ups.
         raise EmailAlreadyRegistered from None
@@ -162,7 +219,11 @@ async def password_guess(
     return verified
 
 
-async def user_signin(*, email: str, password: str, client: ClientInfo) -> IssuedSession:
+async def user_signin(
+    *, email: str, password: str, client: ClientInfo
+) -> IssuedSession | SecondFactorChallenge:
+    """The session, or, for a user with a second factor, the challenge to answer first. The
+    password is hashed here once; the second factor's step never hashes it again."""
     email = UserManager.normalize_email(email)
     await throttle_hit("signin-ip", client.ip, settings.RATE_LIMIT_SIGNIN)
     hasher_capacity_ensure()
@@ -175,17 +236,51 @@ async def user_signin(*, email: str, password: str, client: ClientInfo) -> Issue
             return False
         return await password_verify(password, user.password)
 
-    if not await password_guess(email=email, ip=client.ip, verify=verify) or user is None:
+    verified = await password_guess(email=email, ip=client.ip, verify=verify)
+    if not verified or user is None:
         # The email is never logged; whose account was guessed at is the throttles' business.
         logger.info("Sign-in refused: wrong email or password", extra={"event": "signin.failed"})
+    if user is None:
         raise InvalidCredentials
-    now = timezone.now()
-    return await sync_to_async(auth_session_issue_atomic)(user=user, client=client, now=now)
+    if not verified:
+        # Only for a known email: an unknown one has no account to record it on.
+        await sync_to_async(auth_event_record)("signin_failed", user_id=user.pk, client=client)
+        raise InvalidCredentials
+    if settings.REQUIRE_VERIFIED_EMAIL and not user.email_verified:
+        # The right password: the owner, who may have lost the first link.
+        await email_verification_send_again(user=user)
+    email_verified_ensure(user)
+    return await sync_to_async(user_signin_complete)(user=user, client=client, now=timezone.now())
 
 
-def auth_session_issue_atomic(*, user: User, client: ClientInfo, now: datetime) -> IssuedSession:
+def email_verified_ensure(user: User) -> None:
+    """With REQUIRE_VERIFIED_EMAIL, only users who followed a verification link (or reset their
+    password by email) get sessions: EmailNotVerified (403) for the others."""
+    if settings.REQUIRE_VERIFIED_EMAIL and not user.email_verified:
+        raise EmailNotVerified
+
+
+def user_signin_complete(
+    *, user: User, client: ClientInfo, now: datetime
+) -> IssuedSession | SecondFactorChallenge:
+    """After the right password: a second factor's challenge when one is required (asked in
+    the same transaction, so no extra round trip), else the session and its event."""
     with transaction.atomic():
-        return auth_session_issue(user=user, client=client, now=now)
+        challenge = second_factor_challenge(
+            ChallengeRequest(user=user, ip=client.ip, user_agent=client.user_agent, now=now)
+        )
+        if challenge is not None:
+            return challenge
+        return auth_session_issue_with_event(user=user, client=client, now=now)
+
+
+def auth_session_issue_with_event(
+    *, user: User, client: ClientInfo, now: datetime, detail: dict[str, Any] | None = None
+) -> IssuedSession:
+    """A signed-in session and its `signin` event. Call inside a transaction."""
+    issued_session = auth_session_issue(user=user, client=client, now=now)
+    client.event("signin", user_id=user.pk, session_id=issued_session.session.pk, detail=detail)
+    return issued_session
 
 
 class RefreshReuse(Exception):
@@ -206,13 +301,14 @@ def refresh_token_rotate_sync(*, token: str, client: ClientInfo) -> IssuedSessio
                 raise InvalidRefreshToken
             session = current.session
             if current.used_at is not None:
-                raise RefreshReuse(session.pk)
+                raise RefreshReuse(session.pk, session.user_id)
             if (
                 current.expires_at <= now
                 or not session.is_live_at(now)
                 or not session.user.is_active
             ):
                 raise InvalidRefreshToken
+            email_verified_ensure(session.user)
             current.used_at = now
             current.save(update_fields=["used_at"])
             new_token = refresh_token_new()
@@ -230,15 +326,19 @@ def refresh_token_rotate_sync(*, token: str, client: ClientInfo) -> IssuedSessio
             )
             return issued(user=session.user, session=session, refresh_token=new_token, now=now)
     except RefreshReuse as reuse:
-        auth_sessions_revoke_sync(
-            sessions=AuthSession.objects.filter(pk=reuse.args[0]),
-            reason=RevokedReason.REFRESH_REUSE,
-            now=now,
-        )
+        session_id, user_id = reuse.args
+        with transaction.atomic():
+            revoked = auth_sessions_revoke_sync(
+                sessions=AuthSession.objects.filter(pk=session_id),
+                reason=RevokedReason.REFRESH_REUSE,
+                now=now,
+            )
+            if revoked:
+                client.event("refresh_reuse", user_id=user_id, session_id=session_id)
         logger.warning(
             "Refresh token reuse: session %s revoked",
-            reuse.args[0],
-            extra={"event": "refresh_token.reused", "session_id": str(reuse.args[0])},
+            session_id,
+            extra={"event": "refresh_token.reused", "session_id": str(session_id)},
         )
         raise InvalidRefreshToken from None
 
@@ -249,37 +349,74 @@ async def refresh_token_rotate(*, token: str, client: ClientInfo) -> IssuedSessi
 
 
 def auth_sessions_revoke_sync(
-    *, sessions: QuerySet[AuthSession], reason: RevokedReason, now: datetime | None = None
+    *, sessions: AuthSessionQuerySet, reason: RevokedReason, now: datetime | None = None
 ) -> int:
-    """Revoke the live sessions among `sessions` (sign-out everywhere, theft, admin, password
-    change); already revoked ones keep their first reason and time. Returns how many."""
-    count = sessions.filter(revoked_at__isnull=True).update(
-        revoked_at=now or timezone.now(), revoked_reason=reason
-    )
-    sessions_revoked_count(reason, count)
-    return count
+    """Revoke the live sessions among `sessions` (see AuthSessionQuerySet.revoke)."""
+    return sessions.revoke(reason=reason, now=now)
 
 
-def sessions_revoked_count(reason: str, count: int) -> None:
-    """Count revocations once they are committed (now, outside a transaction)."""
-    if count:
-        transaction.on_commit(lambda: metrics.SESSIONS_REVOKED.labels(reason).inc(count))
-
-
-async def auth_session_revoke(
-    *, session: AuthSession, reason: RevokedReason = RevokedReason.SIGNOUT
-) -> None:
-    count = await AuthSession.objects.filter(pk=session.pk, revoked_at__isnull=True).aupdate(
-        revoked_at=timezone.now(), revoked_reason=reason
-    )
-    if count:
-        metrics.SESSIONS_REVOKED.labels(reason).inc(count)
-        logger.info(
-            "Session %s revoked (%s)",
-            session.pk,
-            reason,
-            extra={"event": "session.revoked", "session_id": str(session.pk), "reason": reason},
+def auth_session_signout_sync(*, session: AuthSession, client: ClientInfo) -> None:
+    with transaction.atomic():
+        revoked = auth_sessions_revoke_sync(
+            sessions=AuthSession.objects.filter(pk=session.pk), reason=RevokedReason.SIGNOUT
         )
+        if revoked:
+            client.event("signout", user_id=session.user_id, session_id=session.pk)
+
+
+async def auth_session_signout(*, session: AuthSession, client: ClientInfo) -> None:
+    await sync_to_async(auth_session_signout_sync)(session=session, client=client)
+
+
+def auth_session_revoke_own_sync(
+    *, caller: AuthSession, session_id: uuid.UUID, client: ClientInfo
+) -> None:
+    """Revoke one live session of the caller's user; SessionNotFound (404) for any other."""
+    now = timezone.now()
+    with transaction.atomic():
+        revoked = auth_sessions_revoke_sync(
+            sessions=AuthSession.objects.filter(
+                pk=session_id, user_id=caller.user_id, expires_at__gt=now
+            ),
+            reason=RevokedReason.SIGNOUT,
+            now=now,
+        )
+        if not revoked:
+            raise SessionNotFound
+        client.event("session_revoked", user_id=caller.user_id, session_id=session_id)
+
+
+async def auth_session_revoke_own(
+    *, caller: AuthSession, session_id: uuid.UUID, client: ClientInfo
+) -> None:
+    await sync_to_async(auth_session_revoke_own_sync)(
+        caller=caller, session_id=session_id, client=client
+    )
+
+
+def auth_sessions_revoke_others_sync(*, caller: AuthSession, client: ClientInfo) -> int:
+    """Revoke every live session of the caller's user but the calling one; one event."""
+    now = timezone.now()
+    with transaction.atomic():
+        revoked = auth_sessions_revoke_sync(
+            sessions=AuthSession.objects.filter(user_id=caller.user_id, expires_at__gt=now).exclude(
+                pk=caller.pk
+            ),
+            reason=RevokedReason.SIGNOUT,
+            now=now,
+        )
+        if revoked:
+            client.event(
+                "session_revoked",
+                user_id=caller.user_id,
+                session_id=caller.pk,
+                detail={"revoked": revoked, "scope": "others"},
+            )
+        return revoked
+
+
+async def auth_sessions_revoke_others(*, caller: AuthSession, client: ClientInfo) -> int:
+    return await sync_to_async(auth_sessions_revoke_others_sync)(caller=caller, client=client)
 
 
 def user_password_set_sync(
@@ -299,7 +436,27 @@ def user_password_set_sync(
         auth_sessions_revoke_sync(
             sessions=user.auth_sessions.all(), reason=RevokedReason.PASSWORD_CHANGE, now=now
         )
-        return auth_session_issue(user=user, client=client, now=now)
+        enqueue_with_transaction(
+            tasks.security_notice_send, user_id=str(user.pk), kind="password_changed"
+        )
+        issued_session = auth_session_issue(user=user, client=client, now=now)
+        client.event("password_changed", user_id=user.pk, session_id=issued_session.session.pk)
+        return issued_session
+
+
+async def user_password_confirm(
+    *, user: User, password: str, client: ClientInfo, purpose: str
+) -> None:
+    """Check the signed-in user's current password (password change, turning a second factor
+    off): the sign-in's failure budgets, counted before hashing; a wrong one records
+    `signin_failed` and raises CurrentPasswordIncorrect."""
+    if not await password_guess(
+        email=user.email, ip=client.ip, verify=lambda: password_verify(password, user.password)
+    ):
+        await sync_to_async(auth_event_record)(
+            "signin_failed", user_id=user.pk, client=client, detail={"during": purpose}
+        )
+        raise CurrentPasswordIncorrect
 
 
 async def user_password_change(
@@ -310,15 +467,12 @@ async def user_password_change(
     IP, all counted before any hashing: one stolen access token is no password oracle, and
     one account cannot fill the hashing pool."""
     user = session.user
+    password_validate(new_password, email=user.email, field="new_password")  # no hashing
     await throttle_hit("password-change-user", str(user.pk), settings.RATE_LIMIT_PASSWORD_CHANGE)
     await throttle_hit("password-change-ip", client.ip, settings.RATE_LIMIT_PASSWORD_CHANGE)
-    password_validate(new_password, email=user.email, field="new_password")
-    if not await password_guess(
-        email=user.email,
-        ip=client.ip,
-        verify=lambda: password_verify(current_password, user.password),
-    ):
-        raise CurrentPasswordIncorrect
+    await user_password_confirm(
+        user=user, password=current_password, client=client, purpose="password_change"
+    )
     encoded = await password_hash(new_password)
     return await sync_to_async(user_password_set_sync)(
         session=session, encoded_password=encoded, client=client
@@ -332,8 +486,9 @@ async def auth_session_touch(*, session: AuthSession, now: datetime) -> None:
         await AuthSession.objects.filter(pk=session.pk).aupdate(last_used_at=now)
 
 
-def auth_sessions_purge(*, now: datetime, revoked_before: datetime) -> tuple[int, int]:
-    """Delete dead sessions (their refresh tokens cascade) and day-old throttle counters."""
+def auth_sessions_purge(*, now: datetime, revoked_before: datetime) -> tuple[int, int, int]:
+    """Delete dead sessions (their refresh tokens cascade), used and expired email tokens, and
+    day-old throttle counters; returns how many of each."""
     from django.db.models import Q
 
     from accounts.models import ThrottleCounter
@@ -341,7 +496,182 @@ def auth_sessions_purge(*, now: datetime, revoked_before: datetime) -> tuple[int
     dead = AuthSession.objects.filter(Q(expires_at__lte=now) | Q(revoked_at__lte=revoked_before))
     sessions = dead.count()
     dead.delete()
+    email_tokens, _ = EmailToken.objects.filter(
+        Q(used_at__isnull=False) | Q(expires_at__lte=now)
+    ).delete()
     counters, _ = ThrottleCounter.objects.filter(
         window_start__lt=int(now.timestamp()) - 86_400
     ).delete()
-    return sessions, counters
+    return sessions, email_tokens, counters
+
+
+# --- Links sent by email ----------------------------------------------------------------------
+
+
+async def email_verification_resend(*, user: User, client: ClientInfo) -> None:
+    """Enqueue a new verification message, unless the address is verified already (the answer is
+    the same either way: it is the caller's own account)."""
+    await throttle_hit("verify-resend-ip", client.ip, settings.RATE_LIMIT_VERIFY_RESEND)
+    await throttle_hit("verify-resend-email", user.email, settings.RATE_LIMIT_VERIFY_RESEND_EMAIL)
+    if not user.email_verified:
+        await tasks.email_verification_send.aenqueue(user_id=str(user.pk))
+
+
+async def email_verification_send_again(*, user: User) -> None:
+    """A new verification link for a sign-in refused for want of one, within the address's
+    resend budget (beyond it nothing is sent, and the answer is the same 403)."""
+    try:
+        await throttle_hit(
+            "verify-resend-email", user.email, settings.RATE_LIMIT_VERIFY_RESEND_EMAIL
+        )
+    except Throttled:
+        return
+    await tasks.email_verification_send.aenqueue(user_id=str(user.pk))
+
+
+async def password_reset_request(*, email: str, client: ClientInfo) -> None:
+    """Enqueue the reset message task, and nothing else: no lookup, no hashing. Whether the
+    address has an account is decided by the task, so registered and unknown addresses get the
+    same answer in the same time (one insert with the database backend)."""
+    email = UserManager.normalize_email(email)
+    await throttle_hit("password-reset-ip", client.ip, settings.RATE_LIMIT_PASSWORD_RESET)
+    await throttle_hit("password-reset-email", email, settings.RATE_LIMIT_PASSWORD_RESET_EMAIL)
+    await tasks.password_reset_send.aenqueue(email=email)
+
+
+def email_token_usable(*, token: str, purpose: EmailTokenPurpose, now: datetime) -> EmailToken:
+    """The token's row, locked (call inside a transaction); InvalidEmailToken (400) when it is
+    unknown, of another purpose, used, expired, or its user is inactive or moved address."""
+    found = (
+        EmailToken.objects.select_for_update()
+        .select_related("user")
+        .filter(token_hash=email_token_hash(token), purpose=purpose)
+        .first()
+    )
+    if found is None or not found.is_usable_at(now):
+        raise InvalidEmailToken
+    return found
+
+
+def email_verify_sync(*, token: str, client: ClientInfo) -> User:
+    now = timezone.now()
+    with transaction.atomic():
+        found = email_token_usable(token=token, purpose=EmailTokenPurpose.VERIFY_EMAIL, now=now)
+        found.used_at = now
+        found.save(update_fields=["used_at"])
+        user = found.user
+        if not user.email_verified:
+            User.objects.filter(pk=user.pk).update(email_verified=True)
+            user.email_verified = True
+            client.event("email_verified", user_id=user.pk)
+    logger.info("Email verified: user %s", user.pk)
+    return user
+
+
+async def email_verify(*, token: str, client: ClientInfo) -> User:
+    return await sync_to_async(email_verify_sync)(token=token, client=client)
+
+
+def password_reset_user_sync(*, token: str) -> User:
+    """Whose password a reset token would set (checked again when it is used)."""
+    with transaction.atomic():
+        found = email_token_usable(
+            token=token, purpose=EmailTokenPurpose.PASSWORD_RESET, now=timezone.now()
+        )
+        return found.user
+
+
+def password_reset_complete_sync(
+    *, token: str, encoded_password: str, client: ClientInfo
+) -> IssuedSession:
+    """In one transaction: the token used (it may have been used meanwhile: 400), the new
+    password stored, the address marked verified (the user proved they read its mail), every
+    session revoked, a new one opened, and the notice enqueued."""
+    now = timezone.now()
+    with transaction.atomic():
+        found = email_token_usable(token=token, purpose=EmailTokenPurpose.PASSWORD_RESET, now=now)
+        found.used_at = now
+        found.save(update_fields=["used_at"])
+        user = found.user
+        User.objects.filter(pk=user.pk).update(password=encoded_password, email_verified=True)
+        user.password = encoded_password
+        user.email_verified = True
+        auth_sessions_revoke_sync(
+            sessions=user.auth_sessions.all(), reason=RevokedReason.PASSWORD_RESET, now=now
+        )
+        enqueue_with_transaction(
+            tasks.security_notice_send, user_id=str(user.pk), kind="password_reset_notice"
+        )
+        issued_session = auth_session_issue(user=user, client=client, now=now)
+        client.event("password_reset", user_id=user.pk, session_id=issued_session.session.pk)
+    logger.info("Password reset: user %s", user.pk)
+    return issued_session
+
+
+async def password_reset_confirm(
+    *, token: str, new_password: str, client: ClientInfo
+) -> IssuedSession:
+    """Set a new password with a reset link's token. A bad token is refused before any hashing;
+    a weak password is a 422 and leaves the token usable."""
+    user = await sync_to_async(password_reset_user_sync)(token=token)
+    password_validate(new_password, email=user.email, field="new_password")
+    hasher_capacity_ensure()
+    encoded = await password_hash(new_password)
+    return await sync_to_async(password_reset_complete_sync)(
+        token=token, encoded_password=encoded, client=client
+    )
+
+
+def email_change_enqueue_sync(*, user: User, new_email: str) -> None:
+    """Both messages or neither: the link to the new address, the notice to the current one."""
+    with transaction.atomic():
+        enqueue_with_transaction(tasks.email_change_send, user_id=str(user.pk), new_email=new_email)
+        enqueue_with_transaction(
+            tasks.security_notice_send,
+            user_id=str(user.pk),
+            kind="email_change_notice",
+            to=user.email,
+        )
+
+
+async def email_change_request(
+    *, session: AuthSession, new_email: str, current_password: str, client: ClientInfo
+) -> None:
+    """Ask to move the account to `new_email`. The current password is checked like a sign-in's
+    (same failure budgets, counted before hashing) before anything is said about the new
+    address, so a stolen access token is no oracle for which addresses are registered."""
+    user = session.user
+    new_email = UserManager.normalize_email(new_email)
+    await throttle_hit("email-change-ip", client.ip, settings.RATE_LIMIT_EMAIL_CHANGE)
+    await throttle_hit("email-change-email", new_email, settings.RATE_LIMIT_EMAIL_CHANGE_EMAIL)
+    await user_password_confirm(
+        user=user, password=current_password, client=client, purpose="email_change"
+    )
+    if await selectors.user_email_exists(email=new_email):
+        raise EmailAlreadyRegistered
+    await sync_to_async(email_change_enqueue_sync)(user=user, new_email=new_email)
+
+
+def email_change_confirm_sync(*, token: str, client: ClientInfo) -> User:
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            found = email_token_usable(token=token, purpose=EmailTokenPurpose.EMAIL_CHANGE, now=now)
+            user = found.user
+            if User.objects.filter(email=found.email).exclude(pk=user.pk).exists():
+                raise EmailAlreadyRegistered  # taken since the link was sent; the link stays
+            found.used_at = now
+            found.save(update_fields=["used_at"])
+            User.objects.filter(pk=user.pk).update(email=found.email, email_verified=True)
+            user.email = found.email
+            user.email_verified = True
+            client.event("email_changed", user_id=user.pk)
+    except IntegrityError:
+        # The unique index decided a race with a sign-up or another change.
+        raise EmailAlreadyRegistered from None
+    logger.info("Email changed: user %s", user.pk)
+    return user
+
+
+async def email_change_confirm(*, token: str, client: ClientInfo) -> User:
+    return await sync_to_async(email_change_confirm_sync)(token=token, client=client)

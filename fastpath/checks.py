@@ -59,6 +59,12 @@ def needs_no_csrf(view: Any) -> bool:
     )
 
 
+def is_admin_route(route: str) -> bool:
+    """Under ADMIN_URL_PREFIX (`admin/...`), or the bare `admin` redirect; not `administer/`."""
+    prefix = settings.ADMIN_URL_PREFIX
+    return route.startswith(prefix) or route == prefix.rstrip("/")
+
+
 def url_patterns(resolver: URLResolver, prefix: str = "") -> Iterator[tuple[str, Any]]:
     for entry in resolver.url_patterns:
         route = prefix + str(entry.pattern)
@@ -87,5 +93,5 @@ def views_outside_the_admin_need_no_csrf(
             id="fastpath.E002",
         )
         for route, view in url_patterns(get_resolver())
-        if not route.startswith(settings.ADMIN_URL_PREFIX.rstrip("/")) and not needs_no_csrf(view)
+        if not is_admin_route(route) and not needs_no_csrf(view)
     ]

@@ -53,7 +53,7 @@ class AdminOnlyMixin:
     get_response: Any
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        if not request.path.startswith(admin_path()):
+        if not request.path_info.startswith(admin_path()):
             return await self.get_response(request)  # type: ignore[no-any-return]
         return await super().__acall__(request)  # type: ignore[misc,no-any-return]
 
@@ -81,7 +81,7 @@ class AdminOnlyCsrfViewMiddleware(AdminOnlyMixin, csrf.CsrfViewMiddleware):
         # Django adapts a sync process_view with a thread hop on every request; outside the
         # admin every view is csrf_exempt (system check fastpath.E002), so only the admin's go
         # to Django's check, on the request's thread.
-        if not request.path.startswith(admin_path()):
+        if not request.path_info.startswith(admin_path()):
             return None
         check = sync_to_async(super().process_view)
         return await check(request, callback, callback_args, callback_kwargs)

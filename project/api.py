@@ -12,7 +12,7 @@ from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 
-from accounts.api import ERROR_STATUS
+from accounts.api import ERROR_STATUS as ACCOUNTS_ERROR_STATUS
 from accounts.api import router as accounts_router
 from accounts.exceptions import (
     AccountsError,
@@ -20,11 +20,16 @@ from accounts.exceptions import (
     Unauthorized,
     WeakPassword,
 )
+from audit.api import router as audit_router
 from health.api import router as health_router
+from mfa.api import ERROR_STATUS as MFA_ERROR_STATUS
+from mfa.api import router as mfa_router
 from toolkit.http import JSON_CONTENT_TYPE, json_error
 from toolkit.openapi import schema_finalize
 
 logger = logging.getLogger("project.api")
+# Each app's domain errors and their statuses; the first matching class wins.
+ERROR_STATUS = {**MFA_ERROR_STATUS, **ACCOUNTS_ERROR_STATUS}
 DATABASE_RETRY_AFTER = "5"
 
 
@@ -110,6 +115,8 @@ api = ServiceAPI(
 )
 api.add_router("/health", health_router)
 api.add_router("/api/auth", accounts_router)
+api.add_router("/api/auth", audit_router)
+api.add_router("/api/auth/mfa", mfa_router)
 
 
 def error_location(loc: tuple[Any, ...] | list[Any]) -> list[Any]:

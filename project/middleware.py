@@ -31,7 +31,7 @@ class JsonErrorMiddleware(AsyncMiddleware):
             response.headers["Content-Length"] = str(len(response.content))  # type: ignore[attr-defined]
         if (
             response.status_code < 400
-            or request.path.startswith(self.admin_path)
+            or request.path_info.startswith(self.admin_path)
             or not isinstance(response, HttpResponse)
             or is_json_response(response)
         ):
@@ -52,7 +52,7 @@ class AllowedHostsMiddleware(AsyncMiddleware):
     """
 
     async def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if request.path not in settings.HOST_CHECK_EXEMPT_PATHS:
+        if request.path_info not in settings.HOST_CHECK_EXEMPT_PATHS:
             request.get_host()  # raises DisallowedHost -> handler400, a JSON 400
         return await self.get_response(request)
 

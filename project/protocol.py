@@ -59,10 +59,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self.head_wait_start()
+        self.head_begin()
+        self.head_timer_start()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.head_wait_stop()
+        self.head_timer_stop()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -78,22 +79,30 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.refuse(HEAD_TOO_LARGE)
 
     def on_headers_complete(self) -> None:
-        self.head_wait_stop()
+        self.reading_head = False
+        self.head_timer_stop()
         super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        # Whatever arrives from now on is the next request's head, even while this request's
+        # response is still being sent (or never read): it is counted against the size bound.
+        self.head_begin()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self.transport.is_closing() and not self.pipeline:
-            self.head_wait_start()  # the next request on this kept-alive connection
+        if not self.transport.is_closing() and not self.pipeline and self.reading_head:
+            self.head_timer_start()  # the next request on this kept-alive connection
 
-    def head_wait_start(self) -> None:
-        self.head_wait_stop()
+    def head_begin(self) -> None:
         self.reading_head = True
         self.head_bytes = 0
+
+    def head_timer_start(self) -> None:
+        self.head_timer_stop()
         self.head_timer = self.loop.call_later(self.head_timeout, self.head_timed_out)
 
-    def head_wait_stop(self) -> None:
-        self.reading_head = False
+    def head_timer_stop(self) -> None:
         if self.head_timer is not None:
             self.head_timer.cancel()
             self.head_timer = None
@@ -108,6 +117,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()  # an idle connection: nothing to answer
 
     def refuse(self, response: bytes) -> None:
-        self.head_wait_stop()
+        self.reading_head = False
+        self.head_timer_stop()
         self.transport.write(response)
         self.transport.close()

@@ -20,6 +20,7 @@ from project.database import PoolSettings, database_config_from_url
 from project.keys import development_secret, is_loopback_host, secret_strength_ensure
 from project.metrics_directory import spawned_by_a_supervisor, supervisor_directory
 from toolkit.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from toolkit.links import frontend_url, link_template
 from toolkit.openapi import HEADERS as DOCUMENTED_RESPONSE_HEADERS
 from toolkit.rates import parse_rate
 
@@ -141,7 +142,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "ninja",
+    # The task queue's table, its admin and `manage.py db_worker` (TASKS_BACKEND=database).
+    "django_tasks_db",
     "accounts",
+    # After accounts: audit records its events, mfa extends its user admin and sign-in.
+    "audit",
+    "mfa",
     "health",
 ]
 
@@ -260,6 +266,12 @@ HASHER_CONCURRENCY = env_int("HASHER_CONCURRENCY", CPU_CORES, minimum=1)
 HASHER_MEMORY_MIB = env_int("HASHER_MEMORY_MIB", 1024, minimum=1)
 HASHER_QUEUE = env_int("HASHER_QUEUE", 32, minimum=0)
 
+# --- Second factor and audit -------------------------------------------------------------------
+# The name authenticator apps show beside the account.
+TOTP_ISSUER = env_str("TOTP_ISSUER", "Accounts")
+# Security events older than this many days are dropped by `manage.py purge`.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, minimum=1)
+
 # --- Throttles -----------------------------------------------------------------------------------
 RATE_LIMITS = env_bool("RATE_LIMITS", True)
 RATE_LIMIT_SIGNUP = parse_rate("RATE_LIMIT_SIGNUP", env_str("RATE_LIMIT_SIGNUP", "10/h"))
@@ -276,6 +288,10 @@ RATE_LIMIT_SIGNIN_FAILED_EMAIL = parse_rate(
 RATE_LIMIT_PASSWORD_CHANGE = parse_rate(
     "RATE_LIMIT_PASSWORD_CHANGE", env_str("RATE_LIMIT_PASSWORD_CHANGE", "10/h")
 )
+# Wrong second-factor codes per user (sign-in's second step, confirm, disable, recovery codes).
+RATE_LIMIT_MFA_FAILED = parse_rate(
+    "RATE_LIMIT_MFA_FAILED", env_str("RATE_LIMIT_MFA_FAILED", "10/15m")
+)
 RATE_LIMIT_REFRESH = parse_rate("RATE_LIMIT_REFRESH", env_str("RATE_LIMIT_REFRESH", "60/m"))
 RATE_LIMIT_ADMIN_LOGIN = parse_rate(
     "RATE_LIMIT_ADMIN_LOGIN", env_str("RATE_LIMIT_ADMIN_LOGIN", "10/15m")
@@ -287,6 +303,123 @@ if THROTTLE_IPV6_PREFIX > 128:
         f"THROTTLE_IPV6_PREFIX must be at most 128, got {THROTTLE_IPV6_PREFIX}."
     )
 REDIS_URL = env_str("REDIS_URL")
+# Requests that send email: per client IP, and per address the message goes to (whether or not
+# an account has it, so the answer tells nothing).
+RATE_LIMIT_PASSWORD_RESET = parse_rate(
+    "RATE_LIMIT_PASSWORD_RESET", env_str("RATE_LIMIT_PASSWORD_RESET", "10/h")
+)
+RATE_LIMIT_PASSWORD_RESET_EMAIL = parse_rate(
+    "RATE_LIMIT_PASSWORD_RESET_EMAIL", env_str("RATE_LIMIT_PASSWORD_RESET_EMAIL", "3/h")
+)
+RATE_LIMIT_VERIFY_RESEND = parse_rate(
+    "RATE_LIMIT_VERIFY_RESEND", env_str("RATE_LIMIT_VERIFY_RESEND", "10/h")
+)
+RATE_LIMIT_VERIFY_RESEND_EMAIL = parse_rate(
+    "RATE_LIMIT_VERIFY_RESEND_EMAIL", env_str("RATE_LIMIT_VERIFY_RESEND_EMAIL", "3/h")
+)
+RATE_LIMIT_EMAIL_CHANGE = parse_rate(
+    "RATE_LIMIT_EMAIL_CHANGE", env_str("RATE_LIMIT_EMAIL_CHANGE", "10/h")
+)
+RATE_LIMIT_EMAIL_CHANGE_EMAIL = parse_rate(
+    "RATE_LIMIT_EMAIL_CHANGE_EMAIL", env_str("RATE_LIMIT_EMAIL_CHANGE_EMAIL", "3/h")
+)
+
+# --- Email and background tasks ------------------------------------------------------------------
+# The environment uses Django's own names (EMAIL_HOST, ...); Django 6.1 takes them as one MAILERS
+# entry (the EMAIL_* settings are deprecated, and refused beside MAILERS), so they are read into
+# lowercase names here and never become settings of their own.
+email_host = env_str("EMAIL_HOST")
+email_use_tls = env_bool("EMAIL_USE_TLS", False)
+email_use_ssl = env_bool("EMAIL_USE_SSL", False)
+if email_use_tls and email_use_ssl:
+    raise ImproperlyConfigured(
+        "EMAIL_USE_TLS (STARTTLS, usually port 587) and EMAIL_USE_SSL (TLS from the first byte, "
+        "usually port 465) exclude each other: set one of them."
+    )
+email_options = {
+    "host": email_host,
+    "port": env_int(
+        "EMAIL_PORT", 465 if email_use_ssl else 587 if email_use_tls else 25, minimum=1
+    ),
+    "username": env_str("EMAIL_HOST_USER"),
+    "password": env_str("EMAIL_HOST_PASSWORD"),
+    "use_tls": email_use_tls,
+    "use_ssl": email_use_ssl,
+    # Django's default is no timeout at all: a stuck mail server would hold a worker forever.
+    "timeout": env_float("EMAIL_TIMEOUT", 10.0, minimum=0.1),
+}
+if not email_host and IS_PRODUCTION:
+    raise ImproperlyConfigured("EMAIL_HOST is required when ENVIRONMENT=production.")
+MAILERS = {
+    "default": (
+        {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": email_options}
+        if email_host
+        # Development: messages (links included) are printed on the server's console.
+        else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    )
+}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+
+# database: django-tasks-db keeps tasks in a table, `manage.py db_worker` runs them (production);
+# immediate: run in the request that enqueued them, after its transaction commits (development).
+TASKS_BACKEND = env_choice(
+    "TASKS_BACKEND", "database" if IS_PRODUCTION else "immediate", ("immediate", "database")
+)
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+            "database": "django_tasks_db.DatabaseBackend",
+        }[TASKS_BACKEND],
+        "QUEUES": ["default"],
+    }
+}
+if IS_PRODUCTION and TASKS_BACKEND == "immediate":
+    CONFIGURATION_WARNINGS.append(
+        "TASKS_BACKEND=immediate: email is sent from the request, and not retried."
+    )
+# A message the mail server does not take is tried EMAIL_SEND_ATTEMPTS times in all: after
+# EMAIL_RETRY_DELAY seconds, doubling each time, at most an hour apart (database backend only).
+EMAIL_SEND_ATTEMPTS = env_int("EMAIL_SEND_ATTEMPTS", 12, minimum=1)
+EMAIL_RETRY_DELAY = env_float("EMAIL_RETRY_DELAY", 30.0, minimum=0.1)
+EMAIL_RETRY_LONGEST_DELAY = 3600.0
+
+# Links in messages point at the frontend's pages, which post the token back to the API.
+FRONTEND_URL = frontend_url("FRONTEND_URL", env_str("FRONTEND_URL", "http://localhost:3000"))
+FRONTEND_VERIFY_EMAIL_URL = link_template(
+    "FRONTEND_VERIFY_EMAIL_URL",
+    env_str("FRONTEND_VERIFY_EMAIL_URL", "{FRONTEND_URL}/verify-email?token={token}"),
+    frontend=FRONTEND_URL,
+)
+FRONTEND_RESET_PASSWORD_URL = link_template(
+    "FRONTEND_RESET_PASSWORD_URL",
+    env_str("FRONTEND_RESET_PASSWORD_URL", "{FRONTEND_URL}/reset-password?token={token}"),
+    frontend=FRONTEND_URL,
+)
+FRONTEND_CONFIRM_EMAIL_CHANGE_URL = link_template(
+    "FRONTEND_CONFIRM_EMAIL_CHANGE_URL",
+    env_str(
+        "FRONTEND_CONFIRM_EMAIL_CHANGE_URL", "{FRONTEND_URL}/confirm-email-change?token={token}"
+    ),
+    frontend=FRONTEND_URL,
+)
+if IS_PRODUCTION:
+    for name, template in (
+        ("FRONTEND_VERIFY_EMAIL_URL", FRONTEND_VERIFY_EMAIL_URL),
+        ("FRONTEND_RESET_PASSWORD_URL", FRONTEND_RESET_PASSWORD_URL),
+        ("FRONTEND_CONFIRM_EMAIL_CHANGE_URL", FRONTEND_CONFIRM_EMAIL_CHANGE_URL),
+    ):
+        if not template.startswith("https://"):
+            CONFIGURATION_WARNINGS.append(
+                f"{name} is not https: a token in a link sent over plain HTTP can be read "
+                f"on the way."
+            )
+# Seconds each kind of link stays valid.
+EMAIL_VERIFY_TTL = env_int("EMAIL_VERIFY_TTL", 259_200, minimum=60)
+PASSWORD_RESET_TTL = env_int("PASSWORD_RESET_TTL", 3600, minimum=60)
+EMAIL_CHANGE_TTL = env_int("EMAIL_CHANGE_TTL", 86_400, minimum=60)
+# on: sign-in and refresh of a user whose address is not verified answer 403.
+REQUIRE_VERIFIED_EMAIL = env_bool("REQUIRE_VERIFIED_EMAIL", False)
 
 # --- Server (used by `make run`, i.e. `python -m project.serve`) ---------------------------------
 PORT = env_int("PORT", 8081, minimum=1)
@@ -325,6 +458,9 @@ MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 1_048_576, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 READINESS_TIMEOUT = env_float("READINESS_TIMEOUT", 2.0, minimum=0.1)
 APPEND_SLASH = False
+# ninja's LimitOffsetPagination (GET /api/auth/events): the default page and the largest one.
+NINJA_PAGINATION_PER_PAGE = 50
+NINJA_PAGINATION_MAX_LIMIT = 200
 
 # --- Static files (the admin's, and ninja's offline API docs) ------------------------------------
 STATIC_URL = "static/"
@@ -382,8 +518,13 @@ LOGGING = {
         "project": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "accounts": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "health": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "mfa": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "audit": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # Django's own loggers: not its default handlers (plain text, and only with DEBUG).
         "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # Task ids, paths and states (never arguments): enqueued, started, finished or failed.
+        "django.tasks": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django_tasks_db": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # Request errors are logged by our exception handlers, without bodies or headers.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.security": {

@@ -97,13 +97,8 @@ class LiveServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, wait_ready: bool = True, timeout: float = 30) -> "LiveServer":
-        from tests.pgcluster import free_port
-
-        self.port = self.port or free_port()
-        assert self.output_path is not None
-        log = self.output_path.open("w")
-        command = [
+    def command(self) -> list[str]:
+        return [
             sys.executable,
             "-m",
             "uvicorn",
@@ -115,11 +110,17 @@ class LiveServer:
             "--no-proxy-headers",
             *self.args,
         ]
+
+    def start(self, wait_ready: bool = True, timeout: float = 30) -> "LiveServer":
+        from tests.pgcluster import free_port
+
+        self.port = self.port or free_port()
+        assert self.output_path is not None
         self.process = subprocess.Popen(
-            command,
+            self.command(),
             cwd=ROOT,
             env=self.env,
-            stdout=log,
+            stdout=self.output_path.open("w"),
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
@@ -159,24 +160,9 @@ class LiveServer:
 class ServeProcess(LiveServer):
     """`python -m project.serve`, as `make run` starts it, on HOST/PORT from the environment."""
 
-    def start(self, wait_ready: bool = True, timeout: float = 30) -> "ServeProcess":
-        from tests.pgcluster import free_port
-
-        self.port = self.port or free_port()
-        assert self.output_path is not None
-        self.env.update(HOST="127.0.0.1", PORT=str(self.port))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "project.serve"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.output_path.open("w"),
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        if wait_ready:
-            self.wait_until_up(timeout)
-        return self
+    def command(self) -> list[str]:
+        self.env.update(HOST="127.0.0.1", PORT=str(self.port))  # what project.serve reads
+        return [sys.executable, "-m", "project.serve"]
 
 
 def server_environment(**overrides: str) -> dict[str, str]:
@@ -208,7 +194,8 @@ def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
             output_path=tmp_path / f"server-{len(servers)}.log",
         )
         servers.append(server)
-        return server.start(wait_ready=wait_ready, timeout=timeout)
+        server.start(wait_ready=wait_ready, timeout=timeout)
+        return server
 
     yield start
     for server in servers:
@@ -225,7 +212,8 @@ def serve_factory(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
             env=server_environment(**env), output_path=tmp_path / f"serve-{len(servers)}.log"
         )
         servers.append(server)
-        return server.start(wait_ready=wait_ready, timeout=timeout)
+        server.start(wait_ready=wait_ready, timeout=timeout)
+        return server
 
     yield start
     for server in servers:

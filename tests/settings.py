@@ -44,3 +44,8 @@ MIDDLEWARE = ["tests.middleware.WorkerPidMiddleware", *MIDDLEWARE]
 
 # A live server may add test views (TEST_ROOT_URLCONF=tests.live_slow_urls: slow requests).
 ROOT_URLCONF = os.environ.get("TEST_ROOT_URLCONF") or ROOT_URLCONF
+
+# Without a mail server, development prints messages on the console; a live server started by a
+# test must write only log lines there (tests read them), so its messages stay in memory.
+if not os.environ.get("EMAIL_HOST"):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}

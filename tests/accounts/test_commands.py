@@ -47,6 +47,6 @@ async def test_purge_sessions_deletes_expired_and_long_revoked_sessions(api):
     await AuthSession.objects.filter(pk=sessions[2].pk).aupdate(revoked_at=now)
     await ThrottleCounter.objects.acreate(key="old", window_start=0, count=3)
     output = await sync_to_async(run)("purge_sessions")
-    assert output.strip() == "Purged 2 session(s) and 1 throttle counter(s)."
+    assert output.strip() == "Purged 2 session(s), 0 email token(s) and 1 throttle counter(s)."
     assert await AuthSession.objects.acount() == 2
     assert await RefreshToken.objects.acount() == 2

@@ -20,7 +20,7 @@ async def test_signup_answers_201_with_the_session_shape(api, password):
     assert response.status_code == 201
     body = response.json()
     assert list(body) == ["user", "access_token", "refresh_token", "token_type", "expires_in"]
-    assert list(body["user"]) == ["id", "email", "created_at"]
+    assert list(body["user"]) == ["id", "email", "email_verified", "created_at"]
     assert body["user"]["email"] == "new.user@example.com"
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == settings.ACCESS_TOKEN_TTL

@@ -329,3 +329,53 @@ def test_generated_python_client_parses_a_shed_sign_up_as_503(shedding_server, g
             assert int(answer.headers["retry-after"]) > 0
         else:
             session_of(generated, answer)
+
+
+def test_generated_python_client_signs_in_with_a_second_factor(server, generated):
+    """/signin documents both 200 bodies: the client parses the challenge into its own model
+    and completes the sign-in at /mfa/verify."""
+    import pyotp
+
+    models = generated.models
+    signup = operation(generated, "post", "/api/auth/signup")
+    signin = operation(generated, "post", "/api/auth/signin")
+    setup = operation(generated, "post", "/api/auth/mfa/totp/setup")
+    confirm = operation(generated, "post", "/api/auth/mfa/totp/confirm")
+    verify = operation(generated, "post", "/api/auth/mfa/verify")
+    anonymous = generated.Client(
+        base_url=server.url, headers={"X-Forwarded-For": "127.10.0.9"}, timeout=30
+    )
+    created = session_of(
+        generated,
+        signup.sync_detailed(
+            client=anonymous,
+            body=models.SignupIn(email="hopper@example.com", password=DEFAULT_PASSWORD),
+        ),
+    )
+    authenticated = generated.AuthenticatedClient(
+        base_url=server.url, token=created.access_token, timeout=30
+    )
+    enrolment = setup.sync_detailed(client=authenticated).parsed
+    assert isinstance(enrolment, models.TotpSetupOut)
+    confirmed = confirm.sync_detailed(
+        client=authenticated, body=models.CodeIn(code=pyotp.TOTP(enrolment.secret).now())
+    ).parsed
+    assert isinstance(confirmed, models.RecoveryCodesOut)
+
+    answer = signin.sync_detailed(
+        client=anonymous,
+        body=models.SigninIn(email="hopper@example.com", password=DEFAULT_PASSWORD),
+    )
+    assert answer.status_code == 200
+    challenge = answer.parsed
+    assert isinstance(challenge, models.SigninChallengeOut), challenge
+    assert challenge.mfa_required is True and challenge.expires_in == 300
+    session_of(
+        generated,
+        verify.sync_detailed(
+            client=anonymous,
+            body=models.MfaVerifyIn(
+                mfa_token=challenge.mfa_token, code=confirmed.recovery_codes[0]
+            ),
+        ),
+    )

@@ -35,7 +35,10 @@ def plain_form_view(request):
     return HttpResponse("a form that trusts cookies")
 
 
-urlpatterns = [path("account/settings/", plain_form_view)]
+urlpatterns = [
+    path("account/settings/", plain_form_view),
+    path("administer/", plain_form_view),  # looks like the admin's prefix, is not under it
+]
 
 
 def test_a_view_outside_the_admin_without_csrf_exempt_is_an_error(settings):
@@ -52,8 +55,9 @@ def test_a_view_outside_the_admin_without_csrf_exempt_is_an_error(settings):
         found = checks.views_outside_the_admin_need_no_csrf()
     finally:
         clear_url_caches()
-    assert [message.id for message in found] == ["fastpath.E002"]
+    assert [message.id for message in found] == ["fastpath.E002", "fastpath.E002"]
     assert "account/settings/" in found[0].msg
+    assert "administer/" in found[1].msg
 
 
 def test_with_csrf_everywhere_no_view_needs_exempting(settings):

@@ -16,6 +16,7 @@ PRODUCTION = {
     "JWT_SECRET": "jW7-tQ4_zK9xR2vB6nM1cL8pD3fG5hS0",
     "DATABASE_URL": "postgresql://app:pw@db.internal:5432/app?sslmode=require",
     "ALLOWED_HOSTS": "api.example.com",
+    "EMAIL_HOST": "smtp.example.com",
 }
 
 
@@ -49,6 +50,24 @@ def test_env_example_documents_every_variable_settings_read():
         ("ENVIRONMENT", "staging", "ENVIRONMENT must be one of"),
         ("DB_POOL_TIMEOUT", "0", "DB_POOL_TIMEOUT must be at least 0.1"),
         ("HASHER_MEMORY_MIB", "64", "HASHER_MEMORY_MIB must hold at least one password hash"),
+        ("FRONTEND_URL", "localhost:3000", "FRONTEND_URL must be an http(s) URL"),
+        (
+            "FRONTEND_RESET_PASSWORD_URL",
+            "https://app.example.com/reset",
+            "FRONTEND_RESET_PASSWORD_URL must hold {token} exactly once",
+        ),
+        (
+            "FRONTEND_VERIFY_EMAIL_URL",
+            "https://app.example.com/v?t={tokn}",
+            "FRONTEND_VERIFY_EMAIL_URL must hold {token} exactly once",
+        ),
+        (
+            "FRONTEND_CONFIRM_EMAIL_CHANGE_URL",
+            "{token}",
+            "FRONTEND_CONFIRM_EMAIL_CHANGE_URL must be an http(s) URL",
+        ),
+        ("TASKS_BACKEND", "celery", "TASKS_BACKEND must be one of immediate, database"),
+        ("RATE_LIMIT_PASSWORD_RESET", "often", "RATE_LIMIT_PASSWORD_RESET must look like"),
     ],
 )
 def test_a_bad_variable_is_one_line_naming_it_without_secrets(variable, value, fragment):
@@ -58,7 +77,9 @@ def test_a_bad_variable_is_one_line_naming_it_without_secrets(variable, value, f
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "JWT_SECRET", "DATABASE_URL", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "JWT_SECRET", "DATABASE_URL", "ALLOWED_HOSTS", "EMAIL_HOST"]
+)
 def test_production_refuses_to_start_without_a_required_variable(missing):
     result = run_manage("check", **{**PRODUCTION, missing: ""})
     assert_one_line_error(result, missing, "required")
@@ -116,6 +137,14 @@ def test_dotenv_is_read_except_in_tests(tmp_path, environment, read):
     assert result.stdout.strip() == ("yes" if read else "None")
 
 
+def python_succeeds(script: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 def test_settings_import_where_the_os_has_no_sched_getaffinity():
     # macOS and Windows have no os.sched_getaffinity: the core count falls back to cpu_count.
     script = (
@@ -123,10 +152,7 @@ def test_settings_import_where_the_os_has_no_sched_getaffinity():
         "os.environ.update(ENVIRONMENT='test', DJANGO_SETTINGS_MODULE='project.settings'); "
         "from django.conf import settings; print(settings.HASHER_CONCURRENCY)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
+    result = python_succeeds(script)
     assert int(result.stdout.strip()) == os.cpu_count()
 
 
@@ -166,11 +192,64 @@ def test_fast_path_off_serves_stock_django_classes():
         "print(any(m.startswith('fastpath') for m in settings.MIDDLEWARE), "
         "settings.SILENCED_SYSTEM_CHECKS, 'fastpath' in settings.INSTALLED_APPS)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
+    result = python_succeeds(script)
     assert result.stdout.splitlines() == [
         "django.core.handlers.asgi ASGIHandler",
         "False [] False",
     ]
+
+
+def test_email_use_tls_and_ssl_together_are_refused():
+    result = run_manage(
+        "check", EMAIL_HOST="smtp.example.com", EMAIL_USE_TLS="on", EMAIL_USE_SSL="on"
+    )
+    assert_one_line_error(result, "EMAIL_USE_TLS", "EMAIL_USE_SSL", "exclude each other")
+
+
+def print_setting(expression: str, **env: str) -> str:
+    result = run_manage(
+        "shell", "-c", f"from django.conf import settings; print({expression})", **env
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_tasks_are_queued_in_the_database_in_production_and_immediate_in_development():
+    backend = "settings.TASKS['default']['BACKEND']"
+    assert print_setting(backend, **PRODUCTION) == "django_tasks_db.DatabaseBackend"
+    assert print_setting(backend) == "django.tasks.backends.immediate.ImmediateBackend"
+
+
+def test_without_email_host_development_prints_messages_on_the_console():
+    backend = "settings.MAILERS['default']['BACKEND']"
+    assert print_setting(backend) == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_email_variables_become_djangos_smtp_mailer():
+    options = print_setting(
+        "sorted(settings.MAILERS['default']['OPTIONS'].items())",
+        EMAIL_HOST="smtp.example.com",
+        EMAIL_HOST_USER="mailer",
+        EMAIL_HOST_PASSWORD="pw",
+        EMAIL_USE_TLS="true",
+    )
+    assert options == (
+        "[('host', 'smtp.example.com'), ('password', 'pw'), ('port', 587), "
+        "('timeout', 10.0), ('use_ssl', False), ('use_tls', True), ('username', 'mailer')]"
+    )
+
+
+def test_link_templates_default_to_the_frontend_url():
+    link = print_setting(
+        "settings.FRONTEND_RESET_PASSWORD_URL", FRONTEND_URL="https://app.example.com/"
+    )
+    assert link == "https://app.example.com/reset-password?token={token}"
+
+
+def test_production_warns_about_links_over_plain_http():
+    warnings = print_setting("settings.CONFIGURATION_WARNINGS", **PRODUCTION)
+    assert "FRONTEND_RESET_PASSWORD_URL is not https" in warnings
+    secure = print_setting(
+        "settings.CONFIGURATION_WARNINGS", **PRODUCTION, FRONTEND_URL="https://app.example.com"
+    )
+    assert "is not https" not in secure

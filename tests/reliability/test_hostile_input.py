@@ -188,7 +188,7 @@ def test_hostile_tokens(server):
         user_id=user_id, session_id=session_id, now=timezone.now() - timedelta(days=1)
     )
     tokens = [
-        jwt.encode(claims, None, algorithm="none"),
+        jwt.encode(claims, "", algorithm="none"),
         jwt.encode(claims, "attacker-secret-attacker-secret-32b", algorithm="HS256"),
         jwt.encode({**claims, "sub": str(uuid.uuid4())}, settings.JWT_SECRET, algorithm="HS256"),
         jwt.encode({**claims, "aud": "someone-else"}, settings.JWT_SECRET, algorithm="HS256"),

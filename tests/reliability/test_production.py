@@ -20,6 +20,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": HOST,
     "DEBUG": "",
     "BEHIND_TLS_PROXY": "",
+    "EMAIL_HOST": "smtp.example.com",
 }
 
 

@@ -9,23 +9,27 @@ from django.views.debug import ExceptionReporter, get_default_exception_reporter
 
 from project.database import DatabaseConfig
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.filterwarnings("ignore:The EMAIL_HOST_PASSWORD setting is deprecated"),
-]
+pytestmark = pytest.mark.django_db
 
 SECRETS = {
     "DATABASE_URL": "postgresql://app:db-pass-1c9f@db.internal/app",
     "TEST_DATABASE_URL": "postgresql://test:test-pass-7e21@db.internal/postgres",
     "REDIS_URL": "redis://:redis-pass-55aa@redis.internal:6379/0",
     "JWT_SECRET": "jwt-secret-0b3d-of-at-least-thirty-two-bytes",
-    "EMAIL_HOST_PASSWORD": "smtp-pass-9a8b",
     "METRICS_TOKEN": "metrics-token-4c4c",
     "CACHE_LOCATION": "redis://cache:cache-pass-3f3f@cache.internal:6379/1",
 }
 FALLBACK = "old-jwt-secret-77d1-of-at-least-thirty-two-bytes"
 NESTED_PASSWORD = "nested-db-pass-e0e0"
-SECRET_VALUES = [*SECRETS.values(), FALLBACK, NESTED_PASSWORD]
+# EMAIL_HOST_PASSWORD, as settings.py puts it: in Django 6.1's MAILERS entry.
+SMTP_PASSWORD = "smtp-pass-9a8b"
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {"host": "smtp.example.com", "username": "mailer", "password": SMTP_PASSWORD},
+    }
+}
+SECRET_VALUES = [*SECRETS.values(), FALLBACK, NESTED_PASSWORD, SMTP_PASSWORD]
 
 
 def technical_500_text() -> str:
@@ -45,7 +49,11 @@ def credential_settings():
         label="postgresql://app@db.internal/app",
     )
     with override_settings(
-        DEBUG=True, JWT_SECRET_FALLBACKS=[FALLBACK], DATABASE=database, **SECRETS
+        DEBUG=True,
+        JWT_SECRET_FALLBACKS=[FALLBACK],
+        DATABASE=database,
+        MAILERS=MAILERS,
+        **SECRETS,
     ):
         yield
 
@@ -70,6 +78,8 @@ def test_safe_settings_mask_urls_with_passwords_and_nested_database_passwords():
     assert safe["DATABASE"]["settings"]["PASSWORD"] == "********************"
     assert safe["DATABASE"]["label"] == "postgresql://app@db.internal/app"  # no password: shown
     assert safe["JWT_SECRET_FALLBACKS"] == "********************"
+    assert safe["MAILERS"]["default"]["OPTIONS"]["password"] == "********************"
+    assert safe["MAILERS"]["default"]["OPTIONS"]["username"] == "mailer"
 
 
 def test_debug_error_page_hides_the_test_databases_own_password():

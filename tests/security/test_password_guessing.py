@@ -185,6 +185,49 @@ async def test_password_change_has_its_own_rate_per_user(api, throttled):
     assert response.status_code == 429
 
 
+async def test_password_change_has_its_own_rate_per_client_address(api, throttled):
+    throttled.RATE_LIMIT_PASSWORD_CHANGE = Rate(count=2, period=3600)
+    body = {"current_password": WRONG, "new_password": "a-brand-new-passphrase"}
+    statuses = []
+    for n in range(3):  # three users, one address: the third change is refused unhashed
+        session = await signup(api, f"shared-address{n}@example.com")
+        response = await api.post(PASSWORD, json=body, headers=bearer(session))
+        statuses.append(response.status_code)
+    assert statuses == [400, 400, 429]
+
+
+async def test_a_weak_new_password_spends_no_password_change_rate(api, throttled):
+    throttled.RATE_LIMIT_PASSWORD_CHANGE = Rate(count=1, period=3600)
+    session = await signup(api, "weak-first@example.com")
+    weak = {"current_password": DEFAULT_PASSWORD, "new_password": "12345678"}
+    for _ in range(3):
+        assert (await api.post(PASSWORD, json=weak, headers=bearer(session))).status_code == 422
+    right = {"current_password": DEFAULT_PASSWORD, "new_password": "a-brand-new-passphrase"}
+    assert (await api.post(PASSWORD, json=right, headers=bearer(session))).status_code == 200
+
+
+async def test_concurrent_guesses_cannot_race_past_the_budget_in_redis(
+    api, users, throttled, hashes, redis_url
+):
+    throttled.REDIS_URL = redis_url
+    from accounts.throttles import redis_client
+
+    redis_client.cache_clear()
+    try:
+        await users.create(email="raced-redis@example.com")
+        guesses = [WRONG] * 19 + [DEFAULT_PASSWORD]
+        statuses = await asyncio.gather(
+            *(signin(api, "raced-redis@example.com", g) for g in guesses)
+        )
+        # As above: at most 5 failures; a right guess counted among them gives its attempt back.
+        assert statuses.count(401) <= 5
+        assert statuses.count(200) <= 1
+        assert hashes.calls <= statuses.count(401) + statuses.count(200) <= 6
+        assert not await ThrottleCounter.objects.aexists()  # nothing went to the database
+    finally:
+        redis_client.cache_clear()
+
+
 async def test_admin_login_refuses_an_email_locked_on_the_api(api, users, throttled, hashes):
     await User.objects.acreate_user("staff@example.com", DEFAULT_PASSWORD, is_staff=True)
     for _ in range(5):

@@ -47,6 +47,37 @@ async def test_admin_change_password_form_ends_the_users_sessions(api):
     assert revoked.revoked_reason == "password_change"
 
 
+async def test_admin_disabling_password_login_ends_the_users_sessions(api):
+    session = await signup(api, "disabled-by-staff@example.com")
+    await User.objects.acreate_user(
+        "boss2@example.com", "boss-passphrase", is_staff=True, is_superuser=True
+    )
+    assert (await admin_login(api, "boss2@example.com", "boss-passphrase")).status_code == 302
+    url = f"/admin/accounts/user/{session['user']['id']}/password/"
+    form = await api.get(url)
+    response = await api.post(
+        url,
+        data={
+            "usable_password": "false",
+            "unset-password": "Disable password-based authentication",  # the form's button
+            "csrfmiddlewaretoken": csrf_token(form.text),
+        },
+    )
+    assert response.status_code == 302, response.text[:500]
+    await assert_session_dead(api, session)
+
+
+async def test_manage_py_changepassword_ends_the_users_sessions(api, monkeypatch):
+    import getpass
+
+    from django.core.management import call_command
+
+    session = await signup(api, "command@example.com")
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": "typed-at-the-prompt-123")
+    await sync_to_async(call_command)("changepassword", "command@example.com")
+    await assert_session_dead(api, session)
+
+
 async def test_set_password_and_save_in_a_shell_ends_the_users_sessions(api):
     session = await signup(api, "shell@example.com")
 

@@ -18,6 +18,7 @@ PRODUCTION = {
     "JWT_SECRET": STRONG_JWT_SECRET,
     "DATABASE_URL": "postgresql://app:pw@db.internal:5432/app?sslmode=require",
     "ALLOWED_HOSTS": "api.example.com",
+    "EMAIL_HOST": "smtp.example.com",
 }
 PRINT_SECRETS = (
     "import django; django.setup(); from django.conf import settings; "
@@ -27,18 +28,22 @@ PRINT_SECRETS = (
 REPOSITORY_DERIVED_KEY = "django-insecure-development-only-key-never-use-in-production-0123456789"
 
 
+def development_environment(key_file: Path) -> dict[str, str]:
+    """A development process with no secrets of its own, its key file at `key_file`."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "project.settings",
+        "ENVIRONMENT": "development",
+        "DEVELOPMENT_SECRET_FILE": str(key_file),
+    }
+
+
 def development_secrets(key_file: Path, **env: str) -> tuple[str, str]:
     """SECRET_KEY and JWT_SECRET as a fresh development process computes them."""
     result = subprocess.run(
         [sys.executable, "-c", PRINT_SECRETS],
         cwd=ROOT,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "DJANGO_SETTINGS_MODULE": "project.settings",
-            "ENVIRONMENT": "development",
-            "DEVELOPMENT_SECRET_FILE": str(key_file),
-            **env,
-        },
+        env={**development_environment(key_file), **env},
         capture_output=True,
         text=True,
         timeout=60,
@@ -81,12 +86,7 @@ def test_processes_starting_at_once_agree_on_one_development_key(tmp_path):
         subprocess.Popen(
             [sys.executable, "-c", PRINT_SECRETS],
             cwd=ROOT,
-            env={
-                "PATH": "/usr/bin:/bin",
-                "DJANGO_SETTINGS_MODULE": "project.settings",
-                "ENVIRONMENT": "development",
-                "DEVELOPMENT_SECRET_FILE": str(key_file),
-            },
+            env=development_environment(key_file),
             stdout=subprocess.PIPE,
             text=True,
         )

@@ -1,4 +1,5 @@
-"""manage.py purge_sessions: delete sessions nobody can use any more, and stale throttle rows."""
+"""manage.py purge_sessions: delete sessions and email links nobody can use any more, and stale
+throttle rows."""
 
 from datetime import timedelta
 from typing import Any
@@ -12,7 +13,8 @@ from accounts.services import auth_sessions_purge
 class Command(BaseCommand):
     help = (
         "Delete expired sessions and sessions revoked more than --keep-days ago (with their "
-        "refresh tokens), and throttle counters older than a day. Safe to run at any time."
+        "refresh tokens), used and expired email link tokens, and throttle counters older "
+        "than a day. Safe to run at any time."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -25,7 +27,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         now = timezone.now()
-        sessions, counters = auth_sessions_purge(
+        sessions, email_tokens, counters = auth_sessions_purge(
             now=now, revoked_before=now - timedelta(days=options["keep_days"])
         )
-        self.stdout.write(f"Purged {sessions} session(s) and {counters} throttle counter(s).")
+        self.stdout.write(
+            f"Purged {sessions} session(s), {email_tokens} email token(s) "
+            f"and {counters} throttle counter(s)."
+        )

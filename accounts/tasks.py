@@ -1,0 +1,210 @@
+"""Background tasks (Django's Tasks framework) that send this service's email.
+
+The request path only enqueues a task, as part of the transaction of the change it belongs to
+(`toolkit.tasks.enqueue_with_transaction`); every decision that depends on the account (does the
+address have one? is it verified already?) is made here, in the worker, so that the request's
+answer and timing tell nothing. Tokens are made here too, and never leave this process except in
+the message: task arguments (stored in the queue's table) and log lines hold no token.
+
+A message the mail server does not take (down, timing out, refusing) raises: the task is recorded
+as failed (the admin shows it, with the error), and the next attempt is enqueued with back-off
+(EMAIL_SEND_ATTEMPTS, EMAIL_RETRY_DELAY), when the backend can defer a task (the database one).
+"""
+
+import logging
+import smtplib
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.tasks import Task, task
+from django.utils import timezone
+
+from accounts.emails import duration_text, email_message_build, email_message_send
+from accounts.models import EmailToken, EmailTokenPurpose, User
+from accounts.tokens import email_token_hash, email_token_new
+from toolkit.links import link_with_token
+from toolkit.tasks import retry_delay, task_retry_later
+
+logger = logging.getLogger("accounts.tasks")
+
+LINKS: dict[str, tuple[str, str, str]] = {
+    # purpose: (message kind, link template setting, time-to-live setting)
+    EmailTokenPurpose.VERIFY_EMAIL: (
+        "verify_email",
+        "FRONTEND_VERIFY_EMAIL_URL",
+        "EMAIL_VERIFY_TTL",
+    ),
+    EmailTokenPurpose.PASSWORD_RESET: (
+        "password_reset",
+        "FRONTEND_RESET_PASSWORD_URL",
+        "PASSWORD_RESET_TTL",
+    ),
+    EmailTokenPurpose.EMAIL_CHANGE: (
+        "email_change",
+        "FRONTEND_CONFIRM_EMAIL_CHANGE_URL",
+        "EMAIL_CHANGE_TTL",
+    ),
+}
+# The latest link wins for these: a new one kills the older ones still unused.
+LATEST_WINS = (EmailTokenPurpose.PASSWORD_RESET, EmailTokenPurpose.EMAIL_CHANGE)
+
+
+def permanent_failure(error: Exception) -> bool:
+    """Refused recipients will be refused again: no retry. Anything else (connection refused or
+    reset, timeout, a 4xx answer, authentication or TLS trouble an operator can fix) is tried
+    again."""
+    return isinstance(error, smtplib.SMTPRecipientsRefused)
+
+
+def delivery_attempt(
+    current: Task[..., Any], *, attempt: int, kwargs: dict[str, Any], send: Callable[[], None]
+) -> None:
+    """Run `send`; when it fails, enqueue the next attempt (with back-off) and raise, so that this
+    attempt is recorded as failed with its error."""
+    try:
+        send()
+    except Exception as error:
+        name = current.name
+        if permanent_failure(error):
+            logger.error("Email task %s: the mail server refused the recipient, not retried", name)
+            raise
+        delay = retry_delay(
+            attempt,
+            first_delay=settings.EMAIL_RETRY_DELAY,
+            longest_delay=settings.EMAIL_RETRY_LONGEST_DELAY,
+        )
+        if task_retry_later(
+            current,
+            attempt=attempt,
+            attempts=settings.EMAIL_SEND_ATTEMPTS,
+            delay=delay,
+            kwargs=kwargs,
+        ):
+            logger.warning(
+                "Email task %s: attempt %d of %d failed (%s); next attempt in %g s",
+                name,
+                attempt,
+                settings.EMAIL_SEND_ATTEMPTS,
+                type(error).__name__,
+                delay,
+            )
+        else:
+            logger.error(
+                "Email task %s: attempt %d of %d failed (%s); not tried again",
+                name,
+                attempt,
+                settings.EMAIL_SEND_ATTEMPTS,
+                type(error).__name__,
+            )
+        raise
+
+
+def link_send(*, user: User, purpose: EmailTokenPurpose, to: str) -> None:
+    """Make a token, and send its link to `to`, in one transaction: the token exists only if the
+    mail server took the message (a failed attempt leaves no token, and the older links of a
+    latest-wins purpose keep working until a new one is really sent)."""
+    kind, template_setting, ttl_setting = LINKS[purpose]
+    ttl = int(getattr(settings, ttl_setting))
+    token = email_token_new()
+    now = timezone.now()
+    with transaction.atomic():
+        if purpose in LATEST_WINS:
+            EmailToken.objects.filter(user=user, purpose=purpose, used_at__isnull=True).delete()
+        EmailToken.objects.create(
+            user=user,
+            purpose=purpose,
+            token_hash=email_token_hash(token),
+            email=to,
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl),
+        )
+        link = link_with_token(getattr(settings, template_setting), token)
+        email_message_send(
+            email_message_build(kind=kind, to=to, context={"link": link, "ttl": duration_text(ttl)})
+        )
+    logger.info("Sent %s link to user %s", purpose, user.pk)
+
+
+def active_user(user_id: str) -> User | None:
+    return User.objects.filter(pk=uuid.UUID(user_id), is_active=True).first()
+
+
+@task
+def email_verification_send(*, user_id: str, attempt: int = 1) -> None:
+    """A verification link to the user's address, unless it is verified already."""
+
+    def send() -> None:
+        user = active_user(user_id)
+        if user is None or user.email_verified:
+            return  # a verified address is never sent a verification again
+        link_send(user=user, purpose=EmailTokenPurpose.VERIFY_EMAIL, to=user.email)
+
+    delivery_attempt(
+        email_verification_send, attempt=attempt, kwargs={"user_id": user_id}, send=send
+    )
+
+
+@task
+def password_reset_send(*, email: str, attempt: int = 1) -> None:
+    """A reset link, if `email` (canonical form) belongs to an active account; else nothing, and
+    the request that enqueued this answered exactly as for a registered address."""
+
+    def send() -> None:
+        user = User.objects.filter(email=email, is_active=True).first()
+        if user is None:
+            logger.info("Password reset requested for an address without an active account")
+            return
+        link_send(user=user, purpose=EmailTokenPurpose.PASSWORD_RESET, to=user.email)
+
+    delivery_attempt(password_reset_send, attempt=attempt, kwargs={"email": email}, send=send)
+
+
+@task
+def email_change_send(*, user_id: str, new_email: str, attempt: int = 1) -> None:
+    """A confirmation link to the new address, unless another account took it meanwhile."""
+
+    def send() -> None:
+        user = active_user(user_id)
+        if user is None or user.email == new_email:
+            return
+        if User.objects.filter(email=new_email).exists():
+            logger.info("Email change of user %s: the new address was taken meanwhile", user.pk)
+            return
+        link_send(user=user, purpose=EmailTokenPurpose.EMAIL_CHANGE, to=new_email)
+
+    delivery_attempt(
+        email_change_send,
+        attempt=attempt,
+        kwargs={"user_id": user_id, "new_email": new_email},
+        send=send,
+    )
+
+
+NOTICES = ("email_change_notice", "password_changed", "password_reset_notice")
+
+
+@task
+def security_notice_send(*, user_id: str, kind: str, to: str = "", attempt: int = 1) -> None:
+    """A notice without a link (password changed or reset, address change requested) to `to`, or
+    to the user's address when sent."""
+    if kind not in NOTICES:
+        raise ValueError(f"no such notice: {kind}")
+
+    def send() -> None:
+        user = User.objects.filter(pk=uuid.UUID(user_id)).first()
+        if user is None:
+            return
+        address = to or user.email
+        email_message_send(email_message_build(kind=kind, to=address, context={}))
+        logger.info("Sent %s notice to user %s", kind, user.pk)
+
+    delivery_attempt(
+        security_notice_send,
+        attempt=attempt,
+        kwargs={"user_id": user_id, "kind": kind, "to": to},
+        send=send,
+    )

@@ -1,0 +1,15 @@
+"""The audit app: security events of each account, recorded with the change they describe."""
+
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    name = "audit"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from accounts.signals import auth_event
+        from audit.receivers import auth_event_store
+
+        # Sync and strong: it runs in the sender's transaction (see accounts.signals).
+        auth_event.connect(auth_event_store, dispatch_uid="audit.auth_event_store")

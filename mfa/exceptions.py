@@ -1,0 +1,23 @@
+"""Domain errors of the second factor; project.api maps them with accounts' handler."""
+
+from accounts.exceptions import AccountsError, Unauthorized
+
+
+class InvalidCode(AccountsError):
+    """A wrong, replayed or malformed code where the caller is signed in: 400."""
+
+    detail = "Invalid code"
+
+
+class InvalidChallengeCode(Unauthorized):
+    """The sign-in's second step failed (wrong code, or a dead mfa_token): 401."""
+
+    detail = "Invalid code"
+
+
+class MfaAlreadyOn(AccountsError):
+    detail = "Two-factor authentication is already on"
+
+
+class MfaNotOn(AccountsError):
+    detail = "Two-factor authentication is not on"

@@ -1,0 +1,315 @@
+"""Writes: TOTP setup, confirmation, disabling, recovery codes, and the sign-in's second step.
+
+Every wrong code spends the user's code budget (RATE_LIMIT_MFA_FAILED, counted before the check,
+given back by a right code) and records `mfa_failed`; each change records its event in its
+transaction.
+"""
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.second_factor import ChallengeRequest, SecondFactorChallenge
+from accounts.services import (
+    ClientInfo,
+    IssuedSession,
+    auth_session_issue_with_event,
+    user_password_confirm,
+)
+from accounts.throttles import throttle_count, throttle_forgive
+from mfa import totp
+from mfa.exceptions import InvalidChallengeCode, InvalidCode, MfaAlreadyOn, MfaNotOn
+from mfa.models import MfaChallenge, RecoveryCode, TOTPDevice
+from mfa.sealing import secret_open, secret_seal
+
+CHALLENGE_TTL_SECONDS = 300  # protocol (API.md): the token dies after 5 minutes
+CHALLENGE_MAX_FAILURES = 5  # ... or after 5 wrong codes
+RECOVERY_CODE_COUNT = 10
+METHODS = ["totp", "recovery_code"]
+Method = Literal["totp", "recovery_code"]
+
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def recovery_codes_replace(*, user_id: uuid.UUID, now: datetime) -> list[str]:
+    """Ten new codes, the old ones gone. Call inside a transaction."""
+    RecoveryCode.objects.filter(user_id=user_id).delete()
+    codes = [totp.recovery_code_new() for _ in range(RECOVERY_CODE_COUNT)]
+    RecoveryCode.objects.bulk_create(
+        RecoveryCode(user_id=user_id, code_hash=totp.recovery_code_hash(code), created_at=now)
+        for code in codes
+    )
+    return codes
+
+
+def code_accept(
+    *, device: TOTPDevice | None, user_id: uuid.UUID, code: str, now: datetime, recovery: bool
+) -> Method | None:
+    """Spend `code` if it is good: a TOTP code of the window newer than the last accepted one
+    (the step is remembered, so it cannot come back), or, with `recovery`, an unused recovery
+    code (marked used). Call inside a transaction, the device locked."""
+    code = totp.code_normalize(code)
+    if device is not None and totp.is_totp_code(code):
+        step = totp.matching_step(
+            secret_open(device.secret_sealed), code, at=totp.clock(), after=device.last_used_step
+        )
+        if step is None:
+            return None
+        device.last_used_step = step
+        device.save(update_fields=["last_used_step"])
+        return "totp"
+    if recovery and not totp.is_totp_code(code):
+        spent = RecoveryCode.objects.filter(
+            user_id=user_id, code_hash=totp.recovery_code_hash(code), used_at__isnull=True
+        ).update(used_at=now)
+        return "recovery_code" if spent else None
+    return None
+
+
+async def with_code_budget[T](user_id: uuid.UUID, check: Callable[[], Awaitable[T | None]]) -> T:
+    """Run a code check against the user's budget of wrong codes (429 beyond it, unchecked):
+    counted first, so concurrent guesses cannot all slip under it, given back when right."""
+    attempt = await throttle_count("mfa-failed-user", str(user_id), settings.RATE_LIMIT_MFA_FAILED)
+    try:
+        result = await check()
+    except Exception:
+        await throttle_forgive(attempt)  # refused before any code was checked
+        raise
+    if result is None:
+        raise InvalidCode
+    await throttle_forgive(attempt)
+    return result
+
+
+def device_locked(*, user_id: uuid.UUID, confirmed: bool) -> TOTPDevice | None:
+    return (
+        TOTPDevice.objects.select_for_update()
+        .filter(user_id=user_id, confirmed_at__isnull=not confirmed)
+        .first()
+    )
+
+
+# --- Enrolment ---------------------------------------------------------------------------------
+
+
+def totp_setup_sync(*, user: User) -> TotpEnrolment:
+    with transaction.atomic():
+        if TOTPDevice.objects.filter(user_id=user.pk, confirmed_at__isnull=False).exists():
+            raise MfaAlreadyOn
+        secret = totp.secret_new()
+        TOTPDevice.objects.update_or_create(
+            user_id=user.pk,
+            defaults={
+                "secret_sealed": secret_seal(secret),
+                "created_at": timezone.now(),
+                "last_used_step": None,
+            },
+        )
+    uri = totp.provisioning_uri(secret, email=user.email, issuer=settings.TOTP_ISSUER)
+    return TotpEnrolment(secret=secret, otpauth_uri=uri, qr_svg=totp.qr_svg(uri))
+
+
+async def totp_setup(*, user: User) -> TotpEnrolment:
+    """A new pending secret, replacing an unconfirmed one; 409 once TOTP is on."""
+    return await sync_to_async(totp_setup_sync)(user=user)
+
+
+def totp_confirm_sync(*, user: User, code: str, client: ClientInfo) -> list[str] | None:
+    now = timezone.now()
+    with transaction.atomic():
+        if TOTPDevice.objects.filter(user_id=user.pk, confirmed_at__isnull=False).exists():
+            raise MfaAlreadyOn
+        device = device_locked(user_id=user.pk, confirmed=False)
+        if device is None:
+            raise InvalidCode("Start the setup first")
+        if code_accept(device=device, user_id=user.pk, code=code, now=now, recovery=False) is None:
+            client.event("mfa_failed", user_id=user.pk, detail={"during": "confirm"})
+            return None
+        device.confirmed_at = now
+        device.save(update_fields=["confirmed_at"])
+        codes = recovery_codes_replace(user_id=user.pk, now=now)
+        client.event("mfa_enabled", user_id=user.pk)
+        return codes
+
+
+async def totp_confirm(*, user: User, code: str, client: ClientInfo) -> list[str]:
+    """Turn TOTP on with a first code; the ten recovery codes, shown this once."""
+    return await with_code_budget(
+        user.pk, lambda: sync_to_async(totp_confirm_sync)(user=user, code=code, client=client)
+    )
+
+
+def totp_disable_sync(*, user: User, code: str, client: ClientInfo) -> bool | None:
+    now = timezone.now()
+    with transaction.atomic():
+        device = device_locked(user_id=user.pk, confirmed=True)
+        if device is None:
+            raise MfaNotOn
+        method = code_accept(device=device, user_id=user.pk, code=code, now=now, recovery=True)
+        if method is None:
+            client.event("mfa_failed", user_id=user.pk, detail={"during": "disable"})
+            return None
+        mfa_remove(user_id=user.pk)
+        client.event("mfa_disabled", user_id=user.pk, detail={"method": method})
+        return True
+
+
+def mfa_remove(*, user_id: uuid.UUID) -> None:
+    """Every trace of the second factor; call inside a transaction."""
+    TOTPDevice.objects.filter(user_id=user_id).delete()
+    RecoveryCode.objects.filter(user_id=user_id).delete()
+    MfaChallenge.objects.filter(user_id=user_id).delete()
+
+
+async def totp_disable(*, user: User, current_password: str, code: str, client: ClientInfo) -> None:
+    """Turn TOTP off: the current password (the sign-in's failure budgets) and a code (TOTP or
+    recovery)."""
+    if not await TOTPDevice.objects.filter(user_id=user.pk, confirmed_at__isnull=False).aexists():
+        raise MfaNotOn
+    await user_password_confirm(
+        user=user, password=current_password, client=client, purpose="mfa_disable"
+    )
+    await with_code_budget(
+        user.pk, lambda: sync_to_async(totp_disable_sync)(user=user, code=code, client=client)
+    )
+
+
+def recovery_codes_regenerate_sync(
+    *, user: User, code: str, client: ClientInfo
+) -> list[str] | None:
+    now = timezone.now()
+    with transaction.atomic():
+        device = device_locked(user_id=user.pk, confirmed=True)
+        if device is None:
+            raise MfaNotOn
+        method = code_accept(device=device, user_id=user.pk, code=code, now=now, recovery=True)
+        if method is None:
+            client.event("mfa_failed", user_id=user.pk, detail={"during": "recovery_codes"})
+            return None
+        codes = recovery_codes_replace(user_id=user.pk, now=now)
+        client.event("recovery_codes_regenerated", user_id=user.pk, detail={"method": method})
+        return codes
+
+
+async def recovery_codes_regenerate(*, user: User, code: str, client: ClientInfo) -> list[str]:
+    return await with_code_budget(
+        user.pk,
+        lambda: sync_to_async(recovery_codes_regenerate_sync)(user=user, code=code, client=client),
+    )
+
+
+# --- Sign-in's second step ---------------------------------------------------------------------
+
+
+def signin_challenge(request: ChallengeRequest) -> SecondFactorChallenge | None:
+    """accounts' sign-in asks this inside its transaction, after the right password: one
+    indexed query (the device's primary key is the user's) for a user without TOTP."""
+    if not TOTPDevice.objects.filter(user_id=request.user.pk, confirmed_at__isnull=False).exists():
+        return None
+    token = secrets.token_urlsafe(32)
+    MfaChallenge.objects.create(
+        user_id=request.user.pk,
+        token_hash=token_hash(token),
+        created_at=request.now,
+        expires_at=request.now + timedelta(seconds=CHALLENGE_TTL_SECONDS),
+    )
+    return SecondFactorChallenge(
+        token=token, methods=list(METHODS), expires_in=CHALLENGE_TTL_SECONDS
+    )
+
+
+def challenge_is_live(challenge: MfaChallenge, now: datetime) -> bool:
+    return (
+        challenge.used_at is None
+        and challenge.expires_at > now
+        and challenge.failures < CHALLENGE_MAX_FAILURES
+    )
+
+
+def mfa_verify_sync(*, challenge_id: int, code: str, client: ClientInfo) -> IssuedSession | None:
+    now = timezone.now()
+    with transaction.atomic():
+        challenge = (
+            MfaChallenge.objects.select_for_update()
+            .select_related("user")
+            .filter(pk=challenge_id)
+            .first()
+        )
+        if challenge is None or not challenge_is_live(challenge, now):
+            raise InvalidChallengeCode
+        user = challenge.user
+        if not user.is_active:
+            raise InvalidChallengeCode
+        device = device_locked(user_id=user.pk, confirmed=True)
+        method = code_accept(device=device, user_id=user.pk, code=code, now=now, recovery=True)
+        if method is None:
+            challenge.failures += 1
+            challenge.save(update_fields=["failures"])
+            client.event("mfa_failed", user_id=user.pk, detail={"during": "signin"})
+            return None  # committed: the failure counts
+        challenge.used_at = now
+        challenge.save(update_fields=["used_at"])
+        return auth_session_issue_with_event(
+            user=user, client=client, now=now, detail={"mfa": method}
+        )
+
+
+async def mfa_verify(*, token: str, code: str, client: ClientInfo) -> IssuedSession:
+    """The session for a live challenge and a right code; 401 otherwise. No password here."""
+    challenge = await MfaChallenge.objects.filter(token_hash=token_hash(token)).afirst()
+    if challenge is None or not challenge_is_live(challenge, timezone.now()):
+        raise InvalidChallengeCode
+    try:
+        return await with_code_budget(
+            challenge.user_id,
+            lambda: sync_to_async(mfa_verify_sync)(
+                challenge_id=challenge.pk, code=code, client=client
+            ),
+        )
+    except InvalidCode:
+        raise InvalidChallengeCode from None
+
+
+# --- Staff ---------------------------------------------------------------------------------------
+
+
+def mfa_reset_by_staff(*, user_id: uuid.UUID, staff_id: object, client: ClientInfo) -> bool:
+    """The admin's reset: every trace of the second factor gone, recorded as admin_action."""
+    with transaction.atomic():
+        if not TOTPDevice.objects.filter(user_id=user_id).exists():
+            return False
+        mfa_remove(user_id=user_id)
+        client.event(
+            "admin_action",
+            user_id=user_id,
+            detail={"action": "mfa_reset", "staff_id": str(staff_id)},
+        )
+        return True
+
+
+def mfa_challenges_purge(*, now: datetime) -> int:
+    """Expired or used challenges: nothing can be done with them any more."""
+    deleted, _ = MfaChallenge.objects.filter(
+        Q(expires_at__lte=now) | Q(used_at__isnull=False)
+    ).delete()
+    return deleted

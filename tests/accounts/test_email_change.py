@@ -1,0 +1,147 @@
+"""Email change: POST /api/auth/email/change (current password checked within the failure
+budgets, a link to the new address, a notice to the old) and .../change/confirm."""
+
+import pytest
+
+from accounts.models import User
+from tests.accounts.helpers import bearer, signin, signup
+from tests.factories import DEFAULT_PASSWORD
+from tests.mail import link_token, only_message_to, sent_to
+from toolkit.rates import Rate
+
+pytestmark = pytest.mark.django_db(transaction=True)
+CHANGE = "/api/auth/email/change"
+CONFIRM = "/api/auth/email/change/confirm"
+SUBJECT = "Confirm your new email address"
+NOTICE = "Your email address is being changed"
+
+
+async def change(api, session: dict, new_email: str, password: str = DEFAULT_PASSWORD):
+    return await api.post(
+        CHANGE,
+        json={"new_email": new_email, "current_password": password},
+        headers=bearer(session),
+    )
+
+
+async def test_change_sends_a_link_to_the_new_address_and_a_notice_to_the_old(api):
+    session = await signup(api, "old.address@example.com")
+    response = await change(api, session, "New.Address@Example.com")
+    assert response.status_code == 202
+    assert response.json() == {"message": "Confirmation sent to the new address"}
+    link = only_message_to("new.address@example.com", SUBJECT)
+    assert "http://localhost:3000/confirm-email-change?token=" in link.body
+    notice = only_message_to("old.address@example.com", NOTICE)
+    assert "token=" not in notice.body and "new.address" not in notice.body
+    assert (await User.objects.aget(pk=session["user"]["id"])).email == "old.address@example.com"
+
+
+async def test_confirm_moves_the_account_to_the_new_address_verified(api):
+    session = await signup(api, "mover@example.com")
+    await change(api, session, "moved@example.com")
+    token = link_token(only_message_to("moved@example.com", SUBJECT))
+    response = await api.post(CONFIRM, json={"token": token})
+    assert response.status_code == 200
+    body = response.json()
+    assert list(body) == ["id", "email", "email_verified", "created_at"]
+    assert body["email"] == "moved@example.com" and body["email_verified"] is True
+    assert response.headers["cache-control"] == "no-store"
+    await signin(api, "moved@example.com")
+    old = await api.post(
+        "/api/auth/signin", json={"email": "mover@example.com", "password": DEFAULT_PASSWORD}
+    )
+    assert old.status_code == 401
+    replay = await api.post(CONFIRM, json={"token": token})
+    assert replay.status_code == 400
+    assert replay.json() == {"detail": "Invalid or expired token"}
+
+
+async def test_change_with_a_wrong_password_is_400_and_sends_nothing(api):
+    session = await signup(api, "guarded@example.com")
+    response = await change(api, session, "elsewhere@example.com", password="not my password")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Current password is incorrect"}
+    assert sent_to("elsewhere@example.com") == []
+
+
+async def test_wrong_passwords_on_change_spend_the_sign_in_failure_budget(api, settings):
+    session = await signup(api, "budget@example.com")
+    settings.RATE_LIMITS = True
+    settings.RATE_LIMIT_SIGNIN_FAILED = Rate(count=2, period=900)
+    statuses = [
+        (await change(api, session, f"x{n}@example.com", password="wrong one")).status_code
+        for n in range(3)
+    ]
+    assert statuses == [400, 400, 429]
+    # The budget is the sign-in's: the right password is refused too from this address now.
+    signin = await api.post(
+        "/api/auth/signin", json={"email": "budget@example.com", "password": DEFAULT_PASSWORD}
+    )
+    assert signin.status_code == 429
+
+
+async def test_change_to_a_registered_address_is_409(api, users):
+    await users.create("taken@example.com")
+    session = await signup(api, "wants.taken@example.com")
+    response = await change(api, session, "TAKEN@example.com")
+    assert response.status_code == 409
+    assert response.json() == {"detail": "Email already registered"}
+
+
+async def test_a_wrong_password_is_answered_before_whether_the_address_is_taken(api, users):
+    await users.create("secret.member@example.com")
+    session = await signup(api, "prober@example.com")
+    response = await change(api, session, "secret.member@example.com", password="guess")
+    assert response.status_code == 400
+
+
+async def test_confirm_is_409_when_the_address_was_taken_meanwhile(api, users):
+    session = await signup(api, "slow@example.com")
+    await change(api, session, "contested@example.com")
+    token = link_token(only_message_to("contested@example.com", SUBJECT))
+    await users.create("contested@example.com")
+    response = await api.post(CONFIRM, json={"token": token})
+    assert response.status_code == 409
+    assert response.json() == {"detail": "Email already registered"}
+    assert (await User.objects.aget(pk=session["user"]["id"])).email == "slow@example.com"
+
+
+async def test_change_to_a_non_ascii_local_part_is_422(api):
+    session = await signup(api, "ascii@example.com")
+    response = await change(api, session, "\u0430na@example.com")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "new_email"]
+
+
+async def test_change_needs_a_token(api):
+    response = await api.post(
+        CHANGE, json={"new_email": "a@example.com", "current_password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 401
+
+
+async def test_a_newer_change_request_kills_the_older_link(api):
+    session = await signup(api, "fickle@example.com")
+    await change(api, session, "first.choice@example.com")
+    await change(api, session, "second.choice@example.com")
+    older = link_token(only_message_to("first.choice@example.com", SUBJECT))
+    newer = link_token(only_message_to("second.choice@example.com", SUBJECT))
+    assert (await api.post(CONFIRM, json={"token": older})).status_code == 400
+    assert (await api.post(CONFIRM, json={"token": newer})).status_code == 200
+
+
+async def test_change_is_throttled_per_new_address(api, settings):
+    one = await signup(api, "spammer1@example.com")
+    settings.RATE_LIMITS = True
+    settings.RATE_LIMIT_EMAIL_CHANGE_EMAIL = Rate(count=1, period=3600)
+    assert (await change(api, one, "victim@example.com")).status_code == 202
+    assert (await change(api, one, "victim@example.com")).status_code == 429
+    assert len(sent_to("victim@example.com")) == 1
+
+
+async def test_change_is_throttled_per_client_ip(api, settings):
+    one = await signup(api, "ipchanger@example.com")
+    settings.RATE_LIMITS = True
+    settings.RATE_LIMIT_EMAIL_CHANGE = Rate(count=1, period=3600)
+    assert (await change(api, one, "a.new@example.com")).status_code == 202
+    assert (await change(api, one, "b.new@example.com")).status_code == 429

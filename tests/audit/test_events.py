@@ -1,0 +1,241 @@
+"""The audit trail: one event per action, none for an action that failed, written in the same
+transaction as the change; GET /api/auth/events; manage.py purge."""
+
+import uuid
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts.models import AuthSession
+from accounts.signals import EVENT_TYPES, auth_event
+from audit.models import AuthEvent
+from tests.accounts.helpers import bearer, signin, signup
+from tests.mfa.helpers import MFA, code, totp_on
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PASSWORD = "correct horse battery staple"
+EVENTS = "/api/auth/events"
+
+
+async def types_of(email: str) -> list[str]:
+    """The user's event types, oldest first."""
+    return [e.type async for e in AuthEvent.objects.filter(user__email=email).order_by("at", "id")]
+
+
+def test_event_types_are_exactly_the_protocols():
+    assert tuple(AuthEvent.Type.values) == EVENT_TYPES
+    assert len(EVENT_TYPES) == 15
+
+
+async def test_signup_and_signin_record_one_event_each_with_client_and_session(api):
+    session = await signup(api, "events@example.com")
+    await api.post(
+        "/api/auth/signin",
+        json={"email": "events@example.com", "password": PASSWORD},
+        headers={"User-Agent": "probe/1.0"},
+    )
+    assert await types_of("events@example.com") == ["signup", "signin"]
+    signin_event = await AuthEvent.objects.aget(type="signin")
+    assert signin_event.ip == "127.0.0.1"
+    assert signin_event.user_agent == "probe/1.0"
+    newest = await AuthSession.objects.alatest("created_at")
+    assert signin_event.session_id == newest.pk
+    assert session["user"]["id"] == str(signin_event.user_id)
+
+
+async def test_a_wrong_password_for_a_known_email_records_signin_failed_only(api):
+    await signup(api, "known@example.com")
+    response = await api.post(
+        "/api/auth/signin", json={"email": "known@example.com", "password": "wrong password"}
+    )
+    assert response.status_code == 401
+    assert await types_of("known@example.com") == ["signup", "signin_failed"]
+
+
+async def test_an_unknown_email_records_nothing(api):
+    response = await api.post(
+        "/api/auth/signin", json={"email": "nobody@example.com", "password": "wrong password"}
+    )
+    assert response.status_code == 401
+    assert not await AuthEvent.objects.aexists()
+
+
+async def test_signout_refresh_reuse_and_session_revocations_record_one_event_each(api):
+    first = await signup(api, "lifecycle@example.com")
+    second = await signin(api, "lifecycle@example.com")
+    third = await signin(api, "lifecycle@example.com")
+    await api.post("/api/auth/signout", headers=bearer(first))
+    await api.post("/api/auth/signout", headers=bearer(first))  # already out: no second event
+    rotated = await api.post("/api/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    assert rotated.status_code == 200
+    await api.post("/api/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    fourth = await signin(api, "lifecycle@example.com")
+    fourth_id = (await AuthSession.objects.alatest("created_at")).pk
+    assert (
+        await api.delete(f"/api/auth/sessions/{fourth_id}", headers=bearer(third))
+    ).status_code == 204
+    await signin(api, "lifecycle@example.com")
+    await api.post("/api/auth/sessions/revoke-others", headers=bearer(third))
+    assert await types_of("lifecycle@example.com") == [
+        "signup",
+        "signin",
+        "signin",
+        "signout",
+        "refresh_reuse",
+        "signin",
+        "session_revoked",
+        "signin",
+        "session_revoked",
+    ]
+    revoked = [e async for e in AuthEvent.objects.filter(type="session_revoked").order_by("at")]
+    assert revoked[0].session_id == fourth_id
+    assert revoked[1].detail == {"revoked": 1, "scope": "others"}
+    assert fourth["access_token"]
+
+
+async def test_revoking_someone_elses_session_records_nothing(api):
+    mine = await signup(api, "nosy@example.com")
+    await signup(api, "target@example.com")
+    theirs = (await AuthSession.objects.aget(user__email="target@example.com")).pk
+    assert (
+        await api.delete(f"/api/auth/sessions/{theirs}", headers=bearer(mine))
+    ).status_code == 404
+    assert not await AuthEvent.objects.filter(type="session_revoked").aexists()
+
+
+async def test_a_wrong_current_password_records_signin_failed_and_no_password_changed(api):
+    session = await signup(api, "changer@example.com")
+    wrong = await api.post(
+        "/api/auth/password",
+        json={"current_password": "not it at all", "new_password": "a brand new passphrase"},
+        headers=bearer(session),
+    )
+    assert wrong.status_code == 400
+    assert await types_of("changer@example.com") == ["signup", "signin_failed"]
+    right = await api.post(
+        "/api/auth/password",
+        json={"current_password": PASSWORD, "new_password": "a brand new passphrase"},
+        headers=bearer(session),
+    )
+    assert right.status_code == 200
+    assert await types_of("changer@example.com") == ["signup", "signin_failed", "password_changed"]
+
+
+async def test_an_event_that_cannot_be_written_undoes_its_change(api):
+    session = await signup(api, "atomic@example.com")
+
+    def broken_receiver(sender, **kwargs):
+        raise RuntimeError("the audit table is gone")
+
+    auth_event.connect(broken_receiver, dispatch_uid="test.broken")
+    try:
+        response = await api.post("/api/auth/signout", headers=bearer(session))
+    finally:
+        auth_event.disconnect(dispatch_uid="test.broken")
+    assert response.status_code == 500
+    assert (await api.get("/api/auth/me", headers=bearer(session))).status_code == 200
+    assert await types_of("atomic@example.com") == ["signup"]
+
+
+async def test_an_event_sent_outside_a_transaction_is_refused():
+    from accounts.signals import EventOutsideTransaction, auth_event_send
+
+    with pytest.raises(EventOutsideTransaction):
+        await sync_to_async(auth_event_send)("signin", user_id=uuid.uuid4())
+
+
+async def test_second_factor_actions_record_their_events(api, clock):
+    session = await signup(api, "mfaevents@example.com")
+    secret, codes = await totp_on(api, session, clock)
+    await api.post(f"{MFA}/totp/confirm", json={"code": "000000"}, headers=bearer(session))
+    await api.post(
+        f"{MFA}/recovery-codes", json={"code": code(secret, clock.step())}, headers=bearer(session)
+    )
+    challenge = (
+        await api.post(
+            "/api/auth/signin", json={"email": "mfaevents@example.com", "password": PASSWORD}
+        )
+    ).json()
+    await api.post(f"{MFA}/verify", json={"mfa_token": challenge["mfa_token"], "code": "111111"})
+    clock.now += 30
+    verified = await api.post(
+        f"{MFA}/verify",
+        json={"mfa_token": challenge["mfa_token"], "code": code(secret, clock.step())},
+    )
+    assert verified.status_code == 200
+    clock.now += 30
+    await api.post(
+        f"{MFA}/totp/disable",
+        json={"current_password": PASSWORD, "code": code(secret, clock.step())},
+        headers=bearer(session),
+    )
+    assert await types_of("mfaevents@example.com") == [
+        "signup",
+        "mfa_enabled",
+        "recovery_codes_regenerated",
+        "mfa_failed",
+        "signin",
+        "mfa_disabled",
+    ]
+    signin_event = await AuthEvent.objects.aget(type="signin")
+    assert signin_event.detail == {"mfa": "totp"}
+    assert codes  # never in any event
+    details = [str(e.detail) async for e in AuthEvent.objects.all()]
+    assert not any(secret in d or any(c in d for c in codes) for d in details)
+
+
+async def test_events_lists_the_callers_own_newest_first_paginated(api):
+    session = await signup(api, "reader@example.com")
+    for _ in range(3):
+        await signin(api, "reader@example.com")
+    await signup(api, "stranger@example.com")
+    response = await api.get(EVENTS, headers=bearer(session))
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["count"] == 4
+    assert [item["type"] for item in body["items"]] == ["signin", "signin", "signin", "signup"]
+    assert set(body["items"][0]) == {"type", "at", "ip", "user_agent", "session_id"}
+    times = [item["at"] for item in body["items"]]
+    assert times == sorted(times, reverse=True)
+    page = (await api.get(EVENTS, params={"limit": 2, "offset": 2}, headers=bearer(session))).json()
+    assert page["count"] == 4
+    assert [item["type"] for item in page["items"]] == ["signin", "signup"]
+    assert (await api.get(EVENTS, params={"limit": 0}, headers=bearer(session))).status_code == 422
+    assert (await api.get(EVENTS)).status_code == 401
+
+
+async def test_purge_drops_events_older_than_the_retention(settings):
+    from accounts.models import User
+
+    settings.AUDIT_RETENTION_DAYS = 30
+    user = await User.objects.acreate_user("purge@example.com", PASSWORD)
+    now = timezone.now()
+    await AuthEvent.objects.acreate(type="signin", user=user, at=now - timedelta(days=31))
+    await AuthEvent.objects.acreate(type="signin", user=user, at=now - timedelta(days=29))
+    out = StringIO()
+    await sync_to_async(call_command)("purge", stdout=out)
+    assert "1 event(s) older than 30 days" in out.getvalue()
+    assert await AuthEvent.objects.acount() == 1
+
+
+async def test_a_wrong_admin_login_password_records_signin_failed(api):
+    from accounts.models import User
+    from tests.accounts.test_admin import admin_login
+
+    await User.objects.acreate_user("adminop@example.com", "operator-passphrase", is_staff=True)
+    await admin_login(api, "adminop@example.com", "wrong passphrase")
+    await admin_login(api, "nobody-here@example.com", "wrong passphrase")
+    assert await types_of("adminop@example.com") == ["signin_failed"]
+    assert await AuthEvent.objects.acount() == 1
+
+
+async def test_an_offset_beyond_what_the_database_can_count_is_422(api):
+    session = await signup(api, "far-offset@example.com")
+    response = await api.get("/api/auth/events", params={"offset": 2**70}, headers=bearer(session))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "offset"]

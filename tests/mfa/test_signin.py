@@ -1,0 +1,255 @@
+"""Sign-in with TOTP on: the challenge, /mfa/verify, and the token's life (single use, five
+minutes, five wrong codes)."""
+
+from datetime import timedelta
+
+import django.contrib.auth.hashers
+import pytest
+from django.utils import timezone
+
+import accounts.hashing
+from mfa.models import MfaChallenge
+from tests.accounts.helpers import bearer, signup
+from tests.mfa.helpers import MFA, code, totp_on
+from toolkit.rates import Rate
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PASSWORD = "correct horse battery staple"
+VERIFY = f"{MFA}/verify"
+
+
+async def challenge_for(api, email: str) -> dict:
+    response = await api.post("/api/auth/signin", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_signin_with_totp_on_answers_a_challenge_and_no_session(api, clock):
+    session = await signup(api, "challenged@example.com")
+    await totp_on(api, session, clock)
+    response = await api.post(
+        "/api/auth/signin", json={"email": "challenged@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert set(body) == {"mfa_required", "mfa_token", "methods", "expires_in"}
+    assert body["mfa_required"] is True
+    assert body["methods"] == ["totp", "recovery_code"]
+    assert body["expires_in"] == 300
+    assert len(body["mfa_token"]) >= 40
+    stored = await MfaChallenge.objects.aget()
+    assert stored.token_hash != body["mfa_token"] and len(stored.token_hash) == 64
+
+
+async def test_signin_without_totp_is_unchanged(api, clock):
+    await signup(api, "plain@example.com")
+    body = await challenge_for(api, "plain@example.com")
+    assert set(body) == {"user", "access_token", "refresh_token", "token_type", "expires_in"}
+    # A pending (unconfirmed) setup does not turn the second step on either.
+    await api.post(f"{MFA}/totp/setup", headers=bearer(body))
+    assert "access_token" in await challenge_for(api, "plain@example.com")
+
+
+async def test_verify_with_a_totp_code_answers_the_session(api, clock):
+    session = await signup(api, "verify@example.com")
+    secret, _ = await totp_on(api, session, clock)
+    challenge = await challenge_for(api, "verify@example.com")
+    response = await api.post(
+        VERIFY, json={"mfa_token": challenge["mfa_token"], "code": code(secret, clock.step())}
+    )
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    signed_in = response.json()
+    assert signed_in["user"]["email"] == "verify@example.com"
+    assert signed_in["token_type"] == "bearer"
+    assert (await api.get("/api/auth/me", headers=bearer(signed_in))).status_code == 200
+
+
+async def test_the_password_is_hashed_once_per_signin_never_at_verify(api, clock, monkeypatch):
+    session = await signup(api, "hashonce@example.com")
+    secret, _ = await totp_on(api, session, clock)
+    checks = []
+    real_check = django.contrib.auth.hashers.check_password
+
+    def counting_check(*args, **kwargs):
+        checks.append(1)
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(accounts.hashing, "check_password", counting_check)
+    challenge = await challenge_for(api, "hashonce@example.com")
+    await api.post(
+        VERIFY, json={"mfa_token": challenge["mfa_token"], "code": code(secret, clock.step())}
+    )
+    assert len(checks) == 1
+
+
+async def test_a_used_mfa_token_is_refused(api, clock):
+    session = await signup(api, "reused@example.com")
+    secret, _ = await totp_on(api, session, clock)
+    challenge = await challenge_for(api, "reused@example.com")
+    first = await api.post(
+        VERIFY, json={"mfa_token": challenge["mfa_token"], "code": code(secret, clock.step())}
+    )
+    assert first.status_code == 200
+    again = await api.post(
+        VERIFY, json={"mfa_token": challenge["mfa_token"], "code": code(secret, clock.step() + 1)}
+    )
+    assert again.status_code == 401
+    assert again.json() == {"detail": "Invalid code"}
+    assert again.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_an_expired_mfa_token_is_refused(api, clock):
+    session = await signup(api, "expired@example.com")
+    secret, _ = await totp_on(api, session, clock)
+    challenge = await challenge_for(api, "expired@example.com")
+    await MfaChallenge.objects.aupdate(expires_at=timezone.now() - timedelta(seconds=1))
+    response = await api.post(
+        VERIFY, json={"mfa_token": challenge["mfa_token"], "code": code(secret, clock.step())}
+    )
+    assert response.status_code == 401
+
+
+async def test_the_token_expires_five_minutes_after_the_signin(api, clock):
+    session = await signup(api, "fivemin@example.com")
+    await totp_on(api, session, clock)
+    before = timezone.now()
+    await challenge_for(api, "fivemin@example.com")
+    stored = await MfaChallenge.objects.aget()
+    assert timedelta(seconds=299) <= stored.expires_at - before <= timedelta(seconds=301)
+
+
+async def test_the_token_dies_after_five_wrong_codes(api, clock):
+    session = await signup(api, "fivewrong@example.com")
+    secret, _ = await totp_on(api, session, clock)
+    challenge = await challenge_for(api, "fivewrong@example.com")
+    for _ in range(5):
+        wrong = await api.post(VERIFY, json={"mfa_token": challenge["mfa_token"], "code": "000000"})
+        assert wrong.status_code == 401
+    right = await api.post(
+        VERIFY, json={"mfa_token": challenge["mfa_token"], "code": code(secret, clock.step())}
+    )
+    assert right.status_code == 401
+    fresh = await challenge_for(api, "fivewrong@example.com")
+    ok = await api.post(
+        VERIFY, json={"mfa_token": fresh["mfa_token"], "code": code(secret, clock.step())}
+    )
+    assert ok.status_code == 200
+
+
+async def test_an_unknown_mfa_token_is_401(api, clock):
+    response = await api.post(VERIFY, json={"mfa_token": "nope", "code": "123456"})
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid code"}
+
+
+async def test_a_totp_code_used_at_signin_is_refused_at_the_next_signin(api, clock):
+    session = await signup(api, "signinreplay@example.com")
+    secret, _ = await totp_on(api, session, clock)
+    used = code(secret, clock.step())
+    first = await challenge_for(api, "signinreplay@example.com")
+    assert (await api.post(VERIFY, json={"mfa_token": first["mfa_token"], "code": used})).is_success
+    second = await challenge_for(api, "signinreplay@example.com")
+    replay = await api.post(VERIFY, json={"mfa_token": second["mfa_token"], "code": used})
+    assert replay.status_code == 401
+
+
+async def test_a_recovery_code_signs_in_once(api, clock):
+    session = await signup(api, "recovery@example.com")
+    _, codes = await totp_on(api, session, clock)
+    first = await challenge_for(api, "recovery@example.com")
+    spaced = codes[0].upper().replace("-", " ")  # as a person might type it
+    response = await api.post(VERIFY, json={"mfa_token": first["mfa_token"], "code": spaced})
+    assert response.status_code == 200
+    second = await challenge_for(api, "recovery@example.com")
+    again = await api.post(VERIFY, json={"mfa_token": second["mfa_token"], "code": codes[0]})
+    assert again.status_code == 401
+    other = await api.post(VERIFY, json={"mfa_token": second["mfa_token"], "code": codes[1]})
+    assert other.status_code == 200
+
+
+async def test_wrong_codes_at_verify_are_throttled_per_user_across_tokens(api, clock, settings):
+    settings.RATE_LIMITS = True
+    settings.RATE_LIMIT_MFA_FAILED = Rate(count=3, period=900)
+    session = await signup(api, "verifyguess@example.com")
+    secret, _ = await totp_on(api, session, clock)
+    statuses = []
+    for _ in range(2):
+        challenge = await challenge_for(api, "verifyguess@example.com")
+        for _ in range(2):
+            wrong = await api.post(
+                VERIFY, json={"mfa_token": challenge["mfa_token"], "code": "000000"}
+            )
+            statuses.append(wrong.status_code)
+    assert statuses == [401, 401, 401, 429]
+    challenge = await challenge_for(api, "verifyguess@example.com")
+    refused = await api.post(
+        VERIFY, json={"mfa_token": challenge["mfa_token"], "code": code(secret, clock.step())}
+    )
+    assert refused.status_code == 429
+
+
+async def test_purge_mfa_challenges_drops_expired_and_used_ones(api, clock):
+    from io import StringIO
+
+    from asgiref.sync import sync_to_async
+    from django.core.management import call_command
+
+    session = await signup(api, "purgechallenges@example.com")
+    secret, _ = await totp_on(api, session, clock)
+    used = await challenge_for(api, "purgechallenges@example.com")
+    await api.post(
+        VERIFY, json={"mfa_token": used["mfa_token"], "code": code(secret, clock.step())}
+    )
+    await challenge_for(api, "purgechallenges@example.com")  # expired below
+    live = await challenge_for(api, "purgechallenges@example.com")
+    expired = await MfaChallenge.objects.order_by("id")[1:2].aget()
+    expired.expires_at = timezone.now() - timedelta(seconds=1)
+    await expired.asave()
+    out = StringIO()
+    await sync_to_async(call_command)("purge_mfa_challenges", stdout=out)
+    assert "Purged 2 second-factor challenge(s)." in out.getvalue()
+    clock.now += 30
+    ok = await api.post(
+        VERIFY, json={"mfa_token": live["mfa_token"], "code": code(secret, clock.step())}
+    )
+    assert ok.status_code == 200
+
+
+async def test_one_recovery_code_sent_twice_at_once_signs_in_once(api, clock):
+    import asyncio
+
+    session = await signup(api, "racer@example.com")
+    _, codes = await totp_on(api, session, clock)
+    tokens = [(await challenge_for(api, "racer@example.com"))["mfa_token"] for _ in range(2)]
+    answers = await asyncio.gather(
+        *(api.post(VERIFY, json={"mfa_token": token, "code": codes[0]}) for token in tokens)
+    )
+    assert sorted(answer.status_code for answer in answers) == [200, 401]
+
+
+async def test_one_totp_code_sent_twice_at_once_signs_in_once(api, clock):
+    import asyncio
+
+    session = await signup(api, "totpracer@example.com")
+    secret, _ = await totp_on(api, session, clock)
+    tokens = [(await challenge_for(api, "totpracer@example.com"))["mfa_token"] for _ in range(2)]
+    now = code(secret, clock.step())
+    answers = await asyncio.gather(
+        *(api.post(VERIFY, json={"mfa_token": token, "code": now}) for token in tokens)
+    )
+    assert sorted(answer.status_code for answer in answers) == [200, 401]
+
+
+async def test_verify_for_a_user_deactivated_meanwhile_is_401(api, clock):
+    from accounts.models import User
+
+    session = await signup(api, "deactivated@example.com")
+    secret, _ = await totp_on(api, session, clock)
+    challenge = await challenge_for(api, "deactivated@example.com")
+    await User.objects.filter(email="deactivated@example.com").aupdate(is_active=False)
+    response = await api.post(
+        VERIFY, json={"mfa_token": challenge["mfa_token"], "code": code(secret, clock.step())}
+    )
+    assert response.status_code == 401

@@ -1,0 +1,48 @@
+"""Links into the frontend: templates holding `{token}`, checked once at start-up."""
+
+import string
+from urllib.parse import quote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+TOKEN_FIELD = "token"  # noqa: S105 - the placeholder's name, not a secret
+
+
+def frontend_url(name: str, value: str) -> str:
+    """An http(s) URL with a host (a path is allowed), without its trailing slash."""
+    url = value.rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ImproperlyConfigured(
+            f"{name} must be an http(s) URL like https://app.example.com, got {value!r}."
+        )
+    return url
+
+
+def link_template(name: str, value: str, *, frontend: str) -> str:
+    """A link template: an http(s) URL holding `{token}` exactly once; `{FRONTEND_URL}` is
+    replaced by `frontend`. Any other `{...}` field is refused, so a typo fails at start-up
+    rather than in the first message sent."""
+    template = value.replace("{FRONTEND_URL}", frontend)
+    try:
+        fields = [
+            field for _, field, _, _ in string.Formatter().parse(template) if field is not None
+        ]
+    except ValueError:
+        fields = ["<unbalanced braces>"]
+    if fields != [TOKEN_FIELD] or "{token}" not in template:
+        raise ImproperlyConfigured(
+            f"{name} must hold {{token}} exactly once and no other {{...}} field, got {value!r}."
+        )
+    parts = urlsplit(template.replace("{token}", "x"))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ImproperlyConfigured(
+            f"{name} must be an http(s) URL like https://app.example.com/page?token={{token}}, "
+            f"got {value!r}."
+        )
+    return template
+
+
+def link_with_token(template: str, token: str) -> str:
+    """The link a message carries: the template with the token (URL-safe already) quoted in."""
+    return template.replace("{token}", quote(token, safe=""))
