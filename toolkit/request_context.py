@@ -8,6 +8,7 @@ bearer token named) is there for the access log line written when the answer has
 
 import logging
 import os
+import random
 import re
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -31,11 +32,17 @@ class RequestContext:
 current_request: ContextVar[RequestContext | None] = ContextVar("current_request", default=None)
 
 
+# Request ids must be unique, not secret: drawn from a generator seeded once per process, because
+# an os.urandom call per request (a system call) cost about a sixth of an authenticated read's
+# time on this sandboxed machine (profiled with py-spy: /me 1,277 req/s without it, ~1,050 with).
+request_id_random = random.Random(os.urandom(32))  # noqa: S311 - identifiers, not secrets
+
+
 def request_id_choose(incoming: bytes | None) -> str:
     """The client's X-Request-ID when it is valid, else a new random one (32 hex digits)."""
     if incoming is not None and REQUEST_ID.fullmatch(incoming):
         return incoming.decode("ascii")
-    return os.urandom(16).hex()
+    return f"{request_id_random.getrandbits(128):032x}"
 
 
 def request_user_set(user_id: object) -> None:
