@@ -5,7 +5,7 @@
 #   docker build -t accounts-backend:1.0.0 .
 #   docker run --env-file production.env -p 8081:8081 accounts-backend:1.0.0
 #
-# Configuration comes from the environment at run time (README, "Configuration"); nothing secret
+# Configuration comes from the environment at run time (docs/configuration.md); nothing secret
 # is baked in. Kubernetes manifests: deploy/. Checked offline by `make deploy-check` (checkov).
 # --- build: a virtual environment with the pinned runtime requirements -------------------------
 # The base image by tag (pin it by digest, or point it at your registry's mirror, in both stages).
@@ -55,7 +55,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 # temporary directory (the metrics' multiprocess files), so the root filesystem may be read-only.
 USER 10001:10001
 EXPOSE 8081
-# Exit 0 when the database answers and no migration is pending (README, "Operations").
+# Exit 0 when the database answers and no migration is pending (docs/operations.md).
 HEALTHCHECK --interval=30s --timeout=15s --start-period=30s --retries=3 \
     CMD ["python", "manage.py", "healthcheck"]
 # uvicorn drains on SIGTERM: readiness fails at once, requests in flight get SHUTDOWN_TIMEOUT.

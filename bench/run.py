@@ -3,7 +3,7 @@ service under gunicorn, both in ../shared/peer), and beside itself on stock Djan
 
 Per-request figures: one worker pinned to core 0, wrk pinned to core 1, same PostgreSQL,
 same duration. Sign-up storm, raw hasher rate and memory: every core. Nothing here is asserted:
-it measures and prints. See README "Benchmarks" for what each row means.
+it measures and prints. See docs/performance.md for what each row means.
 
     .venv/bin/python bench/run.py [--duration 10] [--wrk-seconds 5] [--rounds 3] [--connections 32]
                                      [--no-peer] [--no-stock]

@@ -2,7 +2,7 @@
 speed, behind one setting, `FAST_PATH` (on by default; `FAST_PATH=off` runs stock Django: its
 `ASGIHandler`, its middleware classes, the ORM's lookup and psycopg_pool's own check).
 
-What each piece replaces, and why (measured figures in the README, "Performance notes"):
+What each piece replaces, and why (measured figures in docs/performance.md):
 
 - `handlers.WarmThreadASGIHandler` replaces `django.core.handlers.asgi.ASGIHandler`. Django
   starts a new thread for each request (and another to join it); this one lends each request a

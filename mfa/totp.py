@@ -13,7 +13,7 @@ STEP_SECONDS = 30
 # A code of the previous, current or next step is accepted: clocks drift, people type slowly.
 WINDOW_STEPS = 1
 TOTP_CODE = re.compile(r"^\d{6}$")
-RECOVERY_CODE_BYTES = 10  # 80 bits: SHA-256 is enough against a stolen table (see README)
+RECOVERY_CODE_BYTES = 10  # 80 bits: SHA-256 is enough against a stolen table (see docs/api.md)
 
 
 def clock() -> float:

@@ -161,7 +161,7 @@ def test_idn_domain_emails_sign_up(server, email):
 
 @pytest.mark.parametrize("email", ["josé@exämple.com", "用户@例子.广告", "ünï@bücher.de"])
 def test_non_ascii_local_parts_are_a_clean_422(server, email):
-    # README, "Email addresses": local parts are ASCII, so no look-alike can be registered.
+    # docs/security.md, "Email addresses": local parts are ASCII, so no look-alike registers.
     body = json.dumps({"email": email, "password": DEFAULT_PASSWORD}).encode()
     response = post(server, "/api/auth/signup", body)
     assert_json_error(response, 422)
