@@ -9,6 +9,9 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import hashing
+        from accounts.maintenance import accounts_purge, purger_register
+
+        purger_register(accounts_purge)
 
         # Sized now, so that a memory budget too small for one hash stops the start-up with one
         # sentence rather than failing the first sign-up.

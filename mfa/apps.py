@@ -9,7 +9,9 @@ class MfaConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from accounts.maintenance import purger_register
         from accounts.second_factor import second_factor_provider_register
-        from mfa.services import signin_challenge
+        from mfa.services import mfa_challenges_purge_expired, signin_challenge
 
         second_factor_provider_register(signin_challenge)
+        purger_register(mfa_challenges_purge_expired)

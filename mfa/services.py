@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.maintenance import PurgeRequest
 from accounts.models import User
 from accounts.second_factor import ChallengeRequest, SecondFactorChallenge
 from accounts.services import (
@@ -307,9 +308,9 @@ def mfa_reset_by_staff(*, user_id: uuid.UUID, staff_id: object, client: ClientIn
         return True
 
 
-def mfa_challenges_purge(*, now: datetime) -> int:
-    """Expired or used challenges: nothing can be done with them any more."""
+def mfa_challenges_purge_expired(request: PurgeRequest) -> dict[str, int]:
+    """manage.py purge's share: expired or used challenges, which nothing can answer any more."""
     deleted, _ = MfaChallenge.objects.filter(
-        Q(expires_at__lte=now) | Q(used_at__isnull=False)
+        Q(expires_at__lte=request.now) | Q(used_at__isnull=False)
     ).delete()
-    return deleted
+    return {"second-factor challenge(s)": deleted}

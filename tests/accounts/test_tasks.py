@@ -1,5 +1,5 @@
 """Email tasks: enqueued with the change they belong to (or not at all), retried with back-off
-when the mail server does not answer, visible in the admin; purge_sessions removes dead links."""
+when the mail server does not answer, visible in the admin; purge drops dead links, old results."""
 
 from datetime import timedelta
 from io import StringIO
@@ -178,7 +178,7 @@ async def test_admin_user_list_shows_verification_state(api):
     assert "unverified.one@example.com" in listing.text
 
 
-async def test_purge_sessions_deletes_used_and_expired_email_tokens(api):
+async def test_purge_deletes_used_and_expired_email_tokens(api):
     await signup(api, "purged@example.com")
     await signup(api, "kept@example.com")
     await signup(api, "expired@example.com")
@@ -188,7 +188,7 @@ async def test_purge_sessions_deletes_used_and_expired_email_tokens(api):
         expires_at=now - timedelta(seconds=1)
     )
     out = StringIO()
-    await sync_to_async(call_command)("purge_sessions", stdout=out)
+    await sync_to_async(call_command)("purge", stdout=out)
     assert "2 email token(s)" in out.getvalue()
     remaining = [t.email async for t in EmailToken.objects.all()]
     assert remaining == ["kept@example.com"]
@@ -209,6 +209,27 @@ def test_requeue_stuck_tasks_puts_back_what_a_dead_worker_left_running(database_
     assert DBTaskResult.objects.get(pk=long_ago.pk).status == "READY"
     assert DBTaskResult.objects.get(pk=just_now.pk).status == "RUNNING"
     assert [row.pk for row in DBTaskResult.objects.ready()] == [long_ago.pk]
+
+
+def test_purge_drops_task_results_finished_long_ago_only(database_tasks):
+    for email in ("sent.long.ago@example.com", "failed.long.ago@example.com", "sent@example.com"):
+        tasks.password_reset_send.enqueue(email=email)
+    tasks.password_reset_send.enqueue(email="waiting@example.com")
+    sent_long_ago, failed_long_ago, sent_recently, waiting = DBTaskResult.objects.order_by(
+        "enqueued_at"
+    )
+    now = timezone.now()
+    for row, status, finished in (
+        (sent_long_ago, "SUCCESSFUL", now - timedelta(days=15)),
+        (failed_long_ago, "FAILED", now - timedelta(days=15)),
+        (sent_recently, "SUCCESSFUL", now - timedelta(days=13)),
+    ):
+        DBTaskResult.objects.filter(pk=row.pk).update(status=status, finished_at=finished)
+    out = StringIO()
+    call_command("purge", stdout=out)
+    assert " 2 task result(s)" in out.getvalue()
+    remaining = set(DBTaskResult.objects.values_list("pk", flat=True))
+    assert remaining == {sent_recently.pk, waiting.pk}
 
 
 async def test_password_change_commits_its_notice_with_the_new_password(api, database_tasks):

@@ -1,0 +1,46 @@
+"""manage.py purge: drop everything that has expired, from every app (accounts.maintenance)."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
+
+from accounts.maintenance import PurgeRequest, purge_all
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete what nobody can use any more: expired sessions and sessions revoked more than "
+        "--keep-days ago (with their refresh tokens), used and expired email link tokens, "
+        "throttle counters older than a day, expired and used second-factor challenges, "
+        "security events older than AUDIT_RETENTION_DAYS, and task results finished more than "
+        "--task-results-days ago. Safe to run at any time; schedule it daily."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--keep-days",
+            type=int,
+            default=7,
+            help="Keep revoked sessions this many days for the admin's eyes (default 7).",
+        )
+        parser.add_argument(
+            "--task-results-days",
+            type=int,
+            default=14,
+            help="Keep finished task results (sent and failed email) this many days (default 14).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        now = timezone.now()
+        dropped = purge_all(
+            PurgeRequest(
+                now=now,
+                revoked_before=now - timedelta(days=options["keep_days"]),
+                tasks_finished_before=now - timedelta(days=options["task_results_days"]),
+            )
+        )
+        self.stdout.write(
+            "Purged " + ", ".join(f"{count} {what}" for what, count in dropped.items()) + "."
+        )
