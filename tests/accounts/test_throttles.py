@@ -80,13 +80,31 @@ async def test_failed_signins_per_email_lock_out_even_the_right_password(api, us
     assert "retry-after" in right.headers
 
 
+def client_from(address: str) -> httpx.AsyncClient:
+    """The in-process app, called from another TCP peer address."""
+    from project.asgi import application
+
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application, client=(address, 4000)),
+        base_url="http://localhost",
+    )
+
+
 async def test_signin_is_throttled_per_ip(api, users, throttled):
     throttled.RATE_LIMIT_SIGNIN = Rate(count=2, period=60)
-    await users.create(email="ip@example.com")
-    body = {"email": "ip@example.com", "password": DEFAULT_PASSWORD}
-    assert (await api.post("/api/auth/signin", json=body)).status_code == 200
-    assert (await api.post("/api/auth/signin", json=body)).status_code == 200
-    assert (await api.post("/api/auth/signin", json=body)).status_code == 429
+    for name in ("ip1", "ip2", "ip3"):
+        await users.create(email=f"{name}@example.com")
+
+    def body(name: str) -> dict[str, str]:
+        return {"email": f"{name}@example.com", "password": DEFAULT_PASSWORD}
+
+    # Different accounts from one address share its budget...
+    assert (await api.post("/api/auth/signin", json=body("ip1"))).status_code == 200
+    assert (await api.post("/api/auth/signin", json=body("ip2"))).status_code == 200
+    assert (await api.post("/api/auth/signin", json=body("ip3"))).status_code == 429
+    # ...and another address has a budget of its own.
+    async with client_from("10.9.8.7") as other:
+        assert (await other.post("/api/auth/signin", json=body("ip3"))).status_code == 200
 
 
 async def test_refresh_is_throttled_per_ip(api, throttled):
@@ -98,6 +116,11 @@ async def test_refresh_is_throttled_per_ip(api, throttled):
         "/api/auth/refresh", json={"refresh_token": first.json()["refresh_token"]}
     )
     assert second.status_code == 429
+    async with client_from("10.9.8.7") as other:
+        third = await other.post(
+            "/api/auth/refresh", json={"refresh_token": first.json()["refresh_token"]}
+        )
+    assert third.status_code == 200
 
 
 async def test_rate_limits_off_disables_every_throttle(api, settings):
@@ -115,6 +138,9 @@ async def test_admin_login_is_throttled_per_ip(api, throttled):
     ]
     assert statuses[:2] != [429, 429]
     assert statuses[2] == 429
+    async with client_from("10.9.8.7") as other:
+        elsewhere = await other.post("/admin/login/", data={"username": "a@b.c", "password": "x"})
+    assert elsewhere.status_code != 429
 
 
 @pytest.mark.postgresql
