@@ -437,7 +437,10 @@ def user_password_set_sync(
             sessions=user.auth_sessions.all(), reason=RevokedReason.PASSWORD_CHANGE, now=now
         )
         enqueue_with_transaction(
-            tasks.security_notice_send, user_id=str(user.pk), kind="password_changed"
+            tasks.security_notice_send,
+            user_id=str(user.pk),
+            kind="password_changed",
+            to=user.email,
         )
         issued_session = auth_session_issue(user=user, client=client, now=now)
         client.event("password_changed", user_id=user.pk, session_id=issued_session.session.pk)
@@ -600,7 +603,10 @@ def password_reset_complete_sync(
             sessions=user.auth_sessions.all(), reason=RevokedReason.PASSWORD_RESET, now=now
         )
         enqueue_with_transaction(
-            tasks.security_notice_send, user_id=str(user.pk), kind="password_reset_notice"
+            tasks.security_notice_send,
+            user_id=str(user.pk),
+            kind="password_reset_notice",
+            to=user.email,
         )
         issued_session = auth_session_issue(user=user, client=client, now=now)
         client.event("password_reset", user_id=user.pk, session_id=issued_session.session.pk)

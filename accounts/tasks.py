@@ -188,18 +188,21 @@ NOTICES = ("email_change_notice", "password_changed", "password_reset_notice")
 
 
 @task
-def security_notice_send(*, user_id: str, kind: str, to: str = "", attempt: int = 1) -> None:
-    """A notice without a link (password changed or reset, address change requested) to `to`, or
-    to the user's address when sent."""
+def security_notice_send(*, user_id: str, kind: str, to: str, attempt: int = 1) -> None:
+    """A notice without a link (password changed or reset, address change requested) to
+    `to`: the address the event concerned, fixed by whoever enqueued it when it happened. Never
+    the user's address at send time, which may have changed since (a notice of a reset queued
+    just before an address change belongs to the address that was reset)."""
     if kind not in NOTICES:
         raise ValueError(f"no such notice: {kind}")
+    if not to:
+        raise ValueError(f"notice {kind} without a recipient")
 
     def send() -> None:
         user = User.objects.filter(pk=uuid.UUID(user_id)).first()
         if user is None:
             return
-        address = to or user.email
-        email_message_send(email_message_build(kind=kind, to=address, context={}))
+        email_message_send(email_message_build(kind=kind, to=to, context={}))
         logger.info("Sent %s notice to user %s", kind, user.pk)
 
     delivery_attempt(
