@@ -422,20 +422,18 @@ async def auth_sessions_revoke_others(*, caller: AuthSession, client: ClientInfo
 def user_password_set_sync(
     *, session: AuthSession, encoded_password: str, client: ClientInfo
 ) -> IssuedSession:
-    """Store the new password, revoke every session of the user and open a new one, in one
-    transaction; refused (401) if the calling session died meanwhile (signed out elsewhere,
-    revoked by an operator) while the new password was being hashed."""
+    """Store the new password (which ends every session, link and challenge of the user) and
+    open a new session, in one transaction; refused (401) if the calling session died meanwhile
+    (signed out elsewhere, revoked by an operator) while the new password was being hashed."""
     user = session.user
     now = timezone.now()
     with transaction.atomic():
         calling = AuthSession.objects.select_for_update().filter(pk=session.pk).first()
         if calling is None or not calling.is_live_at(now):
             raise AccessTokenRefused
-        User.objects.filter(pk=user.pk).update(password=encoded_password)
-        user.password = encoded_password
-        auth_sessions_revoke_sync(
-            sessions=user.auth_sessions.all(), reason=RevokedReason.PASSWORD_CHANGE, now=now
-        )
+        # Through User.save, the one home of what a new password ends: links, challenges and
+        # every session (this one too: a new one is opened below).
+        user.password_store(encoded_password, reason=RevokedReason.PASSWORD_CHANGE, now=now)
         enqueue_with_transaction(
             tasks.security_notice_send,
             user_id=str(user.pk),
@@ -588,19 +586,23 @@ def password_reset_complete_sync(
     *, token: str, encoded_password: str, client: ClientInfo
 ) -> IssuedSession:
     """In one transaction: the token used (it may have been used meanwhile: 400), the new
-    password stored, the address marked verified (the user proved they read its mail), every
-    session revoked, a new one opened, and the notice enqueued."""
+    password stored (every session, other link and challenge of the user ends), the address
+    marked verified (the user proved they read its mail), a new session opened, and the notice
+    enqueued."""
     now = timezone.now()
     with transaction.atomic():
         found = email_token_usable(token=token, purpose=EmailTokenPurpose.PASSWORD_RESET, now=now)
         found.used_at = now
         found.save(update_fields=["used_at"])
         user = found.user
-        User.objects.filter(pk=user.pk).update(password=encoded_password, email_verified=True)
-        user.password = encoded_password
         user.email_verified = True
-        auth_sessions_revoke_sync(
-            sessions=user.auth_sessions.all(), reason=RevokedReason.PASSWORD_RESET, now=now
+        # Through User.save (see user_password_set_sync); this link is used already, so it is
+        # not among the links that end.
+        user.password_store(
+            encoded_password,
+            reason=RevokedReason.PASSWORD_RESET,
+            now=now,
+            also_update=["email_verified"],
         )
         enqueue_with_transaction(
             tasks.security_notice_send,
