@@ -630,10 +630,17 @@ async def password_reset_confirm(
     )
 
 
-def email_change_enqueue_sync(*, user: User, new_email: str) -> None:
-    """Both messages or neither: the link to the new address, the notice to the current one."""
+def email_change_enqueue_sync(*, session: AuthSession, new_email: str) -> None:
+    """Both messages or neither: the link to the new address (made only while the asking
+    session lives: see tasks.email_change_send), the notice to the current one."""
+    user = session.user
     with transaction.atomic():
-        enqueue_with_transaction(tasks.email_change_send, user_id=str(user.pk), new_email=new_email)
+        enqueue_with_transaction(
+            tasks.email_change_send,
+            user_id=str(user.pk),
+            new_email=new_email,
+            session_id=str(session.pk),
+        )
         enqueue_with_transaction(
             tasks.security_notice_send,
             user_id=str(user.pk),
@@ -657,7 +664,7 @@ async def email_change_request(
     )
     if await selectors.user_email_exists(email=new_email):
         raise EmailAlreadyRegistered
-    await sync_to_async(email_change_enqueue_sync)(user=user, new_email=new_email)
+    await sync_to_async(email_change_enqueue_sync)(session=session, new_email=new_email)
 
 
 def email_change_confirm_sync(*, token: str, client: ClientInfo) -> User:
@@ -670,9 +677,17 @@ def email_change_confirm_sync(*, token: str, client: ClientInfo) -> User:
                 raise EmailAlreadyRegistered  # taken since the link was sent; the link stays
             found.used_at = now
             found.save(update_fields=["used_at"])
+            old_email = user.email
             User.objects.filter(pk=user.pk).update(email=found.email, email_verified=True)
             user.email = found.email
             user.email_verified = True
+            # The address that loses the account hears of it, with the change or not at all.
+            enqueue_with_transaction(
+                tasks.security_notice_send,
+                user_id=str(user.pk),
+                kind="email_changed_notice",
+                to=old_email,
+            )
             client.event("email_changed", user_id=user.pk)
     except IntegrityError:
         # The unique index decided a race with a sign-up or another change.

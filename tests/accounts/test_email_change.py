@@ -6,7 +6,7 @@ import pytest
 from accounts.models import User
 from tests.accounts.helpers import bearer, signin, signup
 from tests.factories import DEFAULT_PASSWORD
-from tests.mail import link_token, only_message_to, sent_to
+from tests.mail import html_part, link_token, only_message_to, sent_to
 from toolkit.rates import Rate
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -14,6 +14,7 @@ CHANGE = "/api/auth/email/change"
 CONFIRM = "/api/auth/email/change/confirm"
 SUBJECT = "Confirm your new email address"
 NOTICE = "Your email address is being changed"
+CHANGED = "Your email address was changed"
 
 
 async def change(api, session: dict, new_email: str, password: str = DEFAULT_PASSWORD):
@@ -213,3 +214,36 @@ async def test_a_change_asked_for_after_the_password_changed_still_works(api):
     assert response.status_code == 202
     token = link_token(only_message_to("second.try@example.com", SUBJECT))
     assert (await api.post(CONFIRM, json={"token": token})).status_code == 200
+
+
+async def test_the_change_notice_says_a_new_password_cancels_the_change(api):
+    session = await signup(api, "warned@example.com")
+    await change(api, session, "somewhere.else@example.com")
+    notice = only_message_to("warned@example.com", NOTICE)
+    for text in (str(notice.body), html_part(notice)):
+        assert "change your password now" in text
+        assert "cancels the change" in text
+
+
+async def test_a_confirmed_change_sends_a_notice_to_the_old_address(api):
+    session = await signup(api, "left.behind@example.com")
+    await change(api, session, "moved.on@example.com")
+    token = link_token(only_message_to("moved.on@example.com", SUBJECT))
+    assert (await api.post(CONFIRM, json={"token": token})).status_code == 200
+    notice = only_message_to("left.behind@example.com", CHANGED)
+    for text in (str(notice.body), html_part(notice)):
+        assert "left.behind@example.com" in text
+        assert "moved.on" not in text and "token=" not in text
+    assert [m.subject for m in sent_to("moved.on@example.com")] == [SUBJECT]
+
+
+async def test_a_change_refused_at_confirmation_sends_no_notice(api, users):
+    session = await signup(api, "still.here@example.com")
+    await change(api, session, "grabbed@example.com")
+    token = link_token(only_message_to("grabbed@example.com", SUBJECT))
+    await users.create("grabbed@example.com")
+    assert (await api.post(CONFIRM, json={"token": token})).status_code == 409
+    assert [m.subject for m in sent_to("still.here@example.com")] == [
+        "Confirm your email address",
+        NOTICE,
+    ]

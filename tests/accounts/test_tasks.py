@@ -281,3 +281,62 @@ def test_a_notice_without_a_recipient_is_refused():
         tasks.security_notice_send.call(**without_to)
     with pytest.raises(ValueError, match="without a recipient"):
         tasks.security_notice_send.call(user_id=str(uuid.uuid4()), kind="password_changed", to="")
+
+
+async def test_an_address_change_link_queued_before_a_password_change_is_never_made(
+    api, database_tasks
+):
+    session = await signup(api, "slow.worker@example.com")
+    asked = await api.post(
+        "/api/auth/email/change",
+        json={"new_email": "too.late@example.com", "current_password": DEFAULT_PASSWORD},
+        headers=bearer(session),
+    )
+    assert asked.status_code == 202
+    changed = await api.post(
+        "/api/auth/password",
+        json={"current_password": DEFAULT_PASSWORD, "new_password": "new passphrase!"},
+        headers=bearer(session),
+    )
+    assert changed.status_code == 200
+    # Only now does a worker get to the link.
+    await run_queued(tasks.email_change_send)
+    assert sent_to("too.late@example.com") == []
+    assert not await EmailToken.objects.filter(purpose="email_change").aexists()
+
+
+async def test_an_address_change_link_is_made_while_the_asking_session_lives(api, database_tasks):
+    session = await signup(api, "quick.worker@example.com")
+    await api.post(
+        "/api/auth/email/change",
+        json={"new_email": "in.time@example.com", "current_password": DEFAULT_PASSWORD},
+        headers=bearer(session),
+    )
+    await run_queued(tasks.email_change_send)
+    only_message_to("in.time@example.com", "Confirm your new email address")
+
+
+async def test_a_confirmed_change_commits_its_notice_to_the_old_address(api, database_tasks):
+    session = await signup(api, "committed.old@example.com")
+    await api.post(
+        "/api/auth/email/change",
+        json={"new_email": "committed.new@example.com", "current_password": DEFAULT_PASSWORD},
+        headers=bearer(session),
+    )
+    await run_queued(tasks.email_change_send)
+    token = link_token(
+        only_message_to("committed.new@example.com", "Confirm your new email address")
+    )
+    confirmed = await api.post("/api/auth/email/change/confirm", json={"token": token})
+    assert confirmed.status_code == 200
+    notices = [
+        row.args_kwargs["kwargs"]
+        async for row in DBTaskResult.objects.filter(
+            task_path="accounts.tasks.security_notice_send"
+        ).order_by("enqueued_at")
+    ]
+    assert notices[-1] == {
+        "user_id": session["user"]["id"],
+        "kind": "email_changed_notice",
+        "to": "committed.old@example.com",
+    }
