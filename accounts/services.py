@@ -584,11 +584,12 @@ def password_reset_user_sync(*, token: str) -> User:
 
 def password_reset_complete_sync(
     *, token: str, encoded_password: str, client: ClientInfo
-) -> IssuedSession:
+) -> IssuedSession | SecondFactorChallenge:
     """In one transaction: the token used (it may have been used meanwhile: 400), the new
     password stored (every session, other link and challenge of the user ends), the address
-    marked verified (the user proved they read its mail), a new session opened, and the notice
-    enqueued."""
+    marked verified (the user proved they read its mail), the notice enqueued, and a new session
+    opened; or, for a user with a second factor, the sign-in's challenge instead. A reset proves
+    the mailbox, not the second factor: it must not open a session that sign-in would not."""
     now = timezone.now()
     with transaction.atomic():
         found = email_token_usable(token=token, purpose=EmailTokenPurpose.PASSWORD_RESET, now=now)
@@ -610,17 +611,27 @@ def password_reset_complete_sync(
             kind="password_reset_notice",
             to=user.email,
         )
-        issued_session = auth_session_issue(user=user, client=client, now=now)
-        client.event("password_reset", user_id=user.pk, session_id=issued_session.session.pk)
+        # Asked after the password was stored, so this challenge is not among those it ended.
+        challenge = second_factor_challenge(
+            ChallengeRequest(user=user, ip=client.ip, user_agent=client.user_agent, now=now)
+        )
+        answer: IssuedSession | SecondFactorChallenge
+        if challenge is not None:
+            client.event("password_reset", user_id=user.pk)
+            answer = challenge
+        else:
+            answer = auth_session_issue(user=user, client=client, now=now)
+            client.event("password_reset", user_id=user.pk, session_id=answer.session.pk)
     logger.info("Password reset: user %s", user.pk)
-    return issued_session
+    return answer
 
 
 async def password_reset_confirm(
     *, token: str, new_password: str, client: ClientInfo
-) -> IssuedSession:
-    """Set a new password with a reset link's token. A bad token is refused before any hashing;
-    a weak password is a 422 and leaves the token usable."""
+) -> IssuedSession | SecondFactorChallenge:
+    """Set a new password with a reset link's token: a session, or the second factor's challenge
+    (answered at /api/auth/mfa/verify) for a user who has one. A bad token is refused before any
+    hashing; a weak password is a 422 and leaves the token usable."""
     user = await sync_to_async(password_reset_user_sync)(token=token)
     password_validate(new_password, email=user.email, field="new_password")
     hasher_capacity_ensure()
