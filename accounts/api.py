@@ -301,18 +301,22 @@ async def password_reset(
 
 @router.post(
     "/password/reset/confirm",
-    response={200: SessionOut, **WITH_BODY},
+    response={200: SessionOut | SigninChallengeOut, **WITH_BODY},
     summary="Set a new password with a reset link's token; every other session is revoked",
+    description="A session; for a user with a second factor, the sign-in's challenge to answer "
+    "at /api/auth/mfa/verify instead (`mfa_required` is then true), never a session.",
     openapi_extra=PRIVATE,
 )
 @decorate_view(no_store)
 async def password_reset_confirm(
     request: HttpRequest, payload: PasswordResetConfirmIn
 ) -> dict[str, object]:
-    issued = await services.password_reset_confirm(
+    answer = await services.password_reset_confirm(
         token=payload.token, new_password=payload.new_password, client=client_info(request)
     )
-    return session_out(issued)
+    if isinstance(answer, SecondFactorChallenge):
+        return challenge_out(answer)
+    return session_out(answer)
 
 
 @router.post(

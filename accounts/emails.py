@@ -15,6 +15,7 @@ KINDS = (
     "password_reset",
     "email_change",
     "email_change_notice",
+    "email_changed_notice",
     "password_changed",
     "password_reset_notice",
 )

@@ -3,6 +3,8 @@ by email, and throttle counters."""
 
 import logging
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -10,10 +12,16 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models, router, transaction
 from django.db.models.functions import Lower
+from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts.managers import UserManager
-from accounts.signals import auth_event_send
+from accounts.signals import (
+    auth_event_send,
+    credentials_changed,
+    in_transaction_send,
+    user_deactivated,
+)
 from toolkit import metrics
 
 EMAIL_MAX_LENGTH = 254
@@ -28,6 +36,14 @@ class RevokedReason(models.TextChoices):
     PASSWORD_CHANGE = "password_change", "The password changed"
     PASSWORD_RESET = "password_reset", "The password was reset by email"
     ADMIN = "admin", "Revoked by an operator"
+
+
+@dataclass(frozen=True)
+class PasswordWrite:
+    """A service's password write: why the sessions end, and when."""
+
+    reason: RevokedReason
+    now: datetime
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -61,39 +77,94 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = UserManager.normalize_email(self.email)
 
-    # The password as loaded from the database: `save` compares against it.
+    # The password and `is_active` as loaded from the database: `save` compares against them.
     stored_password: str | None = None
+    stored_is_active: bool | None = None
+    # Set by `password_store` for the one save it makes.
+    password_write: PasswordWrite | None = None
 
     @classmethod
     def from_db(cls, db: str | None, field_names: Any, values: Any, **kwargs: Any) -> "User":
         user = super().from_db(db, field_names, values, **kwargs)
         user.stored_password = user.__dict__.get("password")  # None when deferred
+        user.stored_is_active = user.__dict__.get("is_active")
         return user
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """A password changed in any way (`set_password`, `set_unusable_password`, the admin's
-        forms, `manage.py changepassword`, a shell) ends every session of the user, in the same
-        transaction as the new password: whoever held a token issued under the old password
-        holds nothing any more."""
+        """The one home of what a change of credentials ends, whatever the path.
+
+        A password changed in any way (the API's change and reset, `set_password`,
+        `set_unusable_password`, the admin's forms, `manage.py changepassword`, a shell) ends, in
+        the same transaction as the new password: every unused link sent by email (an address
+        change asked for with the old password dies with it), whatever other apps keep pending
+        (`credentials_changed`: second-factor challenges), and every session. Whoever held
+        anything issued under the old password holds nothing any more. A user made inactive
+        loses their unused links and pending challenges the same way (`user_deactivated`), so
+        that making them active again brings none back.
+        """
         update_fields = kwargs.get("update_fields")
+        write = self.password_write
         # `set_password` keeps the raw password in `_password` until the save; any other change
         # (`set_unusable_password`, a new hash assigned) differs from what was loaded or saved.
         password_changed = (
             not self._state.adding
             and (update_fields is None or "password" in update_fields)
             and (
-                getattr(self, "_password", None) is not None
+                write is not None
+                or getattr(self, "_password", None) is not None
                 or (self.stored_password is not None and self.password != self.stored_password)
             )
         )
-        if not password_changed:
+        deactivated = (
+            not self._state.adding
+            and (update_fields is None or "is_active" in update_fields)
+            and self.stored_is_active is True
+            and not self.is_active
+        )
+        if not (password_changed or deactivated):
             super().save(*args, **kwargs)
         else:
+            now = write.now if write is not None else timezone.now()
             with transaction.atomic(using=kwargs.get("using") or router.db_for_write(User)):
                 super().save(*args, **kwargs)
-                self.auth_sessions.revoke(reason=RevokedReason.PASSWORD_CHANGE)
-                auth_event_send("password_changed", user_id=self.pk, detail={"via": "save"})
-        self.stored_password = self.password
+                if password_changed:
+                    self.pending_end(now=now, signal=credentials_changed)
+                    self.auth_sessions.revoke(
+                        reason=write.reason if write else RevokedReason.PASSWORD_CHANGE, now=now
+                    )
+                    if write is None:  # a service records its own event, with its session
+                        auth_event_send("password_changed", user_id=self.pk, detail={"via": "save"})
+                if deactivated:
+                    self.pending_end(now=now, signal=user_deactivated)
+        if update_fields is None or "password" in update_fields:
+            self.stored_password = self.password
+        if update_fields is None or "is_active" in update_fields:
+            self.stored_is_active = self.is_active
+
+    def pending_end(self, *, now: datetime, signal: Signal) -> None:
+        """End the user's unused links and, through `signal`, what other apps keep pending.
+        Before the sessions are revoked: a second factor's check that holds its challenge's lock
+        finishes first (and the session it opened is then revoked with the others)."""
+        EmailToken.objects.for_user(self).pending().end(now)
+        in_transaction_send(signal, "a change of credentials", user=self, now=now)
+
+    def password_store(
+        self,
+        encoded: str,
+        *,
+        reason: RevokedReason,
+        now: datetime,
+        also_update: Iterable[str] = (),
+    ) -> None:
+        """Store a password the caller hashed (off the event loop) through `save`, so that it
+        ends what any password write ends, the sessions revoked for `reason`. The caller records
+        its own event (with the session it opens), so `save` records none."""
+        self.password = encoded
+        self.password_write = PasswordWrite(reason=reason, now=now)
+        try:
+            self.save(update_fields=["password", *also_update])
+        finally:
+            self.password_write = None
 
 
 class AuthSessionQuerySet(models.QuerySet["AuthSession"]):
@@ -189,6 +260,21 @@ class EmailTokenPurpose(models.TextChoices):
     EMAIL_CHANGE = "email_change", "Confirm a new address"
 
 
+class EmailTokenQuerySet(models.QuerySet["EmailToken"]):
+    def for_user(self, user: User) -> "EmailTokenQuerySet":
+        return self.filter(user_id=user.pk)
+
+    def pending(self) -> "EmailTokenQuerySet":
+        """Not used yet (expired ones included: ending them too costs nothing)."""
+        return self.filter(used_at__isnull=True)
+
+    def end(self, now: datetime) -> int:
+        """Make these links dead: marked used at `now`, so a link that was followed meanwhile
+        keeps its own time, and purge_sessions drops them with the used ones. A link being
+        confirmed holds its row's lock: this waits for it, then skips it if it was used."""
+        return self.filter(used_at__isnull=True).update(used_at=now)
+
+
 class EmailToken(models.Model):
     """The token of a link sent by email, kept only as its SHA-256: single use, expiring, bound
     to the address it was sent to (a link sent to an address the user no longer has is dead)."""
@@ -202,6 +288,8 @@ class EmailToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EmailTokenQuerySet.as_manager()
 
     class Meta:
         indexes = [

@@ -422,22 +422,23 @@ async def auth_sessions_revoke_others(*, caller: AuthSession, client: ClientInfo
 def user_password_set_sync(
     *, session: AuthSession, encoded_password: str, client: ClientInfo
 ) -> IssuedSession:
-    """Store the new password, revoke every session of the user and open a new one, in one
-    transaction; refused (401) if the calling session died meanwhile (signed out elsewhere,
-    revoked by an operator) while the new password was being hashed."""
+    """Store the new password (which ends every session, link and challenge of the user) and
+    open a new session, in one transaction; refused (401) if the calling session died meanwhile
+    (signed out elsewhere, revoked by an operator) while the new password was being hashed."""
     user = session.user
     now = timezone.now()
     with transaction.atomic():
         calling = AuthSession.objects.select_for_update().filter(pk=session.pk).first()
         if calling is None or not calling.is_live_at(now):
             raise AccessTokenRefused
-        User.objects.filter(pk=user.pk).update(password=encoded_password)
-        user.password = encoded_password
-        auth_sessions_revoke_sync(
-            sessions=user.auth_sessions.all(), reason=RevokedReason.PASSWORD_CHANGE, now=now
-        )
+        # Through User.save, the one home of what a new password ends: links, challenges and
+        # every session (this one too: a new one is opened below).
+        user.password_store(encoded_password, reason=RevokedReason.PASSWORD_CHANGE, now=now)
         enqueue_with_transaction(
-            tasks.security_notice_send, user_id=str(user.pk), kind="password_changed"
+            tasks.security_notice_send,
+            user_id=str(user.pk),
+            kind="password_changed",
+            to=user.email,
         )
         issued_session = auth_session_issue(user=user, client=client, now=now)
         client.event("password_changed", user_id=user.pk, session_id=issued_session.session.pk)
@@ -583,36 +584,54 @@ def password_reset_user_sync(*, token: str) -> User:
 
 def password_reset_complete_sync(
     *, token: str, encoded_password: str, client: ClientInfo
-) -> IssuedSession:
+) -> IssuedSession | SecondFactorChallenge:
     """In one transaction: the token used (it may have been used meanwhile: 400), the new
-    password stored, the address marked verified (the user proved they read its mail), every
-    session revoked, a new one opened, and the notice enqueued."""
+    password stored (every session, other link and challenge of the user ends), the address
+    marked verified (the user proved they read its mail), the notice enqueued, and a new session
+    opened; or, for a user with a second factor, the sign-in's challenge instead. A reset proves
+    the mailbox, not the second factor: it must not open a session that sign-in would not."""
     now = timezone.now()
     with transaction.atomic():
         found = email_token_usable(token=token, purpose=EmailTokenPurpose.PASSWORD_RESET, now=now)
         found.used_at = now
         found.save(update_fields=["used_at"])
         user = found.user
-        User.objects.filter(pk=user.pk).update(password=encoded_password, email_verified=True)
-        user.password = encoded_password
         user.email_verified = True
-        auth_sessions_revoke_sync(
-            sessions=user.auth_sessions.all(), reason=RevokedReason.PASSWORD_RESET, now=now
+        # Through User.save (see user_password_set_sync); this link is used already, so it is
+        # not among the links that end.
+        user.password_store(
+            encoded_password,
+            reason=RevokedReason.PASSWORD_RESET,
+            now=now,
+            also_update=["email_verified"],
         )
         enqueue_with_transaction(
-            tasks.security_notice_send, user_id=str(user.pk), kind="password_reset_notice"
+            tasks.security_notice_send,
+            user_id=str(user.pk),
+            kind="password_reset_notice",
+            to=user.email,
         )
-        issued_session = auth_session_issue(user=user, client=client, now=now)
-        client.event("password_reset", user_id=user.pk, session_id=issued_session.session.pk)
+        # Asked after the password was stored, so this challenge is not among those it ended.
+        challenge = second_factor_challenge(
+            ChallengeRequest(user=user, ip=client.ip, user_agent=client.user_agent, now=now)
+        )
+        answer: IssuedSession | SecondFactorChallenge
+        if challenge is not None:
+            client.event("password_reset", user_id=user.pk)
+            answer = challenge
+        else:
+            answer = auth_session_issue(user=user, client=client, now=now)
+            client.event("password_reset", user_id=user.pk, session_id=answer.session.pk)
     logger.info("Password reset: user %s", user.pk)
-    return issued_session
+    return answer
 
 
 async def password_reset_confirm(
     *, token: str, new_password: str, client: ClientInfo
-) -> IssuedSession:
-    """Set a new password with a reset link's token. A bad token is refused before any hashing;
-    a weak password is a 422 and leaves the token usable."""
+) -> IssuedSession | SecondFactorChallenge:
+    """Set a new password with a reset link's token: a session, or the second factor's challenge
+    (answered at /api/auth/mfa/verify) for a user who has one. A bad token is refused before any
+    hashing; a weak password is a 422 and leaves the token usable."""
     user = await sync_to_async(password_reset_user_sync)(token=token)
     password_validate(new_password, email=user.email, field="new_password")
     hasher_capacity_ensure()
@@ -622,10 +641,17 @@ async def password_reset_confirm(
     )
 
 
-def email_change_enqueue_sync(*, user: User, new_email: str) -> None:
-    """Both messages or neither: the link to the new address, the notice to the current one."""
+def email_change_enqueue_sync(*, session: AuthSession, new_email: str) -> None:
+    """Both messages or neither: the link to the new address (made only while the asking
+    session lives: see tasks.email_change_send), the notice to the current one."""
+    user = session.user
     with transaction.atomic():
-        enqueue_with_transaction(tasks.email_change_send, user_id=str(user.pk), new_email=new_email)
+        enqueue_with_transaction(
+            tasks.email_change_send,
+            user_id=str(user.pk),
+            new_email=new_email,
+            session_id=str(session.pk),
+        )
         enqueue_with_transaction(
             tasks.security_notice_send,
             user_id=str(user.pk),
@@ -649,7 +675,7 @@ async def email_change_request(
     )
     if await selectors.user_email_exists(email=new_email):
         raise EmailAlreadyRegistered
-    await sync_to_async(email_change_enqueue_sync)(user=user, new_email=new_email)
+    await sync_to_async(email_change_enqueue_sync)(session=session, new_email=new_email)
 
 
 def email_change_confirm_sync(*, token: str, client: ClientInfo) -> User:
@@ -662,9 +688,17 @@ def email_change_confirm_sync(*, token: str, client: ClientInfo) -> User:
                 raise EmailAlreadyRegistered  # taken since the link was sent; the link stays
             found.used_at = now
             found.save(update_fields=["used_at"])
+            old_email = user.email
             User.objects.filter(pk=user.pk).update(email=found.email, email_verified=True)
             user.email = found.email
             user.email_verified = True
+            # The address that loses the account hears of it, with the change or not at all.
+            enqueue_with_transaction(
+                tasks.security_notice_send,
+                user_id=str(user.pk),
+                kind="email_changed_notice",
+                to=old_email,
+            )
             client.event("email_changed", user_id=user.pk)
     except IntegrityError:
         # The unique index decided a race with a sign-up or another change.

@@ -1,8 +1,9 @@
-"""The `auth_event` signal: what the services tell an audit trail, from inside their transactions.
+"""Signals of accounts, sent from inside the transaction of the change they announce: `auth_event`
+(what an audit trail records), `credentials_changed` and `user_deactivated` (what other apps end).
 
-accounts never imports the app that records events (import-linter forbids it); any app may
-connect a receiver. The receiver runs synchronously in the sender's transaction, so an event is
-committed with the change it records, or not at all.
+accounts never imports the apps that listen (import-linter forbids it); any app may connect a
+receiver. Receivers run synchronously in the sender's transaction, so what they write is
+committed with the change, or not at all.
 """
 
 import uuid
@@ -36,8 +37,26 @@ EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 auth_event = Signal()
 
 
+# Sent by User.save when a user's password changed by any path (the API's change and reset, the
+# admin's forms, `manage.py changepassword`, `set_password` and `save` in a shell), with: user,
+# now. Whatever another app keeps pending for the user that proves who they are (a second
+# factor's half-done sign-in) must end here: it was earned under the old password.
+credentials_changed = Signal()
+# Sent by User.save when `is_active` went from true to false (the admin's form, a shell), with:
+# user, now. What is pending must not come back to life if the user is made active again.
+user_deactivated = Signal()
+
+
 class EventOutsideTransaction(RuntimeError):
     """An event sent with no transaction open could be recorded without its change."""
+
+
+def in_transaction_send(signal: Signal, what: str, **kwargs: Any) -> None:
+    """Send `signal` to its receivers; refused outside an atomic block (what they write would
+    commit without the change it belongs to)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise EventOutsideTransaction(f"{what} sent outside a transaction")
+    signal.send(sender=None, **kwargs)
 
 
 def auth_event_send(
@@ -50,10 +69,9 @@ def auth_event_send(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Announce one event. Must run inside the atomic block of the change it records."""
-    if not transaction.get_connection().in_atomic_block:
-        raise EventOutsideTransaction(f"auth event {type!r} sent outside a transaction")
-    auth_event.send(
-        sender=None,
+    in_transaction_send(
+        auth_event,
+        f"auth event {type!r}",
         type=type,
         user_id=user_id,
         ip=ip,

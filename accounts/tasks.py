@@ -24,7 +24,7 @@ from django.tasks import Task, task
 from django.utils import timezone
 
 from accounts.emails import duration_text, email_message_build, email_message_send
-from accounts.models import EmailToken, EmailTokenPurpose, User
+from accounts.models import AuthSession, EmailToken, EmailTokenPurpose, User
 from accounts.tokens import email_token_hash, email_token_new
 from toolkit.links import link_with_token
 from toolkit.tasks import retry_delay, task_retry_later
@@ -164,42 +164,59 @@ def password_reset_send(*, email: str, attempt: int = 1) -> None:
 
 
 @task
-def email_change_send(*, user_id: str, new_email: str, attempt: int = 1) -> None:
-    """A confirmation link to the new address, unless another account took it meanwhile."""
+def email_change_send(*, user_id: str, new_email: str, session_id: str, attempt: int = 1) -> None:
+    """A confirmation link to the new address, unless another account took it meanwhile, or the
+    session that asked for it has ended: a password changed or reset since the request (which
+    revokes every session) must not be followed by a link made from it, however late a worker
+    gets to this task. The user's row stays locked until the link is sent, so a new password
+    written meanwhile waits, and then ends the link with the others."""
 
     def send() -> None:
-        user = active_user(user_id)
-        if user is None or user.email == new_email:
-            return
-        if User.objects.filter(email=new_email).exists():
-            logger.info("Email change of user %s: the new address was taken meanwhile", user.pk)
-            return
-        link_send(user=user, purpose=EmailTokenPurpose.EMAIL_CHANGE, to=new_email)
+        with transaction.atomic():
+            user = User.objects.select_for_update().filter(pk=uuid.UUID(user_id)).first()
+            if user is None or not user.is_active or user.email == new_email:
+                return
+            asking = AuthSession.objects.filter(pk=uuid.UUID(session_id), user=user).first()
+            if asking is None or not asking.is_live_at(timezone.now()):
+                logger.info("Email change of user %s: the session that asked has ended", user.pk)
+                return
+            if User.objects.filter(email=new_email).exists():
+                logger.info("Email change of user %s: the new address was taken meanwhile", user.pk)
+                return
+            link_send(user=user, purpose=EmailTokenPurpose.EMAIL_CHANGE, to=new_email)
 
     delivery_attempt(
         email_change_send,
         attempt=attempt,
-        kwargs={"user_id": user_id, "new_email": new_email},
+        kwargs={"user_id": user_id, "new_email": new_email, "session_id": session_id},
         send=send,
     )
 
 
-NOTICES = ("email_change_notice", "password_changed", "password_reset_notice")
+NOTICES = (
+    "email_change_notice",
+    "email_changed_notice",
+    "password_changed",
+    "password_reset_notice",
+)
 
 
 @task
-def security_notice_send(*, user_id: str, kind: str, to: str = "", attempt: int = 1) -> None:
-    """A notice without a link (password changed or reset, address change requested) to `to`, or
-    to the user's address when sent."""
+def security_notice_send(*, user_id: str, kind: str, to: str, attempt: int = 1) -> None:
+    """A notice without a link (password changed or reset, address change asked for or made) to
+    `to`: the address the event concerned, fixed by whoever enqueued it when it happened. Never
+    the user's address at send time, which may have changed since (a notice of a reset queued
+    just before an address change belongs to the address that was reset)."""
     if kind not in NOTICES:
         raise ValueError(f"no such notice: {kind}")
+    if not to:
+        raise ValueError(f"notice {kind} without a recipient")
 
     def send() -> None:
         user = User.objects.filter(pk=uuid.UUID(user_id)).first()
         if user is None:
             return
-        address = to or user.email
-        email_message_send(email_message_build(kind=kind, to=address, context={}))
+        email_message_send(email_message_build(kind=kind, to=to, context={}))
         logger.info("Sent %s notice to user %s", kind, user.pk)
 
     delivery_attempt(

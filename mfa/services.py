@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.maintenance import PurgeRequest
-from accounts.models import User
+from accounts.models import EmailToken, User
 from accounts.second_factor import ChallengeRequest, SecondFactorChallenge
 from accounts.services import (
     ClientInfo,
@@ -148,6 +148,9 @@ def totp_confirm_sync(*, user: User, code: str, client: ClientInfo) -> list[str]
             return None
         device.confirmed_at = now
         device.save(update_fields=["confirmed_at"])
+        # A stronger sign-in leaves nothing asked for under the weaker one: an address change
+        # requested with the password alone (by whoever else knew it) dies here.
+        EmailToken.objects.for_user(user).pending().end(now)
         codes = recovery_codes_replace(user_id=user.pk, now=now)
         client.event("mfa_enabled", user_id=user.pk)
         return codes

@@ -6,7 +6,7 @@ import pytest
 from accounts.models import User
 from tests.accounts.helpers import bearer, signin, signup
 from tests.factories import DEFAULT_PASSWORD
-from tests.mail import link_token, only_message_to, sent_to
+from tests.mail import html_part, link_token, only_message_to, sent_to
 from toolkit.rates import Rate
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -14,6 +14,7 @@ CHANGE = "/api/auth/email/change"
 CONFIRM = "/api/auth/email/change/confirm"
 SUBJECT = "Confirm your new email address"
 NOTICE = "Your email address is being changed"
+CHANGED = "Your email address was changed"
 
 
 async def change(api, session: dict, new_email: str, password: str = DEFAULT_PASSWORD):
@@ -145,3 +146,104 @@ async def test_change_is_throttled_per_client_ip(api, settings):
     settings.RATE_LIMIT_EMAIL_CHANGE = Rate(count=1, period=3600)
     assert (await change(api, one, "a.new@example.com")).status_code == 202
     assert (await change(api, one, "b.new@example.com")).status_code == 429
+
+
+async def pending_change(api, email: str, new_email: str) -> tuple[dict, str]:
+    """A signed-in session, and the token of a change to `new_email` not confirmed yet: what an
+    attacker who knows the password holds."""
+    session = await signup(api, email)
+    assert (await change(api, session, new_email)).status_code == 202
+    return session, link_token(only_message_to(new_email, SUBJECT))
+
+
+async def assert_link_dead(api, token: str, user_id: str, email: str) -> None:
+    response = await api.post(CONFIRM, json={"token": token})
+    assert response.status_code == 400, response.text
+    assert response.json() == {"detail": "Invalid or expired token"}
+    assert (await User.objects.aget(pk=user_id)).email == email
+
+
+async def test_a_password_change_ends_a_pending_email_change(api):
+    session, token = await pending_change(api, "owner@example.com", "attacker@example.com")
+    changed = await api.post(
+        "/api/auth/password",
+        json={"current_password": DEFAULT_PASSWORD, "new_password": "the owner's new passphrase"},
+        headers=bearer(session),
+    )
+    assert changed.status_code == 200
+    await assert_link_dead(api, token, session["user"]["id"], "owner@example.com")
+
+
+async def test_a_password_reset_ends_a_pending_email_change(api):
+    session, token = await pending_change(api, "resetter@example.com", "thief@example.com")
+    await api.post("/api/auth/password/reset", json={"email": "resetter@example.com"})
+    reset = link_token(only_message_to("resetter@example.com", "Reset your password"))
+    confirmed = await api.post(
+        "/api/auth/password/reset/confirm",
+        json={"token": reset, "new_password": "the owner's new passphrase"},
+    )
+    assert confirmed.status_code == 200
+    await assert_link_dead(api, token, session["user"]["id"], "resetter@example.com")
+
+
+async def test_a_password_change_ends_a_pending_verification_link_too(api):
+    session = await signup(api, "unverified.changer@example.com")
+    verify = link_token(
+        only_message_to("unverified.changer@example.com", "Confirm your email address")
+    )
+    changed = await api.post(
+        "/api/auth/password",
+        json={"current_password": DEFAULT_PASSWORD, "new_password": "the owner's new passphrase"},
+        headers=bearer(session),
+    )
+    assert changed.status_code == 200
+    response = await api.post("/api/auth/email/verify", json={"token": verify})
+    assert response.status_code == 400
+    assert not (await User.objects.aget(pk=session["user"]["id"])).email_verified
+
+
+async def test_a_change_asked_for_after_the_password_changed_still_works(api):
+    session, _ = await pending_change(api, "later@example.com", "first.try@example.com")
+    changed = await api.post(
+        "/api/auth/password",
+        json={"current_password": DEFAULT_PASSWORD, "new_password": "the owner's new passphrase"},
+        headers=bearer(session),
+    )
+    fresh = changed.json()
+    response = await change(api, fresh, "second.try@example.com", "the owner's new passphrase")
+    assert response.status_code == 202
+    token = link_token(only_message_to("second.try@example.com", SUBJECT))
+    assert (await api.post(CONFIRM, json={"token": token})).status_code == 200
+
+
+async def test_the_change_notice_says_a_new_password_cancels_the_change(api):
+    session = await signup(api, "warned@example.com")
+    await change(api, session, "somewhere.else@example.com")
+    notice = only_message_to("warned@example.com", NOTICE)
+    for text in (str(notice.body), html_part(notice)):
+        assert "change your password now" in text
+        assert "cancels the change" in text
+
+
+async def test_a_confirmed_change_sends_a_notice_to_the_old_address(api):
+    session = await signup(api, "left.behind@example.com")
+    await change(api, session, "moved.on@example.com")
+    token = link_token(only_message_to("moved.on@example.com", SUBJECT))
+    assert (await api.post(CONFIRM, json={"token": token})).status_code == 200
+    notice = only_message_to("left.behind@example.com", CHANGED)
+    for text in (str(notice.body), html_part(notice)):
+        assert "left.behind@example.com" in text
+        assert "moved.on" not in text and "token=" not in text
+    assert [m.subject for m in sent_to("moved.on@example.com")] == [SUBJECT]
+
+
+async def test_a_change_refused_at_confirmation_sends_no_notice(api, users):
+    session = await signup(api, "still.here@example.com")
+    await change(api, session, "grabbed@example.com")
+    token = link_token(only_message_to("grabbed@example.com", SUBJECT))
+    await users.create("grabbed@example.com")
+    assert (await api.post(CONFIRM, json={"token": token})).status_code == 409
+    assert [m.subject for m in sent_to("still.here@example.com")] == [
+        "Confirm your email address",
+        NOTICE,
+    ]

@@ -43,3 +43,33 @@ def test_createsuperuser_works_non_interactively(monkeypatch):
 def test_get_by_natural_key_ignores_letter_case():
     User.objects.create_user("natural@example.com", "a-fine-password")
     assert User.objects.get_by_natural_key("NATURAL@example.com").email == "natural@example.com"
+
+
+def test_ending_pending_links_marks_only_the_unused_ones_of_that_user():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import EmailToken
+
+    owner = User.objects.create_user("links.owner@example.com", "a passphrase of some length")
+    other = User.objects.create_user("links.other@example.com", "a passphrase of some length")
+    then = timezone.now() - timedelta(minutes=5)
+    later = then + timedelta(days=1)
+    for user, token_hash, used_at in (
+        (owner, "a" * 64, None),
+        (owner, "b" * 64, then),
+        (other, "c" * 64, None),
+    ):
+        EmailToken.objects.create(
+            user=user,
+            purpose="verify_email",
+            token_hash=token_hash,
+            email=user.email,
+            expires_at=later,
+            used_at=used_at,
+        )
+    now = timezone.now()
+    assert EmailToken.objects.for_user(owner).pending().end(now) == 1
+    used = dict(EmailToken.objects.values_list("token_hash", "used_at"))
+    assert used == {"a" * 64: now, "b" * 64: then, "c" * 64: None}

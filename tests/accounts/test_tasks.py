@@ -1,8 +1,10 @@
 """Email tasks: enqueued with the change they belong to (or not at all), retried with back-off
 when the mail server does not answer, visible in the admin; purge drops dead links, old results."""
 
+import uuid
 from datetime import timedelta
 from io import StringIO
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -16,9 +18,10 @@ from accounts import tasks
 from accounts.exceptions import EmailAlreadyRegistered
 from accounts.models import EmailToken, User
 from accounts.services import ClientInfo, user_create_with_session
-from tests.accounts.helpers import signup
+from tests.accounts.helpers import bearer, signup
 from tests.accounts.test_admin import admin_login
-from tests.factories import UserFactory
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.mail import link_token, only_message_to, sent_to
 from tests.pgcluster import free_port
 from toolkit.tasks import enqueue_with_transaction, retry_delay
 
@@ -233,8 +236,6 @@ def test_purge_drops_task_results_finished_long_ago_only(database_tasks):
 
 
 async def test_password_change_commits_its_notice_with_the_new_password(api, database_tasks):
-    from tests.accounts.helpers import bearer
-
     session = await signup(api, "notified@example.com")
     response = await api.post(
         "/api/auth/password",
@@ -249,4 +250,114 @@ async def test_password_change_commits_its_notice_with_the_new_password(api, dat
     assert notice.args_kwargs["kwargs"] == {
         "user_id": session["user"]["id"],
         "kind": "password_changed",
+        "to": "notified@example.com",
+    }
+
+
+async def run_queued(task) -> None:
+    """Run the queued rows of `task` with their stored arguments, as a worker would."""
+    path = f"{task.func.__module__}.{task.func.__qualname__}"
+    rows = [row async for row in DBTaskResult.objects.filter(task_path=path, status="READY")]
+    assert rows, f"nothing queued for {path}"
+    for row in rows:
+        await sync_to_async(task.call)(*row.args_kwargs["args"], **row.args_kwargs["kwargs"])
+
+
+async def test_a_password_change_notice_goes_to_the_address_it_concerned(api, database_tasks):
+    session = await signup(api, "before.move@example.com")
+    response = await api.post(
+        "/api/auth/password",
+        json={"current_password": DEFAULT_PASSWORD, "new_password": "new passphrase!"},
+        headers=bearer(session),
+    )
+    assert response.status_code == 200
+    # The address moves before a worker gets to the notice.
+    await User.objects.filter(pk=session["user"]["id"]).aupdate(email="after.move@example.com")
+    await run_queued(tasks.security_notice_send)
+    only_message_to("before.move@example.com", "Your password was changed")
+    assert sent_to("after.move@example.com") == []
+
+
+async def test_a_password_reset_notice_goes_to_the_address_that_was_reset(api, database_tasks):
+    await UserFactory().create("reset.before.move@example.com")
+    await api.post("/api/auth/password/reset", json={"email": "reset.before.move@example.com"})
+    await run_queued(tasks.password_reset_send)
+    token = link_token(only_message_to("reset.before.move@example.com", "Reset your password"))
+    confirmed = await api.post(
+        "/api/auth/password/reset/confirm",
+        json={"token": token, "new_password": "a brand new passphrase"},
+    )
+    assert confirmed.status_code == 200
+    await User.objects.filter(email="reset.before.move@example.com").aupdate(
+        email="reset.after.move@example.com"
+    )
+    await run_queued(tasks.security_notice_send)
+    only_message_to("reset.before.move@example.com", "Your password was reset")
+    assert sent_to("reset.after.move@example.com") == []
+
+
+def test_a_notice_without_a_recipient_is_refused():
+    without_to: dict[str, Any] = {"user_id": str(uuid.uuid4()), "kind": "password_changed"}
+    with pytest.raises(TypeError):
+        tasks.security_notice_send.call(**without_to)
+    with pytest.raises(ValueError, match="without a recipient"):
+        tasks.security_notice_send.call(user_id=str(uuid.uuid4()), kind="password_changed", to="")
+
+
+async def test_an_address_change_link_queued_before_a_password_change_is_never_made(
+    api, database_tasks
+):
+    session = await signup(api, "slow.worker@example.com")
+    asked = await api.post(
+        "/api/auth/email/change",
+        json={"new_email": "too.late@example.com", "current_password": DEFAULT_PASSWORD},
+        headers=bearer(session),
+    )
+    assert asked.status_code == 202
+    changed = await api.post(
+        "/api/auth/password",
+        json={"current_password": DEFAULT_PASSWORD, "new_password": "new passphrase!"},
+        headers=bearer(session),
+    )
+    assert changed.status_code == 200
+    # Only now does a worker get to the link.
+    await run_queued(tasks.email_change_send)
+    assert sent_to("too.late@example.com") == []
+    assert not await EmailToken.objects.filter(purpose="email_change").aexists()
+
+
+async def test_an_address_change_link_is_made_while_the_asking_session_lives(api, database_tasks):
+    session = await signup(api, "quick.worker@example.com")
+    await api.post(
+        "/api/auth/email/change",
+        json={"new_email": "in.time@example.com", "current_password": DEFAULT_PASSWORD},
+        headers=bearer(session),
+    )
+    await run_queued(tasks.email_change_send)
+    only_message_to("in.time@example.com", "Confirm your new email address")
+
+
+async def test_a_confirmed_change_commits_its_notice_to_the_old_address(api, database_tasks):
+    session = await signup(api, "committed.old@example.com")
+    await api.post(
+        "/api/auth/email/change",
+        json={"new_email": "committed.new@example.com", "current_password": DEFAULT_PASSWORD},
+        headers=bearer(session),
+    )
+    await run_queued(tasks.email_change_send)
+    token = link_token(
+        only_message_to("committed.new@example.com", "Confirm your new email address")
+    )
+    confirmed = await api.post("/api/auth/email/change/confirm", json={"token": token})
+    assert confirmed.status_code == 200
+    notices = [
+        row.args_kwargs["kwargs"]
+        async for row in DBTaskResult.objects.filter(
+            task_path="accounts.tasks.security_notice_send"
+        ).order_by("enqueued_at")
+    ]
+    assert notices[-1] == {
+        "user_id": session["user"]["id"],
+        "kind": "email_changed_notice",
+        "to": "committed.old@example.com",
     }

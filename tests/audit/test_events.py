@@ -143,6 +143,45 @@ async def test_a_wrong_current_password_records_signin_failed_and_no_password_ch
     assert await types_of("changer@example.com") == ["signup", "signin_failed", "password_changed"]
 
 
+async def test_a_password_change_and_a_reset_record_one_event_each_with_the_new_session(api):
+    from accounts.tokens import access_token_decode
+    from tests.mail import link_token, only_message_to
+
+    session = await signup(api, "once@example.com")
+    changed = await api.post(
+        "/api/auth/password",
+        json={"current_password": PASSWORD, "new_password": "a brand new passphrase"},
+        headers=bearer(session),
+    )
+    await api.post("/api/auth/password/reset", json={"email": "once@example.com"})
+    token = link_token(only_message_to("once@example.com", "Reset your password"))
+    reset = await api.post(
+        "/api/auth/password/reset/confirm",
+        json={"token": token, "new_password": "yet another passphrase"},
+    )
+    assert await types_of("once@example.com") == ["signup", "password_changed", "password_reset"]
+    for type, answer in (("password_changed", changed), ("password_reset", reset)):
+        event = await AuthEvent.objects.aget(type=type)
+        assert event.session_id == access_token_decode(answer.json()["access_token"]).session_id
+        assert event.detail == {}
+
+
+async def test_a_password_set_in_a_shell_records_password_changed_once(api):
+    from accounts.models import User
+
+    await signup(api, "shell.set@example.com")
+
+    def set_in_shell() -> None:
+        user = User.objects.get(email="shell.set@example.com")
+        user.set_password("set-in-a-shell-123")
+        user.save()
+
+    await sync_to_async(set_in_shell)()
+    assert await types_of("shell.set@example.com") == ["signup", "password_changed"]
+    event = await AuthEvent.objects.aget(type="password_changed")
+    assert event.detail == {"via": "save"} and event.session_id is None
+
+
 async def test_an_event_that_cannot_be_written_undoes_its_change(api):
     session = await signup(api, "atomic@example.com")
 

@@ -253,3 +253,110 @@ async def test_verify_for_a_user_deactivated_meanwhile_is_401(api, clock):
         VERIFY, json={"mfa_token": challenge["mfa_token"], "code": code(secret, clock.step())}
     )
     assert response.status_code == 401
+
+
+async def answer(api, challenge: dict, secret: str, clock) -> int:
+    response = await api.post(
+        VERIFY, json={"mfa_token": challenge["mfa_token"], "code": code(secret, clock.step())}
+    )
+    return response.status_code
+
+
+async def test_a_challenge_dies_when_the_password_changes(api, clock):
+    session = await signup(api, "changed.meanwhile@example.com")
+    secret, _ = await totp_on(api, session, clock)
+    challenge = await challenge_for(api, "changed.meanwhile@example.com")
+    changed = await api.post(
+        "/api/auth/password",
+        json={"current_password": PASSWORD, "new_password": "the owner's new passphrase"},
+        headers=bearer(session),
+    )
+    assert changed.status_code == 200
+    assert await answer(api, challenge, secret, clock) == 401
+    assert not await MfaChallenge.objects.aexists()
+
+
+async def test_a_challenge_dies_when_the_password_is_reset(api, clock):
+    from tests.mail import link_token, only_message_to
+
+    session = await signup(api, "reset.meanwhile@example.com")
+    secret, _ = await totp_on(api, session, clock)
+    challenge = await challenge_for(api, "reset.meanwhile@example.com")
+    await api.post("/api/auth/password/reset", json={"email": "reset.meanwhile@example.com"})
+    token = link_token(only_message_to("reset.meanwhile@example.com", "Reset your password"))
+    reset = await api.post(
+        "/api/auth/password/reset/confirm",
+        json={"token": token, "new_password": "the owner's new passphrase"},
+    )
+    assert reset.status_code == 200
+    assert await answer(api, challenge, secret, clock) == 401
+
+
+async def deactivate_in_a_shell(api, user_id: str) -> None:
+    from asgiref.sync import sync_to_async
+
+    from accounts.models import User
+
+    def deactivate() -> None:
+        user = User.objects.get(pk=user_id)
+        user.is_active = False
+        user.save()
+
+    await sync_to_async(deactivate)()
+
+
+async def deactivate_with_the_admin_form(api, user_id: str) -> None:
+    from accounts.models import AuthSession, User
+    from tests.accounts.test_admin import admin_login, csrf_token
+
+    await User.objects.acreate_user(
+        "deactivator@example.com", "operator-passphrase", is_staff=True, is_superuser=True
+    )
+    assert (await admin_login(api, "deactivator@example.com", "operator-passphrase")).is_redirect
+    user = await User.objects.aget(pk=user_id)
+    sessions = [s.pk async for s in AuthSession.objects.filter(user_id=user_id)]
+    page = await api.get(f"/admin/accounts/user/{user_id}/change/")
+    data = {
+        "email": user.email,
+        "is_active": "",  # unticked
+        "auth_sessions-TOTAL_FORMS": str(len(sessions)),
+        "auth_sessions-INITIAL_FORMS": str(len(sessions)),
+        "auth_sessions-MIN_NUM_FORMS": "0",
+        "auth_sessions-MAX_NUM_FORMS": "1000",
+        "csrfmiddlewaretoken": csrf_token(page.text),
+    }
+    for n, pk in enumerate(sessions):
+        data |= {f"auth_sessions-{n}-id": str(pk), f"auth_sessions-{n}-user": user_id}
+    response = await api.post(f"/admin/accounts/user/{user_id}/change/", data=data)
+    assert response.status_code == 302, response.text[:2000]
+
+
+@pytest.mark.parametrize("deactivate", [deactivate_in_a_shell, deactivate_with_the_admin_form])
+async def test_a_challenge_dies_when_the_user_is_deactivated_even_once_active_again(
+    api, clock, deactivate
+):
+    from accounts.models import User
+
+    email = f"{deactivate.__name__.replace('_', '.')}@example.com"
+    session = await signup(api, email)
+    secret, _ = await totp_on(api, session, clock)
+    challenge = await challenge_for(api, email)
+    await deactivate(api, session["user"]["id"])
+    assert not (await User.objects.aget(email=email)).is_active
+    await User.objects.filter(email=email).aupdate(is_active=True)
+    assert await answer(api, challenge, secret, clock) == 401
+    fresh = await challenge_for(api, email)
+    assert await answer(api, fresh, secret, clock) == 200
+
+
+async def test_a_challenge_dies_when_totp_is_turned_off(api, clock):
+    session = await signup(api, "off.meanwhile@example.com")
+    secret, codes = await totp_on(api, session, clock)
+    challenge = await challenge_for(api, "off.meanwhile@example.com")
+    off = await api.post(
+        f"{MFA}/totp/disable",
+        json={"current_password": PASSWORD, "code": codes[0]},
+        headers=bearer(session),
+    )
+    assert off.status_code == 200
+    assert await answer(api, challenge, secret, clock) == 401

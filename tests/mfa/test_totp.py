@@ -249,3 +249,22 @@ async def test_disable_when_off_is_400(api, clock):
     )
     assert response.status_code == 400
     assert await User.objects.filter(email="alreadyoff@example.com").aexists()
+
+
+async def test_turning_totp_on_ends_a_pending_email_change(api, clock):
+    from tests.mail import link_token, only_message_to
+
+    session = await signup(api, "strengthened@example.com")
+    asked = await api.post(
+        "/api/auth/email/change",
+        json={"new_email": "asked.before@example.com", "current_password": PASSWORD},
+        headers=bearer(session),
+    )
+    assert asked.status_code == 202
+    token = link_token(
+        only_message_to("asked.before@example.com", "Confirm your new email address")
+    )
+    await totp_on(api, session, clock)
+    response = await api.post("/api/auth/email/change/confirm", json={"token": token})
+    assert response.status_code == 400
+    assert (await User.objects.aget(pk=session["user"]["id"])).email == "strengthened@example.com"

@@ -173,6 +173,15 @@ async def test_signin_documents_both_of_its_200_bodies(schema):
     assert set(challenge["required"]) == {"mfa_required", "mfa_token", "methods", "expires_in"}
 
 
+async def test_reset_confirm_documents_the_session_and_the_challenge(schema):
+    answer = schema["paths"][f"{AUTH}/password/reset/confirm"]["post"]["responses"]["200"]
+    union = answer["content"]["application/json"]["schema"]["anyOf"]
+    assert {item["$ref"].rsplit("/", 1)[-1] for item in union} == {
+        "SessionOut",
+        "SigninChallengeOut",
+    }
+
+
 async def test_operation_ids_name_what_generated_clients_call(schema):
     ids = {operation["operationId"] for _, _, operation in operations(schema)}
     assert {"signup", "signin", "refresh", "signout", "me", "password_change"} <= ids
