@@ -99,8 +99,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         change asked for with the old password dies with it), whatever other apps keep pending
         (`credentials_changed`: second-factor challenges), and every session. Whoever held
         anything issued under the old password holds nothing any more. A user made inactive
-        loses their unused links and pending challenges the same way (`user_deactivated`), so
-        that making them active again brings none back.
+        loses their unused links, pending challenges (`user_deactivated`) and sessions the same
+        way, so that making them active again brings none back.
         """
         update_fields = kwargs.get("update_fields")
         write = self.password_write
@@ -136,6 +136,9 @@ class User(AbstractBaseUser, PermissionsMixin):
                         auth_event_send("password_changed", user_id=self.pk, detail={"via": "save"})
                 if deactivated:
                     self.pending_end(now=now, signal=user_deactivated)
+                    # Refused while inactive anyway; revoked so that reactivating the account
+                    # (after a compromise, say) brings no old session back.
+                    self.auth_sessions.revoke(reason=RevokedReason.ADMIN, now=now)
         if update_fields is None or "password" in update_fields:
             self.stored_password = self.password
         if update_fields is None or "is_active" in update_fields:

@@ -73,3 +73,22 @@ def test_ending_pending_links_marks_only_the_unused_ones_of_that_user():
     assert EmailToken.objects.for_user(owner).pending().end(now) == 1
     used = dict(EmailToken.objects.values_list("token_hash", "used_at"))
     assert used == {"a" * 64: now, "b" * 64: then, "c" * 64: None}
+
+
+async def test_a_deactivated_users_sessions_stay_dead_once_reactivated(api):
+    from asgiref.sync import sync_to_async
+
+    from tests.accounts.helpers import bearer, signup
+
+    session = await signup(api, "reactivated@example.com")
+    user = await User.objects.aget(email="reactivated@example.com")
+    user.is_active = False
+    await sync_to_async(user.save)()
+    user.is_active = True
+    await sync_to_async(user.save)()
+    response = await api.get("/api/auth/me", headers=bearer(session))
+    assert response.status_code == 401
+    refreshed = await api.post(
+        "/api/auth/refresh", json={"refresh_token": session["refresh_token"]}
+    )
+    assert refreshed.status_code == 401
