@@ -273,7 +273,7 @@ class EmailTokenQuerySet(models.QuerySet["EmailToken"]):
 
     def end(self, now: datetime) -> int:
         """Make these links dead: marked used at `now`, so a link that was followed meanwhile
-        keeps its own time, and purge_sessions drops them with the used ones. A link being
+        keeps its own time, and manage.py purge drops them with the used ones. A link being
         confirmed holds its row's lock: this waits for it, then skips it if it was used."""
         return self.filter(used_at__isnull=True).update(used_at=now)
 
