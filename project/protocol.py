@@ -13,6 +13,8 @@ project.protocol:BoundedHttpToolsProtocol` (`make run` does); it reads from the 
   byte: trickling bytes does not extend it. Beyond it: 408 (when part of a head arrived) and
   the connection closed. The body is not covered: uvicorn hands it to the application as it
   arrives, and a proxy in front bounds it (see the README).
+- uvicorn's proxy headers handling (on by default) is taken out: the client address is decided
+  by the application, from TRUSTED_PROXIES and CLIENT_IP_HEADER.
 - KEEPALIVE_TIMEOUT and LIMIT_CONCURRENCY: uvicorn's own `--timeout-keep-alive` and
   `--limit-concurrency` (a 503 once this many connections or requests are open in the process),
   set from the settings so that plain `uvicorn` with this class behaves like `make run`.
@@ -22,6 +24,7 @@ import asyncio
 from typing import Any
 
 from django.conf import settings
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from toolkit.http import compact_json
@@ -49,6 +52,12 @@ HEAD_TIMED_OUT = canned_response(b"408 Request Timeout", "Request headers took t
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The client address is the TCP peer, or what CLIENT_IP_HEADER says when the peer is in
+        # TRUSTED_PROXIES (toolkit.client_address): uvicorn must not replace the peer with
+        # X-Forwarded-For on its own, as it does by default (proxy_headers, whose trusted hosts
+        # come from --forwarded-allow-ips or FORWARDED_ALLOW_IPS).
+        while isinstance(self.app, ProxyHeadersMiddleware):
+            self.app = self.app.app
         self.max_head_bytes: int = settings.MAX_HEADER_BYTES
         self.head_timeout: float = settings.HEADER_TIMEOUT
         self.timeout_keep_alive = settings.KEEPALIVE_TIMEOUT  # type: ignore[assignment]  # seconds
