@@ -174,18 +174,33 @@ def statuses_of(answers: bytes) -> list[int]:
     return [int(line.split(b" ", 2)[1]) for line in re.findall(rb"HTTP/1\.1 \d{3} ", answers)]
 
 
-def head_with_header_of(size: int, request_id: str, method: bytes = b"GET") -> bytes:
+def head_with_header_of(size: int, request_id: str) -> bytes:
     return (
-        method + b" /health HTTP/1.1\r\nHost: localhost\r\n"
+        b"GET /health HTTP/1.1\r\nHost: localhost\r\n"
         b"X-Request-ID: " + request_id.encode() + b"\r\n"
         b"User-Agent: " + b"a" * size + b"\r\n\r\n"
     )
 
 
-def test_a_70_kb_header_sent_in_one_write_is_refused_before_the_application(serve_factory):
+ONE_WRITE_HEADS = {
+    "one header": head_with_header_of(70_000, "too-large-1"),
+    "many headers": (
+        b"GET /health HTTP/1.1\r\nHost: localhost\r\nX-Request-ID: too-large-1\r\n"
+        + b"".join(b"X-Header-%04d: %s\r\n" % (n, b"v" * 20) for n in range(2000))
+        + b"\r\n"
+    ),
+    "target": (
+        b"GET /health?q=" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: localhost\r\n"
+        b"X-Request-ID: too-large-1\r\n\r\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("head", ONE_WRITE_HEADS.values(), ids=ONE_WRITE_HEADS.keys())
+def test_a_70_kb_head_sent_in_one_write_is_refused_before_the_application(serve_factory, head):
     server = serve_factory(**BOUNDS, LOG_FORMAT="json")
     with connect(server) as client:
-        client.sendall(head_with_header_of(70_000, "too-large-1"))
+        client.sendall(head)
         answer = read_until_closed(client)
     assert statuses_of(answer) == [431]
     assert b'{"detail":"Request line and headers are too large"}' in answer
