@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from accounts.exceptions import AccountsError, Throttled
 from accounts.models import ThrottleCounter
 from toolkit import metrics
+from toolkit.client_address import ForwardedAddressInvalid, configured_rule
 from toolkit.rates import Rate
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ logger = logging.getLogger("accounts.throttles")
 
 
 class ClientAddressInvalid(AccountsError, SuspiciousOperation):
-    """CLIENT_IP_HEADER holds something that is not a client address: answered 400.
+    """A trusted proxy's CLIENT_IP_HEADER holds something that is not a client address: 400.
 
     Falling back to the peer (the proxy) would put every such client in one throttle bucket.
     A SuspiciousOperation too, so that outside the API views (the admin login middleware)
@@ -39,46 +40,19 @@ class ClientAddressInvalid(AccountsError, SuspiciousOperation):
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The client's real address, as recorded on its sessions.
+    """The client's real address, as recorded on its sessions and counted by the throttles.
 
-    The TCP peer address, or, when CLIENT_IP_HEADER names a header the proxy sets, that
-    header's rightmost entry: a bare IP, `1.2.3.4:5678` or `[2001:db8::1]:443`. An absent or
-    blank header means the request did not come through the proxy (a probe): the peer address.
-    Anything else there raises ClientAddressInvalid.
+    The TCP peer address, or, when CLIENT_IP_HEADER names a header the proxy sets and the peer is
+    one of TRUSTED_PROXIES, that header's rightmost entry (toolkit.client_address). A trusted
+    proxy's header that holds no address raises ClientAddressInvalid; from any other peer the
+    header is ignored, whatever it holds.
     """
-    if settings.CLIENT_IP_HEADER:
-        meta_key = "HTTP_" + settings.CLIENT_IP_HEADER.upper().replace("-", "_")
-        forwarded = request.META.get(meta_key, "")
-        if forwarded.strip():
-            address = address_without_port(forwarded.split(",")[-1].strip())
-            if address is None:
-                raise ClientAddressInvalid(
-                    f"The {settings.CLIENT_IP_HEADER} header does not end with a client address"
-                )
-            return address
-    remote = request.META.get("REMOTE_ADDR") or ""
+    rule = configured_rule()
+    forwarded = request.META.get(rule.meta_key) if rule.meta_key else None
     try:
-        return str(ipaddress.ip_address(remote))
-    except ValueError:
-        return None
-
-
-def address_without_port(entry: str) -> str | None:
-    """`1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`, `[2001:db8::1]` or `[2001:db8::1]:443` as the
-    address alone; None for anything else."""
-    host = entry
-    if entry.startswith("["):
-        host, bracket, port = entry[1:].partition("]")
-        if not bracket or (port and not (port.startswith(":") and port[1:].isdigit())):
-            return None
-    elif entry.count(":") == 1:
-        host, _, port = entry.partition(":")
-        if not port.isdigit():
-            return None
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        return None
+        return rule.client_address(request.META.get("REMOTE_ADDR"), forwarded)
+    except ForwardedAddressInvalid as error:
+        raise ClientAddressInvalid(str(error)) from None
 
 
 def throttle_identity(ip: str) -> str:

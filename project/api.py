@@ -26,6 +26,7 @@ from mfa.api import ERROR_STATUS as MFA_ERROR_STATUS
 from mfa.api import router as mfa_router
 from toolkit.http import JSON_CONTENT_TYPE, json_error
 from toolkit.openapi import schema_finalize
+from toolkit.request_context import request_route
 
 logger = logging.getLogger("project.api")
 # Each app's domain errors and their statuses; the first matching class wins.
@@ -189,7 +190,13 @@ def accounts_error(request: HttpRequest, exc: AccountsError) -> HttpResponse:
 @api.exception_handler(DatabaseError)
 def database_error(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
     if isinstance(exc, OperationalError | InterfaceError):
-        logger.error("Database unavailable on %s %s: %s", request.method, request.path, exc)
+        logger.error(
+            "Database unavailable on %s %s: %s",
+            request.method,
+            request_route(request),
+            exc,
+            extra={"path": request.path},
+        )
         return json_error(
             503,
             "Service temporarily unavailable: the database is not reachable",
@@ -200,8 +207,14 @@ def database_error(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
 
 @api.exception_handler(Exception)
 def unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
-    # The request body may hold a password: log the route and the error, never the input.
+    # The request body may hold a password: log the route and the error, never the input. The
+    # path is a field the formatters escape (project.logging): a client chose it.
     logger.error(
-        "Unhandled %s on %s %s", type(exc).__name__, request.method, request.path, exc_info=exc
+        "Unhandled %s on %s %s",
+        type(exc).__name__,
+        request.method,
+        request_route(request),
+        exc_info=exc,
+        extra={"path": request.path},
     )
     return json_error(500, "Internal server error")

@@ -1,12 +1,21 @@
 """Log formatting: `LOG_FORMAT=text` (uvicorn's look) or `json` (one JSON object a line), both
-with the request id and the structured fields a record carries (`extra=`)."""
+with the request id and the structured fields a record carries (`extra=`).
+
+Every line is one line, whatever a client sent: the text format writes control characters in a
+message, a field or an exception's message as escapes (toolkit.log_text), so a path such as
+`/x%0aINFO:     forged` cannot start a line of its own; JSON escapes them by itself, and also
+gets the few it leaves (NEL, U+2028, C1 controls) escaped.
+"""
 
 import json
 import logging
+from copy import copy
 from datetime import UTC, datetime
 from typing import Any
 
 from uvicorn.logging import DefaultFormatter
+
+from toolkit.log_text import ExcInfo, exception_text, json_line_escape, log_escape
 
 # Every attribute a plain LogRecord has, plus what formatters and uvicorn add, and Django's
 # `request` (its text is the raw path with the query string, which may carry a token): anything
@@ -39,13 +48,23 @@ class JsonFormatter(logging.Formatter):
         entry.update(record_fields(record))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, separators=(",", ":"), default=str, ensure_ascii=False)
+        line = json.dumps(entry, separators=(",", ":"), default=str, ensure_ascii=False)
+        return json_line_escape(line)
 
 
 class TextFormatter(DefaultFormatter):
-    """uvicorn's `INFO:     message`, then ` key=value` for each field and the request id."""
+    """uvicorn's `INFO:     message`, then ` key=value` for each field and the request id; the
+    message, the values and exceptions' messages escaped (toolkit.log_text.log_escape)."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
+        message = record.message
+        # A trailing line break (uvicorn's "Exception in ASGI application\n") starts no line.
+        escaped = log_escape(message.rstrip("\r\n"))
+        if escaped is not message:
+            record = copy(record)
+            record.message = escaped
+            # uvicorn's coloured variant would be made again from the raw arguments.
+            record.__dict__.pop("color_message", None)
         line = super().formatMessage(record)
         fields = {
             key: value
@@ -56,8 +75,14 @@ class TextFormatter(DefaultFormatter):
         if request_id is not None:
             fields["request_id"] = request_id
         if fields:
-            line += " " + " ".join(f"{key}={value}" for key, value in fields.items())
+            line += " " + " ".join(
+                f"{key}={log_escape(str(value))}" for key, value in fields.items()
+            )
         return line
+
+    def formatException(self, ei: Any) -> str:
+        exc_info: ExcInfo = ei
+        return exception_text(exc_info)
 
 
 class OneLineWarning(logging.Filter):

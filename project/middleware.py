@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from toolkit.http import is_json_response, json_error
 from toolkit.middleware import AsyncMiddleware, GetResponse
-from toolkit.request_context import request_route_set
+from toolkit.request_context import UNMATCHED, request_route, request_route_set
 
 # Headers a JSON rewrite must keep: they carry meaning for the client (retry, auth, CORS, cache).
 DROPPED_ON_REWRITE = frozenset({"content-type", "content-length", "content-encoding"})
@@ -67,7 +67,7 @@ class RequestRouteMiddleware(AsyncMiddleware):
 
     async def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = await self.get_response(request)
-        match = request.resolver_match
-        if match is not None and match.route:
-            request_route_set("/" + match.route)
+        route = request_route(request)
+        if route != UNMATCHED:
+            request_route_set(route)
         return response

@@ -93,8 +93,9 @@ def main() -> None:
         "host": host,
         "port": port,
         "workers": workers,
-        # The client address is the TCP peer unless CLIENT_IP_HEADER names a proxy's header:
-        # uvicorn must not rewrite it from X-Forwarded-For on its own.
+        # The client address is the TCP peer unless CLIENT_IP_HEADER names the header of a
+        # proxy in TRUSTED_PROXIES (toolkit.client_address): uvicorn must not rewrite it from
+        # X-Forwarded-For on its own (the protocol takes that out too, whatever the flags).
         "proxy_headers": False,
         "server_header": False,
         # Bounded request heads (size and arrival time): see project/protocol.py. The protocol

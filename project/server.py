@@ -16,11 +16,11 @@ from typing import Any
 from django.conf import settings
 from django.urls import Resolver404, resolve
 
-from accounts.throttles import address_without_port
 from health import checks
 from project import metrics as service_metrics
 from project.draining import drain_on_signal
 from toolkit import metrics
+from toolkit.client_address import ForwardedAddressInvalid, configured_rule
 from toolkit.http import compact_json
 from toolkit.request_context import (
     UNMATCHED,
@@ -156,14 +156,12 @@ class RequestHead:
 
     __slots__ = ("content_length", "forwarded_for", "request_id")
 
-    # CLIENT_IP_HEADER as ASGI spells header names (lowercase bytes); b"" when unset.
-    client_ip_header = b""
-
     def __init__(self, scope: Scope) -> None:
         self.content_length: int | None = None
         self.request_id: bytes | None = None
         self.forwarded_for: bytes | None = None
-        client_ip_header = self.client_ip_header
+        # CLIENT_IP_HEADER as ASGI spells header names (lowercase bytes); b"" when unset.
+        client_ip_header = configured_rule().asgi_name
         # The first Content-Length and X-Request-ID count; the proxy's header is its last one.
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
@@ -197,7 +195,6 @@ class RequestRecorder:
     def __init__(self) -> None:
         self.metrics_on = bool(settings.METRICS_TOKEN)
         self.children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-        RequestHead.client_ip_header = settings.CLIENT_IP_HEADER.lower().encode()
 
     def finished(
         self, scope: Scope, head: RequestHead, context: RequestContext, seconds: float
@@ -254,15 +251,19 @@ def route_of_unresolved(scope: Scope) -> str:
 
 
 def access_client_ip(scope: Scope, head: RequestHead) -> str | None:
-    """The client's address as the throttles see it: CLIENT_IP_HEADER's rightmost entry when
-    the proxy set it (and it holds an address), else the TCP peer."""
+    """The client's address as the throttles see it (toolkit.client_address): CLIENT_IP_HEADER's
+    rightmost entry when a trusted proxy set it (and it holds an address), else the TCP peer."""
+    client = scope.get("client")
+    peer = str(client[0]) if client else None
     if head.forwarded_for is not None:
-        entry = head.forwarded_for.decode("latin-1").split(",")[-1].strip()
-        address = address_without_port(entry)
+        forwarded = head.forwarded_for.decode("latin-1")
+        try:
+            address = configured_rule().forwarded_address(peer, forwarded)
+        except ForwardedAddressInvalid:
+            address = None  # answered 400 where an address was needed; the line names the peer
         if address is not None:
             return address
-    client = scope.get("client")
-    return str(client[0]) if client else None
+    return peer
 
 
 async def send_json_error(send: Send, status: int, detail: str, retry_after: str = "") -> None:

@@ -19,7 +19,16 @@ from fastpath.pool import connection_check
 from project.database import PoolSettings, database_config_from_url
 from project.keys import development_secret, is_loopback_host, secret_strength_ensure
 from project.metrics_directory import spawned_by_a_supervisor, supervisor_directory
-from toolkit.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from toolkit.client_address import DEFAULT_TRUSTED_PROXIES
+from toolkit.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_networks,
+    env_str,
+)
 from toolkit.links import frontend_url, link_template
 from toolkit.openapi import HEADERS as DOCUMENTED_RESPONSE_HEADERS
 from toolkit.rates import parse_rate
@@ -129,7 +138,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 DEFAULT_EXCEPTION_REPORTER_FILTER = "project.reporting.CredentialMaskingFilter"
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# The header a proxy of ours sets with the client's address (toolkit.client_address), read only
+# from peers in TRUSTED_PROXIES: from anyone else it is the client's own claim, and ignored.
 CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER")
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES)
 
 # --- Application ---------------------------------------------------------------------------------
 INSTALLED_APPS = [

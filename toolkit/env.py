@@ -1,5 +1,6 @@
 """Typed readers for configuration from the environment, and the `.env` loader for entry points."""
 
+import ipaddress
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -81,3 +82,21 @@ def env_choice(name: str, default: str, choices: Iterable[str]) -> str:
 def env_list(name: str, default: str = "") -> list[str]:
     """A comma-separated list; blank entries are ignored."""
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def env_networks(
+    name: str, default: str
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """A comma-separated list of networks in CIDR notation (`10.0.0.0/8`, `2001:db8::/32`; a
+    bare address is its own network). A network with host bits set (`10.0.0.1/8`) is refused:
+    it is most likely a typo for something else."""
+    networks = []
+    for entry in env_list(name, default):
+        try:
+            networks.append(ipaddress.ip_network(entry))
+        except ValueError as error:
+            raise ImproperlyConfigured(
+                f"{name} has {entry!r}, which is not a network like 10.0.0.0/8 or fc00::/7 "
+                f"({error})."
+            ) from None
+    return tuple(networks)

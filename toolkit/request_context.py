@@ -12,6 +12,10 @@ import random
 import re
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 # API.md, "Operations": a client's X-Request-ID is kept when it is 1-128 of these characters.
 REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
@@ -50,6 +54,14 @@ def request_user_set(user_id: object) -> None:
     context = current_request.get()
     if context is not None:
         context.user_id = str(user_id)
+
+
+def request_route(request: "HttpRequest") -> str:
+    """The route template Django resolved for `request` (`/api/auth/sessions/<session_id>`),
+    or UNMATCHED before it did or when no pattern matched: what logs name instead of the raw
+    path."""
+    match = request.resolver_match
+    return "/" + match.route if match is not None and match.route else UNMATCHED
 
 
 def request_route_set(route: str) -> None:

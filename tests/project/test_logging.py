@@ -131,3 +131,136 @@ def test_text_log_lines_about_a_request_name_its_id(serve_factory):
     assert "client_ip=127.0.0.1" in line
     # Start-up lines keep the old backend's look (no request: no id).
     assert "INFO:     Application startup complete." in server.output().splitlines()
+
+
+# --- Lines a client cannot forge ------------------------------------------------------------------
+
+FORGED = "INFO:     forged line"
+
+
+def forged_path(line_break: str) -> str:
+    """A session URL whose last segment ends one line and starts another (percent-encoded)."""
+    return f"/api/auth/sessions/x{line_break}{FORGED.replace(' ', '%20')}"
+
+
+def an_access_token() -> str:
+    import uuid
+
+    from django.utils import timezone
+
+    from accounts.tokens import access_token_encode
+
+    return access_token_encode(user_id=uuid.uuid4(), session_id=uuid.uuid4(), now=timezone.now())
+
+
+def assert_nothing_forged(output: str) -> None:
+    lines = output.splitlines()
+    assert not [line for line in lines if line.startswith(FORGED)], output
+    # Still there to read, escaped, on the line that named it.
+    assert any("x\\nINFO:     forged line" in line for line in lines), output
+
+
+@pytest.fixture
+def text_log():
+    """What the text format writes for project.* and django.* while the test runs."""
+    import io
+    import logging
+
+    from project.logging import TextFormatter
+    from toolkit.request_context import RequestIdFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(TextFormatter(fmt="%(levelprefix)s %(message)s", use_colors=False))
+    handler.addFilter(RequestIdFilter())
+    # The loggers settings.LOGGING configures that do not propagate to "django".
+    names = ("project", "django", "django.request", "django.security")
+    loggers = [logging.getLogger(name) for name in names]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+
+
+@pytest.mark.parametrize("line_break", ["%0a", "%0d%0a"])
+@pytest.mark.parametrize("failure", ["unexpected", "database"])
+async def test_a_path_cannot_forge_a_log_line_in_process(
+    api, monkeypatch, text_log, line_break, failure
+):
+    from django.db import OperationalError
+
+    from accounts import selectors
+
+    async def fails(**kwargs):
+        raise OperationalError("connection refused") if failure == "database" else KeyError
+
+    monkeypatch.setattr(selectors, "auth_session_get_live", fails)
+    response = await api.delete(
+        forged_path(line_break), headers={"Authorization": f"Bearer {an_access_token()}"}
+    )
+    assert response.status_code == (503 if failure == "database" else 500)
+    output = text_log.getvalue().replace("\\r\\n", "\\n")
+    assert "/api/auth/sessions/<session_id>" in output  # the route, in the message
+    assert_nothing_forged(output)
+
+
+@pytest.mark.parametrize("line_break", ["%0a", "%0d%0a"])
+def test_a_path_cannot_forge_a_log_line_of_a_live_server(serve_factory, line_break):
+    from tests.pgcluster import free_port
+
+    unreachable = f"postgresql://nobody:nothing@127.0.0.1:{free_port()}/accounts"
+    server = serve_factory(
+        LOG_FORMAT="text",
+        TEST_SERVER_DATABASE_URL=unreachable,
+        DB_POOL_TIMEOUT="1",
+        DB_CONNECT_TIMEOUT="1",
+        READINESS_TIMEOUT="1",
+    )
+    response = httpx.delete(
+        server.url + forged_path(line_break),
+        headers={"Authorization": f"Bearer {an_access_token()}", "X-Request-ID": "forging"},
+        timeout=30,
+    )
+    assert response.status_code == 503
+    wait_for(server, "request_id=forging")
+    server.stop()
+    assert_nothing_forged(server.output().replace("\\r\\n", "\\n"))
+
+
+def test_text_and_json_lines_escape_control_characters_in_messages_fields_and_exceptions():
+    import logging
+    import sys
+
+    from project.logging import JsonFormatter, TextFormatter
+
+    try:
+        raise ValueError("bad input\nINFO:     forged by an exception \x1b[2J")
+    except ValueError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord(
+        "project.api", logging.ERROR, __file__, 1, "Got %s", ("a\nb\x85c\u2028d",), exc_info
+    )
+    record.path = "/x\r\nINFO:     forged by a field"
+    text = TextFormatter(fmt="%(levelprefix)s %(message)s", use_colors=False).format(record)
+    assert text.startswith("ERROR:    Got a\\nb\\x85c\\u2028d path=/x\\r\\nINFO:     forged by a")
+    assert "ValueError: bad input\\nINFO:     forged by an exception \\x1b[2J" in text
+    assert not [line for line in text.splitlines() if "forged" in line and "\\n" not in line]
+    record.exc_text = None
+    line = JsonFormatter().format(record)
+    assert line.splitlines() == [line]
+    assert "\x1b" not in line
+    entry = json.loads(line)
+    assert entry["message"] == "Got a\nb\x85c\u2028d"
+    assert entry["path"] == "/x\r\nINFO:     forged by a field"
+
+
+async def test_a_refused_host_cannot_forge_a_log_line(api, text_log):
+    response = await api.get("/api/auth/me", headers={"Host": f"evil.example\n{FORGED}\x1b[2J"})
+    assert response.status_code == 400
+    output = text_log.getvalue()
+    assert "Invalid HTTP_HOST header" in output
+    assert "\x1b" not in output
+    assert not [line for line in output.splitlines() if line.startswith(FORGED)], output

@@ -32,7 +32,9 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
 def test_env_example_documents_every_variable_settings_read():
     settings_source = (ROOT / "project" / "settings.py").read_text()
     read = set(
-        re.findall(r'env_(?:str|int|float|bool|choice|list)\(\s*"([A-Z_]+)"', settings_source)
+        re.findall(
+            r'env_(?:str|int|float|bool|choice|list|networks)\(\s*"([A-Z_]+)"', settings_source
+        )
     )
     read |= set(re.findall(r'parse_rate\(\s*"([A-Z_]+)"', settings_source))
     assert read <= set(documented_variables()), read - set(documented_variables())
@@ -68,6 +70,9 @@ def test_env_example_documents_every_variable_settings_read():
         ),
         ("TASKS_BACKEND", "celery", "TASKS_BACKEND must be one of immediate, database"),
         ("RATE_LIMIT_PASSWORD_RESET", "often", "RATE_LIMIT_PASSWORD_RESET must look like"),
+        ("TRUSTED_PROXIES", "10.0.0.0/8,10.0.0.0/33", "TRUSTED_PROXIES has '10.0.0.0/33'"),
+        ("TRUSTED_PROXIES", "proxy.internal", "TRUSTED_PROXIES has 'proxy.internal'"),
+        ("TRUSTED_PROXIES", "10.1.2.3/8", "TRUSTED_PROXIES has '10.1.2.3/8'"),
     ],
 )
 def test_a_bad_variable_is_one_line_naming_it_without_secrets(variable, value, fragment):

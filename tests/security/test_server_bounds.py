@@ -1,6 +1,9 @@
-"""`make run` bounds what a client facing uvicorn directly can hold: header size, header arrival
-time (slowloris), idle kept-alive connections, and open connections per worker."""
+"""`make run` bounds what a client facing uvicorn directly can hold: header size (however the head
+arrives: in one write, in many, or pipelined), header arrival time (slowloris), idle kept-alive
+connections, and open connections per worker."""
 
+import json
+import re
 import socket
 import time
 
@@ -154,3 +157,102 @@ def test_the_documented_uvicorn_command_has_the_same_bounds(live_server_factory)
         closed, received = closed_within(client, 3 * HEADER_TIMEOUT)
     assert closed
     assert received.startswith(b"HTTP/1.1 408 ")
+
+
+def read_until_closed(client: socket.socket) -> bytes:
+    client.settimeout(10)
+    received = b""
+    try:
+        while chunk := client.recv(65536):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    return received
+
+
+def statuses_of(answers: bytes) -> list[int]:
+    return [int(line.split(b" ", 2)[1]) for line in re.findall(rb"HTTP/1\.1 \d{3} ", answers)]
+
+
+def head_with_header_of(size: int, request_id: str) -> bytes:
+    return (
+        b"GET /health HTTP/1.1\r\nHost: localhost\r\n"
+        b"X-Request-ID: " + request_id.encode() + b"\r\n"
+        b"User-Agent: " + b"a" * size + b"\r\n\r\n"
+    )
+
+
+ONE_WRITE_HEADS = {
+    "one header": head_with_header_of(70_000, "too-large-1"),
+    "many headers": (
+        b"GET /health HTTP/1.1\r\nHost: localhost\r\nX-Request-ID: too-large-1\r\n"
+        + b"".join(b"X-Header-%04d: %s\r\n" % (n, b"v" * 20) for n in range(2000))
+        + b"\r\n"
+    ),
+    "target": (
+        b"GET /health?q=" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: localhost\r\n"
+        b"X-Request-ID: too-large-1\r\n\r\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("head", ONE_WRITE_HEADS.values(), ids=ONE_WRITE_HEADS.keys())
+def test_a_70_kb_head_sent_in_one_write_is_refused_before_the_application(serve_factory, head):
+    server = serve_factory(**BOUNDS, LOG_FORMAT="json")
+    with connect(server) as client:
+        client.sendall(head)
+        answer = read_until_closed(client)
+    assert statuses_of(answer) == [431]
+    assert b'{"detail":"Request line and headers are too large"}' in answer
+    httpx.get(f"{server.url}/health", headers={"X-Request-ID": "after-1"})
+    wait_for_output(server, "after-1")
+    assert "too-large-1" not in server.output()  # no access line: the application never saw it
+
+
+def test_a_70_kb_header_sent_in_many_writes_is_refused(server):
+    request = head_with_header_of(70_000, "too-large-2")
+    with connect(server) as client:
+        try:
+            for start in range(0, len(request), 1000):
+                client.sendall(request[start : start + 1000])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused while it was still being sent
+        answer = read_until_closed(client)
+    assert statuses_of(answer) == [431]
+
+
+def test_a_70_kb_header_pipelined_after_a_request_is_refused_after_its_answer(server):
+    with connect(server) as client:
+        client.sendall(
+            b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n"
+            + head_with_header_of(70_000, "too-large-3")
+        )
+        answers = read_until_closed(client)
+    assert statuses_of(answers) == [200, 431]
+
+
+def test_a_head_just_under_the_bound_in_one_write_is_served(server):
+    status, _ = send_then_read_status(server, head_with_header_of(65_300, "just-under"))
+    assert status == 200
+
+
+def test_a_60_kb_header_with_a_1_mb_body_is_not_taken_for_a_large_head(server):
+    body = json.dumps(
+        {"email": "nobody@example.com", "password": "p" * 100, "pad": "x" * 1_000_000}
+    ).encode()
+    assert len(body) < 1_048_576  # within MAX_BODY_BYTES
+    request = (
+        b"POST /api/auth/signin HTTP/1.1\r\nHost: localhost\r\n"
+        b"Content-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n"
+        b"User-Agent: " + b"a" * 60_000 + b"\r\n\r\n" + body
+    )
+    status, _ = send_then_read_status(server, request)
+    assert status == 401
+
+
+def wait_for_output(server, fragment: str, wait: float = 5.0) -> None:
+    deadline = time.monotonic() + wait
+    while fragment not in server.output():
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.05)
