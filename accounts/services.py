@@ -20,7 +20,6 @@ from accounts.exceptions import (
     CurrentPasswordIncorrect,
     EmailAlreadyRegistered,
     EmailNotVerified,
-    HasherOverloaded,
     InvalidCredentials,
     InvalidEmailToken,
     InvalidRefreshToken,
@@ -46,7 +45,7 @@ from accounts.models import (
 )
 from accounts.second_factor import ChallengeRequest, SecondFactorChallenge, second_factor_challenge
 from accounts.signals import EventType, auth_event_send
-from accounts.throttles import Attempt, throttle_count, throttle_forgive, throttle_hit
+from accounts.throttles import budgets_spend, throttle_hit
 from accounts.tokens import (
     access_token_encode,
     email_token_hash,
@@ -199,24 +198,12 @@ def failure_budgets(email: str, ip: str | None) -> list[tuple[str, str, Rate]]:
 async def password_guess(
     *, email: str, ip: str | None, verify: Callable[[], Awaitable[bool]]
 ) -> bool:
-    """Check one password for `email` against its failure budgets, counted atomically before
-    any hashing (concurrent guesses cannot all slip under the budget); a correct password takes
-    its count back. Over budget: Throttled, nothing hashed. A request shed for want of a
-    hashing slot (HasherOverloaded, 503) spends no budget."""
+    """Check one password for `email` against its failure budgets (accounts.throttles.
+    budgets_spend: counted before any hashing, given back by a correct password or by a request
+    refused before the check). Over budget: Throttled, nothing hashed. A request shed for want
+    of a hashing slot (HasherOverloaded, 503) spends no budget."""
     hasher_capacity_ensure()
-    attempts: list[Attempt | None] = []
-    try:
-        for scope, identity, rate in failure_budgets(email, ip):
-            attempts.append(await throttle_count(scope, identity, rate))
-        verified = await verify()
-    except (Throttled, HasherOverloaded):
-        for attempt in attempts:
-            await throttle_forgive(attempt)
-        raise
-    if verified:
-        for attempt in attempts:
-            await throttle_forgive(attempt)
-    return verified
+    return await budgets_spend(failure_budgets(email, ip), verify)
 
 
 async def user_signin(

@@ -5,6 +5,7 @@ import hashlib
 import ipaddress
 import logging
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -201,3 +202,31 @@ async def throttle_check(scope: str, identity: str, rate: Rate) -> None:
     start, retry_after = window(rate, time.time())
     if await peek(counter_key(scope, identity), start) >= rate.count:
         raise throttle_refused(scope, retry_after)
+
+
+# One budget: (scope, identity, rate); an identity of None is not counted (no client address).
+Budget = tuple[str, str | None, Rate]
+
+
+async def budgets_spend[T](budgets: Sequence[Budget], check: Callable[[], Awaitable[T]]) -> T:
+    """Run one guess (a password, a second-factor code) against every budget it spends.
+
+    Counted in every budget first, atomically, so concurrent guesses cannot all slip under
+    one; over any budget: Throttled, and `check` never runs. `check` answers None or False
+    for a wrong guess, which keeps its counts. A right answer gives every count back, and so
+    does a check that raised (refused before it checked anything: a full hashing pool, a dead
+    challenge): only wrong guesses are spent.
+    """
+    attempts: list[Attempt | None] = []
+    try:
+        for scope, identity, rate in budgets:
+            attempts.append(await throttle_count(scope, identity, rate))
+        result = await check()
+    except Exception:
+        for attempt in attempts:
+            await throttle_forgive(attempt)
+        raise
+    if result is not None and result is not False:
+        for attempt in attempts:
+            await throttle_forgive(attempt)
+    return result

@@ -1,8 +1,8 @@
 """Writes: TOTP setup, confirmation, disabling, recovery codes, and the sign-in's second step.
 
-Every wrong code spends the user's code budget (RATE_LIMIT_MFA_FAILED, counted before the check,
-given back by a right code) and records `mfa_failed`; each change records its event in its
-transaction.
+Every wrong code spends the code budgets (per user and client address, RATE_LIMIT_MFA_FAILED;
+per user, RATE_LIMIT_MFA_FAILED_USER; counted before the check, given back by a right code) and
+records `mfa_failed`; each change records its event in its transaction.
 """
 
 import hashlib
@@ -28,7 +28,7 @@ from accounts.services import (
     auth_session_issue_with_event,
     user_password_confirm,
 )
-from accounts.throttles import throttle_count, throttle_forgive
+from accounts.throttles import Budget, budgets_spend
 from mfa import totp
 from mfa.exceptions import InvalidChallengeCode, InvalidCode, MfaAlreadyOn, MfaNotOn
 from mfa.models import MfaChallenge, RecoveryCode, TOTPDevice
@@ -87,18 +87,26 @@ def code_accept(
     return None
 
 
-async def with_code_budget[T](user_id: uuid.UUID, check: Callable[[], Awaitable[T | None]]) -> T:
-    """Run a code check against the user's budget of wrong codes (429 beyond it, unchecked):
-    counted first, so concurrent guesses cannot all slip under it, given back when right."""
-    attempt = await throttle_count("mfa-failed-user", str(user_id), settings.RATE_LIMIT_MFA_FAILED)
-    try:
-        result = await check()
-    except Exception:
-        await throttle_forgive(attempt)  # refused before any code was checked
-        raise
+def code_budgets(user_id: uuid.UUID, ip: str | None) -> list[Budget]:
+    """What a wrong code spends, as a wrong password does: the (user, client address) budget,
+    small, so that guessing from one address gets nowhere; and the user's budget from
+    everywhere, larger, so that whoever knows the password cannot lock the owner out from one
+    address (the owner's right code from another one still works)."""
+    return [
+        ("mfa-failed-user-ip", f"{user_id} {ip}", settings.RATE_LIMIT_MFA_FAILED),
+        ("mfa-failed-user", str(user_id), settings.RATE_LIMIT_MFA_FAILED_USER),
+    ]
+
+
+async def with_code_budget[T](
+    *, user_id: uuid.UUID, client: ClientInfo, check: Callable[[], Awaitable[T | None]]
+) -> T:
+    """Run a code check against the code budgets (429 beyond one, unchecked): counted first,
+    given back when right or refused before checking (accounts.throttles.budgets_spend, as
+    for passwords); a wrong code (None) is InvalidCode."""
+    result = await budgets_spend(code_budgets(user_id, client.ip), check)
     if result is None:
         raise InvalidCode
-    await throttle_forgive(attempt)
     return result
 
 
@@ -159,7 +167,9 @@ def totp_confirm_sync(*, user: User, code: str, client: ClientInfo) -> list[str]
 async def totp_confirm(*, user: User, code: str, client: ClientInfo) -> list[str]:
     """Turn TOTP on with a first code; the ten recovery codes, shown this once."""
     return await with_code_budget(
-        user.pk, lambda: sync_to_async(totp_confirm_sync)(user=user, code=code, client=client)
+        user_id=user.pk,
+        client=client,
+        check=lambda: sync_to_async(totp_confirm_sync)(user=user, code=code, client=client),
     )
 
 
@@ -194,7 +204,9 @@ async def totp_disable(*, user: User, current_password: str, code: str, client: 
         user=user, password=current_password, client=client, purpose="mfa_disable"
     )
     await with_code_budget(
-        user.pk, lambda: sync_to_async(totp_disable_sync)(user=user, code=code, client=client)
+        user_id=user.pk,
+        client=client,
+        check=lambda: sync_to_async(totp_disable_sync)(user=user, code=code, client=client),
     )
 
 
@@ -217,8 +229,11 @@ def recovery_codes_regenerate_sync(
 
 async def recovery_codes_regenerate(*, user: User, code: str, client: ClientInfo) -> list[str]:
     return await with_code_budget(
-        user.pk,
-        lambda: sync_to_async(recovery_codes_regenerate_sync)(user=user, code=code, client=client),
+        user_id=user.pk,
+        client=client,
+        check=lambda: sync_to_async(recovery_codes_regenerate_sync)(
+            user=user, code=code, client=client
+        ),
     )
 
 
@@ -285,8 +300,9 @@ async def mfa_verify(*, token: str, code: str, client: ClientInfo) -> IssuedSess
         raise InvalidChallengeCode
     try:
         return await with_code_budget(
-            challenge.user_id,
-            lambda: sync_to_async(mfa_verify_sync)(
+            user_id=challenge.user_id,
+            client=client,
+            check=lambda: sync_to_async(mfa_verify_sync)(
                 challenge_id=challenge.pk, code=code, client=client
             ),
         )

@@ -300,9 +300,14 @@ RATE_LIMIT_SIGNIN_FAILED_EMAIL = parse_rate(
 RATE_LIMIT_PASSWORD_CHANGE = parse_rate(
     "RATE_LIMIT_PASSWORD_CHANGE", env_str("RATE_LIMIT_PASSWORD_CHANGE", "10/h")
 )
-# Wrong second-factor codes per user (sign-in's second step, confirm, disable, recovery codes).
+# Wrong second-factor codes (sign-in's second step, the admin login's, confirm, disable, recovery
+# codes), as for passwords: per user and client IP, small, so one client guessing gets nowhere;
+# and per user from everywhere, larger, so whoever knows the password cannot lock the owner out.
 RATE_LIMIT_MFA_FAILED = parse_rate(
     "RATE_LIMIT_MFA_FAILED", env_str("RATE_LIMIT_MFA_FAILED", "10/15m")
+)
+RATE_LIMIT_MFA_FAILED_USER = parse_rate(
+    "RATE_LIMIT_MFA_FAILED_USER", env_str("RATE_LIMIT_MFA_FAILED_USER", "50/h")
 )
 RATE_LIMIT_REFRESH = parse_rate("RATE_LIMIT_REFRESH", env_str("RATE_LIMIT_REFRESH", "60/m"))
 RATE_LIMIT_ADMIN_LOGIN = parse_rate(

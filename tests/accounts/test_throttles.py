@@ -5,7 +5,9 @@ import concurrent.futures
 import httpx
 import pytest
 
-from accounts.models import User
+from accounts.exceptions import Throttled
+from accounts.models import ThrottleCounter, User
+from accounts.throttles import budgets_spend
 from tests.accounts.helpers import signup
 from tests.factories import DEFAULT_PASSWORD
 from toolkit.rates import Rate
@@ -198,3 +200,38 @@ async def test_failed_signins_are_counted_in_redis(api, users, throttled_in_redi
     for _ in range(2):
         assert (await api.post("/api/auth/signin", json=body)).status_code == 401
     assert (await api.post("/api/auth/signin", json=body)).status_code == 429
+
+
+async def test_one_budget_helper_counts_first_and_gives_back_when_right_or_refused(throttled):
+    budgets = [
+        ("test-budget-ip", "someone 192.0.2.1", Rate(count=2, period=900)),
+        ("test-budget", "someone", Rate(count=10, period=900)),
+    ]
+
+    async def counts() -> list[int]:
+        return [row.count async for row in ThrottleCounter.objects.order_by("key")]
+
+    async def wrong() -> bool:
+        assert await counts() == [1, 1]  # counted before the check runs
+        return False
+
+    async def wrong_again() -> str | None:
+        return None  # a wrong code
+
+    async def right() -> str:
+        return "right"
+
+    async def refused() -> bool:
+        raise LookupError("refused before any check")
+
+    assert await budgets_spend(budgets, right) == "right"
+    assert await counts() == [0, 0]
+    with pytest.raises(LookupError):
+        await budgets_spend(budgets, refused)
+    assert await counts() == [0, 0]
+    assert await budgets_spend(budgets, wrong) is False
+    assert await budgets_spend(budgets, wrong_again) is None
+    assert sorted(await counts()) == [2, 2]
+    with pytest.raises(Throttled):
+        await budgets_spend(budgets, right)  # over the small budget: not run, nothing counted
+    assert sorted(await counts()) == [2, 2]
