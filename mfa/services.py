@@ -122,18 +122,23 @@ def device_locked(*, user_id: uuid.UUID, confirmed: bool) -> TOTPDevice | None:
 
 
 def totp_setup_sync(*, user: User) -> TotpEnrolment:
+    secret = totp.secret_new()
+    pending = TOTPDevice(
+        user_id=user.pk, secret_sealed=secret_seal(secret), created_at=timezone.now()
+    )
     with transaction.atomic():
-        if TOTPDevice.objects.filter(user_id=user.pk, confirmed_at__isnull=False).exists():
+        # The check and the write under the device's row lock: a setup that overlaps a confirm
+        # waits for it and then sees the device on (409), instead of replacing the secret the
+        # user's app holds. A first device is inserted before the lock is taken (a concurrent
+        # first setup's insert meets the primary key and adds nothing).
+        TOTPDevice.objects.bulk_create([pending], ignore_conflicts=True)
+        device = TOTPDevice.objects.select_for_update().filter(user_id=user.pk).first()
+        if device is None:  # turned off or reset between the insert and the lock
+            pending.save(force_insert=True)
+        elif device.confirmed_at is not None:
             raise MfaAlreadyOn
-        secret = totp.secret_new()
-        TOTPDevice.objects.update_or_create(
-            user_id=user.pk,
-            defaults={
-                "secret_sealed": secret_seal(secret),
-                "created_at": timezone.now(),
-                "last_used_step": None,
-            },
-        )
+        else:
+            pending.save(force_update=True)  # replaces an unconfirmed secret, and its step
     uri = totp.provisioning_uri(secret, email=user.email, issuer=settings.TOTP_ISSUER)
     return TotpEnrolment(secret=secret, otpauth_uri=uri, qr_svg=totp.qr_svg(uri))
 
@@ -146,11 +151,13 @@ async def totp_setup(*, user: User) -> TotpEnrolment:
 def totp_confirm_sync(*, user: User, code: str, client: ClientInfo) -> list[str] | None:
     now = timezone.now()
     with transaction.atomic():
-        if TOTPDevice.objects.filter(user_id=user.pk, confirmed_at__isnull=False).exists():
-            raise MfaAlreadyOn
-        device = device_locked(user_id=user.pk, confirmed=False)
+        # Locked whatever its state, then checked: a confirm that waited for another one sees
+        # the device on (409) rather than no pending device.
+        device = TOTPDevice.objects.select_for_update().filter(user_id=user.pk).first()
         if device is None:
             raise InvalidCode("Start the setup first")
+        if device.confirmed_at is not None:
+            raise MfaAlreadyOn
         if code_accept(device=device, user_id=user.pk, code=code, now=now, recovery=False) is None:
             client.event("mfa_failed", user_id=user.pk, detail={"during": "confirm"})
             return None
