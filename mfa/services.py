@@ -139,6 +139,10 @@ def totp_setup_sync(*, user: User) -> TotpEnrolment:
             raise MfaAlreadyOn
         else:
             pending.save(force_update=True)  # replaces an unconfirmed secret, and its step
+    return enrolment_of(secret, user=user)
+
+
+def enrolment_of(secret: str, *, user: User) -> TotpEnrolment:
     uri = totp.provisioning_uri(secret, email=user.email, issuer=settings.TOTP_ISSUER)
     return TotpEnrolment(secret=secret, otpauth_uri=uri, qr_svg=totp.qr_svg(uri))
 
@@ -272,36 +276,37 @@ def challenge_is_live(challenge: MfaChallenge, now: datetime) -> bool:
     )
 
 
-def mfa_verify_sync(*, challenge_id: int, code: str, client: ClientInfo) -> IssuedSession | None:
-    now = timezone.now()
-    with transaction.atomic():
-        challenge = (
-            MfaChallenge.objects.select_for_update()
-            .select_related("user")
-            .filter(pk=challenge_id)
-            .first()
-        )
-        if challenge is None or not challenge_is_live(challenge, now):
-            raise InvalidChallengeCode
-        user = challenge.user
-        if not user.is_active:
-            raise InvalidChallengeCode
-        device = device_locked(user_id=user.pk, confirmed=True)
-        method = code_accept(device=device, user_id=user.pk, code=code, now=now, recovery=True)
-        if method is None:
-            challenge.failures += 1
-            challenge.save(update_fields=["failures"])
-            client.event("mfa_failed", user_id=user.pk, detail={"during": "signin"})
-            return None  # committed: the failure counts
-        challenge.used_at = now
-        challenge.save(update_fields=["used_at"])
-        return auth_session_issue_with_event(
-            user=user, client=client, now=now, detail={"mfa": method}
-        )
+def challenge_answer(
+    *, challenge_id: int, code: str, client: ClientInfo, now: datetime, during: str
+) -> tuple[User, Method] | None:
+    """Spend `code` on a live challenge; call inside a transaction. Its user and how the code
+    was made (the challenge used up), or None for a wrong code: counted on the challenge and
+    recorded as `mfa_failed`, for the caller to commit."""
+    challenge = (
+        MfaChallenge.objects.select_for_update().select_related("user").filter(pk=challenge_id)
+    ).first()
+    if challenge is None or not challenge_is_live(challenge, now):
+        raise InvalidChallengeCode
+    user = challenge.user
+    if not user.is_active:
+        raise InvalidChallengeCode
+    device = device_locked(user_id=user.pk, confirmed=True)
+    method = code_accept(device=device, user_id=user.pk, code=code, now=now, recovery=True)
+    if method is None:
+        challenge.failures += 1
+        challenge.save(update_fields=["failures"])
+        client.event("mfa_failed", user_id=user.pk, detail={"during": during})
+        return None
+    challenge.used_at = now
+    challenge.save(update_fields=["used_at"])
+    return user, method
 
 
-async def mfa_verify(*, token: str, code: str, client: ClientInfo) -> IssuedSession:
-    """The session for a live challenge and a right code; 401 otherwise. No password here."""
+async def challenge_verify[T](
+    *, token: str, client: ClientInfo, answer: Callable[[int], T | None]
+) -> T:
+    """Run `answer` (sync: a live challenge's id to a result, None for a wrong code) within
+    the code budgets; InvalidChallengeCode (401) for a wrong code or a dead challenge."""
     challenge = await MfaChallenge.objects.filter(token_hash=token_hash(token)).afirst()
     if challenge is None or not challenge_is_live(challenge, timezone.now()):
         raise InvalidChallengeCode
@@ -309,12 +314,35 @@ async def mfa_verify(*, token: str, code: str, client: ClientInfo) -> IssuedSess
         return await with_code_budget(
             user_id=challenge.user_id,
             client=client,
-            check=lambda: sync_to_async(mfa_verify_sync)(
-                challenge_id=challenge.pk, code=code, client=client
-            ),
+            check=lambda: sync_to_async(answer)(challenge.pk),
         )
     except InvalidCode:
         raise InvalidChallengeCode from None
+
+
+def mfa_verify_sync(*, challenge_id: int, code: str, client: ClientInfo) -> IssuedSession | None:
+    now = timezone.now()
+    with transaction.atomic():
+        answered = challenge_answer(
+            challenge_id=challenge_id, code=code, client=client, now=now, during="signin"
+        )
+        if answered is None:
+            return None  # committed: the failure counts
+        user, method = answered
+        return auth_session_issue_with_event(
+            user=user, client=client, now=now, detail={"mfa": method}
+        )
+
+
+async def mfa_verify(*, token: str, code: str, client: ClientInfo) -> IssuedSession:
+    """The session for a live challenge and a right code; 401 otherwise. No password here."""
+    return await challenge_verify(
+        token=token,
+        client=client,
+        answer=lambda challenge_id: mfa_verify_sync(
+            challenge_id=challenge_id, code=code, client=client
+        ),
+    )
 
 
 # --- Staff ---------------------------------------------------------------------------------------

@@ -283,6 +283,9 @@ HASHER_QUEUE = env_int("HASHER_QUEUE", 32, minimum=0)
 TOTP_ISSUER = env_str("TOTP_ISSUER", "Accounts")
 # Security events older than this many days are dropped by `manage.py purge`.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, minimum=1)
+# on: every staff member needs TOTP for the admin (one without sets it up at the login, before
+# the admin session exists). Staff with TOTP on always answer a code, whatever this says.
+ADMIN_REQUIRE_MFA = env_bool("ADMIN_REQUIRE_MFA", IS_PRODUCTION)
 
 # --- Throttles -----------------------------------------------------------------------------------
 RATE_LIMITS = env_bool("RATE_LIMITS", True)
