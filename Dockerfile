@@ -1,4 +1,4 @@
-# The accounts service's image: `python -m project.serve` (what `make run` serves) as a non-root
+# The accounts service's image: `python -m server.serve` (what `make run` serves) as a non-root
 # user, the runtime requirements only (no compilers, no test or lint tools), static files
 # collected at build time, `manage.py healthcheck` as the health check.
 #
@@ -24,6 +24,7 @@ COPY accounts/ accounts/
 COPY fastpath/ fastpath/
 COPY health/ health/
 COPY project/ project/
+COPY server/ server/
 COPY toolkit/ toolkit/
 # Production's static files (hashed names and a manifest, as ENVIRONMENT=production serves them).
 # Settings refuse to load in production without these variables: throwaway values, made here and
@@ -60,4 +61,4 @@ HEALTHCHECK --interval=30s --timeout=15s --start-period=30s --retries=3 \
     CMD ["python", "manage.py", "healthcheck"]
 # uvicorn drains on SIGTERM: readiness fails at once, requests in flight get SHUTDOWN_TIMEOUT.
 STOPSIGNAL SIGTERM
-CMD ["python", "-m", "project.serve"]
+CMD ["python", "-m", "server.serve"]

@@ -27,7 +27,7 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
-	$(PY) -m project.serve
+	$(PY) -m server.serve
 
 # Run the tasks (email) that `make run` enqueues with TASKS_BACKEND=database; reads .env.
 # Stop it with Ctrl+C or SIGTERM: it finishes the task in hand first.

@@ -82,11 +82,11 @@ def our_server(database_url: str, *, pin: bool, workers: int = 1, **env: str) ->
         "--workers",
         str(workers),
         "--no-access-log",
-        # As `make run` serves (project/serve.py).
+        # As `make run` serves (server/serve.py).
         "--no-proxy-headers",
         "--no-server-header",
         "--http",
-        "project.protocol:BoundedHttpToolsProtocol",
+        "server.protocol:BoundedHttpToolsProtocol",
         "--log-level",
         "warning",
     ]

@@ -208,7 +208,7 @@ def database_error(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
 @api.exception_handler(Exception)
 def unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     # The request body may hold a password: log the route and the error, never the input. The
-    # path is a field the formatters escape (project.logging): a client chose it.
+    # path is a field the formatters escape (server.logging): a client chose it.
     logger.error(
         "Unhandled %s on %s %s",
         type(exc).__name__,

@@ -21,7 +21,7 @@ try:
     from django.conf import settings
     from django.core.handlers.asgi import ASGIHandler
 
-    from project.server import ServiceApplication
+    from server.application import ServiceApplication
 
     if settings.FAST_PATH:
         from fastpath import gc_freeze_after_startup

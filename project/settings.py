@@ -18,7 +18,7 @@ from psycopg_pool import ConnectionPool
 from fastpath.pool import connection_check
 from project.database import PoolSettings, database_config_from_url
 from project.keys import development_secret, is_loopback_host, secret_strength_ensure
-from project.metrics_directory import spawned_by_a_supervisor, supervisor_directory
+from server.metrics_directory import spawned_by_a_supervisor, supervisor_directory
 from toolkit.client_address import DEFAULT_TRUSTED_PROXIES
 from toolkit.env import (
     env_bool,
@@ -441,10 +441,10 @@ EMAIL_CHANGE_TTL = env_int("EMAIL_CHANGE_TTL", 86_400, minimum=60)
 # on: sign-in and refresh of a user whose address is not verified answer 403.
 REQUIRE_VERIFIED_EMAIL = env_bool("REQUIRE_VERIFIED_EMAIL", False)
 
-# --- Server (used by `make run`, i.e. `python -m project.serve`) ---------------------------------
+# --- Server (used by `make run`, i.e. `python -m server.serve`) ---------------------------------
 PORT = env_int("PORT", 8081, minimum=1)
 WORKERS = env_int("WORKERS", 1, minimum=1)
-# Bounds for clients that reach uvicorn directly (project.protocol, which `make run` selects):
+# Bounds for clients that reach uvicorn directly (server.protocol, which `make run` selects):
 # bytes of one request line and headers (431 beyond), seconds until they have all arrived (408),
 # seconds an idle kept-alive connection stays open, and open connections or requests per worker
 # process before new requests get 503.
@@ -453,7 +453,7 @@ HEADER_TIMEOUT = env_float("HEADER_TIMEOUT", 10.0, minimum=0.1)
 KEEPALIVE_TIMEOUT = env_float("KEEPALIVE_TIMEOUT", 5.0, minimum=0.1)
 LIMIT_CONCURRENCY = env_int("LIMIT_CONCURRENCY", 1000, minimum=1)
 # Seconds the requests in flight get to finish after SIGTERM (uvicorn's
-# --timeout-graceful-shutdown); readiness fails from the signal on (project.draining).
+# --timeout-graceful-shutdown); readiness fails from the signal on (server.draining).
 SHUTDOWN_TIMEOUT = env_float("SHUTDOWN_TIMEOUT", 20.0, minimum=0)
 
 # --- Metrics (GET /metrics for Prometheus; project.metrics, toolkit.metrics) ---------------------
@@ -461,7 +461,7 @@ SHUTDOWN_TIMEOUT = env_float("SHUTDOWN_TIMEOUT", 20.0, minimum=0)
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 # Where worker processes keep metric values together (prometheus-client's multiprocess mode,
 # read by the client when first imported, which happens after these settings). Unset:
-# `python -m project.serve` makes one; workers of plain `uvicorn --workers N` share one named
+# `python -m server.serve` makes one; workers of plain `uvicorn --workers N` share one named
 # after their supervisor; a single process needs none.
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
 if not PROMETHEUS_MULTIPROC_DIR:
@@ -506,17 +506,17 @@ LOG_LEVEL = env_choice(
     "LOG_LEVEL", "info", ("debug", "info", "warning", "error", "critical")
 ).upper()
 LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
-# One formatter for every logger, uvicorn's included (project.serve hands this same dict to
+# One formatter for every logger, uvicorn's included (server.serve hands this same dict to
 # uvicorn as its log_config), and every record tagged with the request it was written for.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "text": {"()": "project.logging.TextFormatter", "fmt": "%(levelprefix)s %(message)s"},
-        "json": {"()": "project.logging.JsonFormatter"},
+        "text": {"()": "server.logging.TextFormatter", "fmt": "%(levelprefix)s %(message)s"},
+        "json": {"()": "server.logging.JsonFormatter"},
     },
     "filters": {
-        "one_line_warning": {"()": "project.logging.OneLineWarning"},
+        "one_line_warning": {"()": "server.logging.OneLineWarning"},
         "request_id": {"()": "toolkit.request_context.RequestIdFilter"},
     },
     "handlers": {

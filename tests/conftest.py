@@ -158,11 +158,11 @@ class LiveServer:
 
 @dataclass
 class ServeProcess(LiveServer):
-    """`python -m project.serve`, as `make run` starts it, on HOST/PORT from the environment."""
+    """`python -m server.serve`, as `make run` starts it, on HOST/PORT from the environment."""
 
     def command(self) -> list[str]:
-        self.env.update(HOST="127.0.0.1", PORT=str(self.port))  # what project.serve reads
-        return [sys.executable, "-m", "project.serve"]
+        self.env.update(HOST="127.0.0.1", PORT=str(self.port))  # what server.serve reads
+        return [sys.executable, "-m", "server.serve"]
 
 
 def server_environment(**overrides: str) -> dict[str, str]:

@@ -3,7 +3,7 @@
 Apps record here without knowing how metrics are served (project.metrics serves `/metrics`).
 With several worker processes, prometheus-client's multiprocess mode keeps each value in a
 memory-mapped file under PROMETHEUS_MULTIPROC_DIR, which must be set before this module is first
-imported: `python -m project.serve` makes (and removes) that directory, and project.settings
+imported: `python -m server.serve` makes (and removes) that directory, and project.settings
 names one for workers of plain `uvicorn --workers N`. Without it (one process, the tests in
 process), values live in this process's memory.
 

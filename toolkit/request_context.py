@@ -1,6 +1,6 @@
 """The request being served, as log lines and metrics see it: its id, route, user and status.
 
-The ASGI layer (project.server) opens one `RequestContext` per request and keeps it in a
+The ASGI layer (server.application) opens one `RequestContext` per request and keeps it in a
 context variable, which every task and `sync_to_async` thread serving the request inherits; the
 object itself is shared, so what the inner layers learn (the route Django resolved, the user a
 bearer token named) is there for the access log line written when the answer has gone.

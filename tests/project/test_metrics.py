@@ -180,7 +180,7 @@ def test_two_workers_count_requests_together(serve_factory):
     assert value(after, "accounts_db_pool_connections_max") == 20
     assert Path(directory).is_dir()
     server.stop()
-    assert not Path(directory).exists(), "project.serve leaves its metrics directory behind"
+    assert not Path(directory).exists(), "server.serve leaves its metrics directory behind"
 
 
 def httpx_scrape_new_connection(url: str) -> tuple[dict, str]:

@@ -316,7 +316,7 @@ def test_uvicorns_own_proxy_headers_do_not_replace_the_peer(live_server_factory)
     takes that out, so CLIENT_IP_HEADER (here unset) is the only way a header counts."""
     server = live_server_factory(
         "--http",
-        "project.protocol:BoundedHttpToolsProtocol",
+        "server.protocol:BoundedHttpToolsProtocol",
         "--proxy-headers",
         "--forwarded-allow-ips",
         "*",

@@ -151,7 +151,7 @@ def test_open_connections_beyond_the_limit_get_503_until_the_stalled_ones_are_dr
 
 
 def test_the_documented_uvicorn_command_has_the_same_bounds(live_server_factory):
-    server = live_server_factory("--http", "project.protocol:BoundedHttpToolsProtocol", **BOUNDS)
+    server = live_server_factory("--http", "server.protocol:BoundedHttpToolsProtocol", **BOUNDS)
     with connect(server) as client:
         client.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
         closed, received = closed_within(client, 3 * HEADER_TIMEOUT)

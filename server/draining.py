@@ -5,7 +5,7 @@ requests in flight finish (at most `--timeout-graceful-shutdown`, SHUTDOWN_TIMEO
 then runs the lifespan shutdown. Setting `health.checks.draining` there would leave readiness
 saying 200 for the whole drain, to any probe still reaching the process. So at start-up the
 handler uvicorn installed for each signal is wrapped: the flag is set first, then uvicorn's own
-handler runs as before. This works the same under `python -m project.serve` and plain
+handler runs as before. This works the same under `python -m server.serve` and plain
 `uvicorn` (both run uvicorn's Server, which installs its handlers before loading the app).
 """
 

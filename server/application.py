@@ -18,7 +18,7 @@ from django.urls import Resolver404, resolve
 
 from health import checks
 from project import metrics as service_metrics
-from project.draining import drain_on_signal
+from server.draining import drain_on_signal
 from toolkit import metrics
 from toolkit.client_address import ForwardedAddressInvalid, configured_rule
 from toolkit.http import compact_json
@@ -298,7 +298,7 @@ async def startup() -> None:
 
 async def shutdown() -> None:
     """After uvicorn has stopped accepting and the requests in flight have finished (or
-    SHUTDOWN_TIMEOUT ran out): readiness already fails (project.draining), the pool closes its
+    SHUTDOWN_TIMEOUT ran out): readiness already fails (server.draining), the pool closes its
     connections, and this worker's gauges leave the metrics."""
     checks.draining.set()
     if settings.METRICS_TOKEN:

@@ -1,7 +1,7 @@
 """`make run`: serve `project.asgi:application` with uvicorn on HOST:PORT with WORKERS processes.
 
 Plain `uvicorn project.asgi:application --port 8081 --workers N --no-proxy-headers
---no-access-log --timeout-graceful-shutdown 20 --http project.protocol:BoundedHttpToolsProtocol`
+--no-access-log --timeout-graceful-shutdown 20 --http server.protocol:BoundedHttpToolsProtocol`
 does nearly the same (README); this reads HOST, PORT, WORKERS and the rest from the environment
 or `.env` first, and also:
 
@@ -28,7 +28,7 @@ import uvicorn
 from django.core.exceptions import ImproperlyConfigured
 from uvicorn.supervisors.multiprocess import Multiprocess
 
-from project import metrics_directory
+from server import metrics_directory
 from toolkit.env import load_dotenv_file
 
 APPLICATION = "project.asgi:application"
@@ -40,7 +40,7 @@ def supervise(config: uvicorn.Config) -> None:
     uvicorn's supervisor queues the signal and looks at its queue every half second before it
     passes SIGTERM on; meanwhile every worker would go on saying "ready". Here the supervisor's
     handler still queues it (uvicorn's shutdown then runs as before: terminate, join, exit) and
-    also passes it on to each worker right away, which starts draining (project.draining). A
+    also passes it on to each worker right away, which starts draining (server.draining). A
     second SIGTERM from the supervisor changes nothing for a worker already draining.
     """
     supervisor = Multiprocess(config, sockets=[config.bind_socket()])
@@ -98,9 +98,9 @@ def main() -> None:
         # X-Forwarded-For on its own (the protocol takes that out too, whatever the flags).
         "proxy_headers": False,
         "server_header": False,
-        # Bounded request heads (size and arrival time): see project/protocol.py. The protocol
+        # Bounded request heads (size and arrival time): see server/protocol.py. The protocol
         # also applies the two below; they are passed here so uvicorn's own log and state agree.
-        "http": "project.protocol:BoundedHttpToolsProtocol",
+        "http": "server.protocol:BoundedHttpToolsProtocol",
         "limit_concurrency": limit_concurrency,
         "timeout_keep_alive": keepalive,  # uvicorn accepts seconds as a float
         "timeout_graceful_shutdown": settings.SHUTDOWN_TIMEOUT,

@@ -3,7 +3,7 @@
 uvicorn (0.54, httptools) takes a request line and headers of any size, and waits for them
 forever: an 8 MiB header, 100k headers and slowloris connections (a byte now and then, never the
 blank line) are all accepted and kept. Select this class with `--http
-project.protocol:BoundedHttpToolsProtocol` (`make run` does); it reads from the Django settings:
+server.protocol:BoundedHttpToolsProtocol` (`make run` does); it reads from the Django settings:
 
 - MAX_HEADER_BYTES: the request line and headers of one request may take this many bytes,
   however they arrive: in one read, in many, or pipelined behind an earlier request on the same

@@ -1,4 +1,4 @@
-"""Readiness fails the moment SIGTERM arrives (project.draining), before uvicorn's shutdown."""
+"""Readiness fails the moment SIGTERM arrives (server.draining), before uvicorn's shutdown."""
 
 import asyncio
 import signal
@@ -7,7 +7,7 @@ import pytest
 import uvicorn
 
 from health import checks
-from project.draining import drain_on_signal
+from server.draining import drain_on_signal
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,7 +1,7 @@
 """Where worker processes keep their metric values together (prometheus-client's multiprocess
 mode), decided before prometheus_client is first imported: this module must not import it.
 
-- `python -m project.serve` with METRICS_TOKEN makes a fresh directory (or empties the
+- `python -m server.serve` with METRICS_TOKEN makes a fresh directory (or empties the
   `*.db` files of PROMETHEUS_MULTIPROC_DIR when the operator names one), hands it to its
   workers through the environment and removes what it made when it exits.
 - Plain `uvicorn --workers N`: each worker is a child of uvicorn's supervisor and nothing made
@@ -43,7 +43,7 @@ def supervisor_directory() -> str:
     ):
         raise ImproperlyConfigured(
             f"{path} (for metrics of uvicorn's workers) is not a private directory of this "
-            f"user: set PROMETHEUS_MULTIPROC_DIR, or serve with python -m project.serve."
+            f"user: set PROMETHEUS_MULTIPROC_DIR, or serve with python -m server.serve."
         )
     return str(path)
 

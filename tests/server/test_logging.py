@@ -166,7 +166,7 @@ def text_log():
     import io
     import logging
 
-    from project.logging import TextFormatter
+    from server.logging import TextFormatter
     from toolkit.request_context import RequestIdFilter
 
     stream = io.StringIO()
@@ -234,7 +234,7 @@ def test_text_and_json_lines_escape_control_characters_in_messages_fields_and_ex
     import logging
     import sys
 
-    from project.logging import JsonFormatter, TextFormatter
+    from server.logging import JsonFormatter, TextFormatter
 
     try:
         raise ValueError("bad input\nINFO:     forged by an exception \x1b[2J")
