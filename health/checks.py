@@ -1,7 +1,6 @@
 """Readiness checks: the database answers in time and no migration is pending."""
 
 import asyncio
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,14 +10,11 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
-from toolkit import metrics
+from toolkit import lifecycle, metrics
 
 # Health-check draft (draft-inadarei-api-health-check) status words.
 PASS = "pass"  # noqa: S105 - a status word, not a password
 FAIL = "fail"
-
-# Set by the lifespan shutdown: the process is draining and must leave load balancers.
-draining = threading.Event()
 
 
 class MigrationState:
@@ -138,21 +134,9 @@ async def readiness(*, diagnose: bool = False) -> ReadinessReport:
             report.fail(f"the migration check failed ({safe_reason(error)})")
     report.checks["migrations:pending"] = [migrations]
 
-    if draining.is_set():
+    if lifecycle.draining.is_set():
         report.checks["process:draining"] = [{"status": FAIL, "observedValue": True}]
         report.fail("the server is shutting down")
     for name, results in report.checks.items():
         metrics.READINESS_CHECKS.labels(name, results[0]["status"]).inc()
     return report
-
-
-def close_database_pool_sync() -> None:
-    connection = connections[DEFAULT_DB_ALIAS]
-    connection.close()
-    close_pool = getattr(connection, "close_pool", None)
-    if close_pool is not None:
-        close_pool()
-
-
-async def close_database_pool() -> None:
-    await sync_to_async(close_database_pool_sync, thread_sensitive=False)()

@@ -1,4 +1,5 @@
-"""The ASGI entry point: `uvicorn project.asgi:application`.
+"""The ASGI entry point: `uvicorn project.asgi:application`, Django's handler (the fast path's, or
+stock Django's) inside the server's ASGI layer, and what a worker does when it starts and stops.
 
 A configuration error is one line on stderr and exit status 2: no traceback, no secret.
 """
@@ -21,8 +22,10 @@ try:
     from django.conf import settings
     from django.core.handlers.asgi import ASGIHandler
 
+    from project.lifespan import lifespan_register
     from server.application import ServiceApplication
 
+    lifespan_register()
     if settings.FAST_PATH:
         from fastpath import gc_freeze_after_startup
         from fastpath.handlers import WarmThreadASGIHandler

@@ -2,7 +2,7 @@
 
 On SIGTERM uvicorn stops accepting connections on its next tick (within 0.1 s), lets the
 requests in flight finish (at most `--timeout-graceful-shutdown`, SHUTDOWN_TIMEOUT), and only
-then runs the lifespan shutdown. Setting `health.checks.draining` there would leave readiness
+then runs the lifespan shutdown. Setting `toolkit.lifecycle.draining` there would leave readiness
 saying 200 for the whole drain, to any probe still reaching the process. So at start-up the
 handler uvicorn installed for each signal is wrapped: the flag is set first, then uvicorn's own
 handler runs as before. This works the same under `python -m server.serve` and plain
@@ -18,8 +18,9 @@ from typing import Any
 
 from uvicorn import Server
 
-from health import checks
+from toolkit import lifecycle
 
+# The log's name from before the server had a package of its own: operators search for it.
 logger = logging.getLogger("project.server")
 DRAIN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -45,8 +46,8 @@ def drain_on_signal() -> bool:
         def drain_then_exit(
             number: int, frame: FrameType | None, uvicorn_exit: Any = handler
         ) -> None:
-            if not checks.draining.is_set():
-                checks.draining.set()
+            if not lifecycle.draining.is_set():
+                lifecycle.draining.set()
                 # A signal handler may interrupt a log call: the line is written by the loop.
                 loop.call_soon_threadsafe(
                     logger.info,

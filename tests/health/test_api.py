@@ -26,13 +26,13 @@ async def test_ready_passes_with_the_database_up_and_migrated(api):
 
 
 async def test_ready_is_503_while_draining(api):
-    from health import checks
+    from toolkit import lifecycle
 
-    checks.draining.set()
+    lifecycle.draining.set()
     try:
         response = await api.get("/health/ready")
     finally:
-        checks.draining.clear()
+        lifecycle.draining.clear()
     assert response.status_code == 503
     assert response.json()["status"] == "fail"
     assert response.headers["retry-after"]

@@ -6,8 +6,8 @@ import signal
 import pytest
 import uvicorn
 
-from health import checks
 from server.draining import drain_on_signal
+from toolkit import lifecycle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +22,7 @@ def uvicorn_server():
     yield server
     for sig, handler in previous.items():
         signal.signal(sig, handler)
-    checks.draining.clear()
+    lifecycle.draining.clear()
 
 
 async def test_sigterm_fails_readiness_at_once_and_still_reaches_uvicorn(api, uvicorn_server):
@@ -30,7 +30,7 @@ async def test_sigterm_fails_readiness_at_once_and_still_reaches_uvicorn(api, uv
     assert drain_on_signal()
     signal.raise_signal(signal.SIGTERM)
     for _ in range(100):
-        if checks.draining.is_set():
+        if lifecycle.draining.is_set():
             break
         await asyncio.sleep(0.01)
     response = await api.get("/health/ready")

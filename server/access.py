@@ -1,0 +1,131 @@
+"""What the ASGI layer reads from a request's head, and each answered request's access log line
+and request metrics (the counter and histogram by route template, method and status)."""
+
+import logging
+from collections.abc import MutableMapping
+from typing import Any
+
+from django.conf import settings
+from django.urls import Resolver404, resolve
+
+from toolkit import metrics
+from toolkit.client_address import ForwardedAddressInvalid, configured_rule
+from toolkit.request_context import UNMATCHED, RequestContext
+
+Scope = MutableMapping[str, Any]
+
+
+class RequestHead:
+    """What the ASGI layer reads from a request's headers, in one pass over them."""
+
+    __slots__ = ("content_length", "forwarded_for", "request_id")
+
+    def __init__(self, scope: Scope) -> None:
+        self.content_length: int | None = None
+        self.request_id: bytes | None = None
+        self.forwarded_for: bytes | None = None
+        # CLIENT_IP_HEADER as ASGI spells header names (lowercase bytes); b"" when unset.
+        client_ip_header = configured_rule().asgi_name
+        # The first Content-Length and X-Request-ID count; the proxy's header is its last one.
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                if self.content_length is None:
+                    self.content_length = content_length_parse(value)
+            elif name == b"x-request-id":
+                if self.request_id is None:
+                    self.request_id = value
+            elif name == client_ip_header:
+                self.forwarded_for = value
+
+
+def content_length_parse(value: bytes) -> int:
+    """The Content-Length header's value, -1 when it is not a number."""
+    try:
+        length = int(value)
+    except ValueError:
+        return -1
+    return length if length >= 0 else -1
+
+
+class RequestRecorder:
+    """The access log line and the request metrics of each answered request.
+
+    Metrics are recorded only when they are served (METRICS_TOKEN set): a counter and a
+    histogram per (route, method, status), their labelled children cached here so that a
+    request costs two in-memory (or memory-mapped) increments and no lookups in the client's
+    locked label table. Everything runs on the event loop: no thread hop.
+    """
+
+    def __init__(self) -> None:
+        self.metrics_on = bool(settings.METRICS_TOKEN)
+        self.children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def finished(
+        self, scope: Scope, head: RequestHead, context: RequestContext, seconds: float
+    ) -> None:
+        # No answer started: the application failed (uvicorn answers 500) or the client left.
+        status = context.status or 500
+        if context.route == UNMATCHED and context.status:
+            context.route = route_of_unresolved(scope)
+        method = context.method if context.method in KNOWN_METHODS else "OTHER"
+        if self.metrics_on:
+            key = (context.route, method, status)
+            children = self.children.get(key)
+            if children is None:
+                labels = (context.route, method, str(status))
+                children = (
+                    metrics.HTTP_REQUESTS.labels(*labels),
+                    metrics.HTTP_REQUEST_DURATION.labels(*labels),
+                )
+                self.children[key] = children
+            children[0].inc()
+            children[1].observe(seconds)
+        if access_logger.isEnabledFor(logging.INFO):
+            duration_ms = round(seconds * 1000, 2)
+            access_logger.info(
+                "%s %s %s %.2f ms",
+                method,
+                context.route,
+                status,
+                duration_ms,
+                extra={
+                    "request_id": context.id,
+                    "method": method,
+                    "route": context.route,
+                    "status": status,
+                    "duration_ms": duration_ms,
+                    "client_ip": access_client_ip(scope, head),
+                    "user_id": context.user_id,
+                },
+            )
+
+
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# The access log's name from before the server had a package of its own (docs/operations.md).
+access_logger = logging.getLogger("project.access")
+
+
+def route_of_unresolved(scope: Scope) -> str:
+    """The route template of a request answered before Django resolved its URL: refused here
+    (413) or by a middleware (a CORS preflight, a refused Host), or matching no pattern."""
+    try:
+        match = resolve(scope["path"])
+    except Resolver404:
+        return UNMATCHED
+    return "/" + match.route if match.route else UNMATCHED
+
+
+def access_client_ip(scope: Scope, head: RequestHead) -> str | None:
+    """The client's address as the throttles see it (toolkit.client_address): CLIENT_IP_HEADER's
+    rightmost entry when a trusted proxy set it (and it holds an address), else the TCP peer."""
+    client = scope.get("client")
+    peer = str(client[0]) if client else None
+    if head.forwarded_for is not None:
+        forwarded = head.forwarded_for.decode("latin-1")
+        try:
+            address = configured_rule().forwarded_address(peer, forwarded)
+        except ForwardedAddressInvalid:
+            address = None  # answered 400 where an address was needed; the line names the peer
+        if address is not None:
+            return address
+    return peer
