@@ -10,9 +10,9 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
     from django.core.exceptions import ImproperlyConfigured
 
-    from toolkit.env import load_dotenv_file
+    from toolkit.env import entry_environment_prepare
 
-    load_dotenv_file(Path(__file__).resolve().parent)
+    entry_environment_prepare(Path(__file__).resolve().parent)
     from django.core.management import execute_from_command_line
 
     try:

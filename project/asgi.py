@@ -10,22 +10,26 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from toolkit.env import load_dotenv_file
+from toolkit.env import entry_environment_prepare
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-load_dotenv_file(Path(__file__).resolve().parent.parent)
+entry_environment_prepare(Path(__file__).resolve().parent.parent)
 
 try:
     import django
-
-    django.setup(set_prefix=False)
     from django.conf import settings
+
+    from server.metrics_directory import worker_directory_export
+
+    # Before the apps import prometheus_client, which reads it once.
+    metrics_directory = worker_directory_export(metrics_on=bool(settings.METRICS_TOKEN))
+    django.setup(set_prefix=False)
     from django.core.handlers.asgi import ASGIHandler
 
     from project.lifespan import lifespan_register
     from server.application import ServiceApplication
 
-    lifespan_register()
+    lifespan_register(metrics_directory)
     if settings.FAST_PATH:
         from fastpath import gc_freeze_after_startup
         from fastpath.handlers import WarmThreadASGIHandler

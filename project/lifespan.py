@@ -42,11 +42,13 @@ async def database_pool_close() -> None:
     await sync_to_async(database_pool_close_sync, thread_sensitive=False)()
 
 
-def lifespan_register() -> None:
-    """Once per process, by project.asgi. Shutdown runs in the reverse order: this worker's
-    gauges leave the metrics, then the pool closes its connections."""
+def lifespan_register(metrics_directory: str) -> None:
+    """Once per process, by project.asgi, with the directory of this worker's metric values
+    (server.metrics_directory). Shutdown runs in the reverse order: this worker's gauges leave
+    the metrics, then the pool closes its connections."""
     lifecycle.on_startup(startup_report)
     lifecycle.on_shutdown(database_pool_close)
     if settings.METRICS_TOKEN:
-        lifecycle.on_startup(metrics.worker_started)
-        lifecycle.on_shutdown(metrics.worker_stopping)
+        chores = metrics.WorkerChores(metrics_directory)
+        lifecycle.on_startup(chores.started)
+        lifecycle.on_shutdown(chores.stopping)

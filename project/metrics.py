@@ -74,12 +74,6 @@ class PoolSampler:
 pool_sampler = PoolSampler()
 
 
-class Worker:
-    """This process's sampling task, started and stopped by the lifespan."""
-
-    sampler_task: "asyncio.Task[None] | None" = None
-
-
 async def sample_forever() -> None:
     while True:
         await asyncio.sleep(POOL_SAMPLE_SECONDS)
@@ -89,10 +83,9 @@ async def sample_forever() -> None:
             logger.exception("Sampling the database pool failed")
 
 
-def dead_workers_forget() -> None:
+def dead_workers_forget(directory: str) -> None:
     """Drop the pool gauges of worker processes that are gone (killed, not stopped: a stopped
     worker forgets its own), so that `livesum` adds up live workers only."""
-    directory = settings.PROMETHEUS_MULTIPROC_DIR
     if not directory or not metrics.multiprocess_mode():
         return
     for path in Path(directory).glob("gauge_live*.db"):
@@ -108,21 +101,29 @@ def dead_workers_forget() -> None:
             pass  # alive, someone else's
 
 
-async def worker_started() -> None:
-    if metrics.multiprocess_mode():
-        logger.info("Metrics: values kept in %s", settings.PROMETHEUS_MULTIPROC_DIR)
-    await sync_to_async(dead_workers_forget, thread_sensitive=False)()
-    Worker.sampler_task = asyncio.get_running_loop().create_task(sample_forever())
+class WorkerChores:
+    """This worker's share of the metrics, started and stopped by the lifespan (registered by
+    project.lifespan): forgetting dead workers' gauges, sampling the pool, leaving when done."""
 
+    def __init__(self, directory: str) -> None:
+        # Where the workers keep their values together, "" when in this process's memory.
+        self.directory = directory
+        self.sampler_task: asyncio.Task[None] | None = None
 
-async def worker_stopping() -> None:
-    task, Worker.sampler_task = Worker.sampler_task, None
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    if metrics.multiprocess_mode():
-        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+    async def started(self) -> None:
+        if metrics.multiprocess_mode():
+            logger.info("Metrics: values kept in %s", self.directory)
+        await sync_to_async(dead_workers_forget, thread_sensitive=False)(self.directory)
+        self.sampler_task = asyncio.get_running_loop().create_task(sample_forever())
+
+    async def stopping(self) -> None:
+        task, self.sampler_task = self.sampler_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if metrics.multiprocess_mode():
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 def bearer_matches(request: HttpRequest, token: str) -> bool:

@@ -18,7 +18,6 @@ from psycopg_pool import ConnectionPool
 from fastpath.pool import connection_check
 from project.database import PoolSettings, database_config_from_url
 from project.keys import development_secret, is_loopback_host, secret_strength_ensure
-from server.metrics_directory import spawned_by_a_supervisor, supervisor_directory
 from toolkit.client_address import DEFAULT_TRUSTED_PROXIES
 from toolkit.env import (
     env_bool,
@@ -441,7 +440,7 @@ EMAIL_CHANGE_TTL = env_int("EMAIL_CHANGE_TTL", 86_400, minimum=60)
 # on: sign-in and refresh of a user whose address is not verified answer 403.
 REQUIRE_VERIFIED_EMAIL = env_bool("REQUIRE_VERIFIED_EMAIL", False)
 
-# --- Server (used by `make run`, i.e. `python -m server.serve`) ---------------------------------
+# --- Server (used by `make run`, i.e. `python -m server.serve`) ----------------------------------
 PORT = env_int("PORT", 8081, minimum=1)
 WORKERS = env_int("WORKERS", 1, minimum=1)
 # Bounds for clients that reach uvicorn directly (server.protocol, which `make run` selects):
@@ -460,18 +459,10 @@ SHUTDOWN_TIMEOUT = env_float("SHUTDOWN_TIMEOUT", 20.0, minimum=0)
 # Unset: no metrics recorded, /metrics is a 404. Set: Prometheus sends it as a bearer token.
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 # Where worker processes keep metric values together (prometheus-client's multiprocess mode,
-# read by the client when first imported, which happens after these settings). Unset:
-# `python -m server.serve` makes one; workers of plain `uvicorn --workers N` share one named
-# after their supervisor; a single process needs none.
+# which reads the variable itself, before the apps run). Unset: `python -m server.serve` makes
+# one; workers of plain `uvicorn --workers N` share one named after their supervisor; a single
+# process needs none (server.metrics_directory).
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
-if not PROMETHEUS_MULTIPROC_DIR:
-    # The client switches to multiprocess mode when the variable merely exists, and would then
-    # write its files into the working directory: a blank one (as `.env.example` leaves it)
-    # must mean unset.
-    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-if METRICS_TOKEN and not PROMETHEUS_MULTIPROC_DIR and spawned_by_a_supervisor():
-    PROMETHEUS_MULTIPROC_DIR = supervisor_directory()
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 
 # --- HTTP ----------------------------------------------------------------------------------------
 MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 1_048_576, minimum=1)

@@ -5,9 +5,9 @@ mode), decided before prometheus_client is first imported: this module must not 
   `*.db` files of PROMETHEUS_MULTIPROC_DIR when the operator names one), hands it to its
   workers through the environment and removes what it made when it exits.
 - Plain `uvicorn --workers N`: each worker is a child of uvicorn's supervisor and nothing made
-  a directory for them, so project.settings names one after that supervisor's pid, the same for
-  every sibling, private to this user. It is not removed (nothing of ours outlives the workers
-  to do it); a container's /tmp goes with the container.
+  a directory for them, so each names one after that supervisor's pid (`worker_directory_export`,
+  called by project.asgi), the same for every sibling, private to this user. It is not removed
+  (nothing of ours outlives the workers to do it); a container's /tmp goes with the container.
 """
 
 import contextlib
@@ -20,7 +20,27 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from toolkit.env import env_str
+
 PREFIX = "accounts-metrics-"
+# prometheus-client reads it from the environment, when first imported and whenever it opens a file.
+VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def worker_directory_export(*, metrics_on: bool) -> str:
+    """The directory this worker keeps its metric values in, "" for its own memory; called before
+    prometheus_client is first imported, which reads it from the environment.
+
+    PROMETHEUS_MULTIPROC_DIR as the operator or `python -m server.serve` set it: read from the
+    environment, not from settings, since serve sets it after its settings were read and runs a
+    single worker in its own process. A worker of plain `uvicorn --workers N` with metrics on and
+    no directory set gets the one its siblings share.
+    """
+    directory = env_str(VARIABLE)
+    if not directory and metrics_on and spawned_by_a_supervisor():
+        directory = supervisor_directory()
+        os.environ[VARIABLE] = directory
+    return directory
 
 
 def spawned_by_a_supervisor() -> bool:

@@ -29,7 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 from uvicorn.supervisors.multiprocess import Multiprocess
 
 from server import metrics_directory
-from toolkit.env import load_dotenv_file
+from toolkit.env import entry_environment_prepare
 
 APPLICATION = "project.asgi:application"
 
@@ -58,7 +58,7 @@ def supervise(config: uvicorn.Config) -> None:
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-    load_dotenv_file(Path(__file__).resolve().parent.parent)
+    entry_environment_prepare(Path(__file__).resolve().parent.parent)
     try:
         from django.conf import settings
 
@@ -78,7 +78,7 @@ def main() -> None:
             metrics_directory.directory_empty(directory)
         else:
             directory = made_directory = metrics_directory.fresh_directory()
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        os.environ[metrics_directory.VARIABLE] = directory
 
     # uvicorn handles SIGTERM and SIGINT while it serves, then re-raises the signal once it has
     # shut down gracefully, which by default would end this process before it cleans up. Any

@@ -15,7 +15,10 @@ os.environ.setdefault(
 from project.database import database_config_from_url
 from project.settings import *  # noqa: F403
 from project.settings import BASE_DIR, DATABASE_POOL, MIDDLEWARE, PASSWORD_HASHERS, ROOT_URLCONF
-from toolkit.env import env_bool
+from toolkit.env import blank_library_variables_unset, env_bool
+
+# What the entry points do (toolkit.env.entry_environment_prepare), but never reading `.env`.
+blank_library_variables_unset()
 
 # pytest gets TEST_DATABASE_URL (a server to create the test database on, or sqlite:///FILE);
 # a live server started by a test gets TEST_SERVER_DATABASE_URL, the test database itself.

@@ -1,4 +1,5 @@
-"""Typed readers for configuration from the environment, and the `.env` loader for entry points."""
+"""Typed readers for configuration from the environment, and what entry points do to the environment
+first (read `.env`, take out what a library would misread)."""
 
 import ipaddress
 import os
@@ -9,6 +10,25 @@ from django.core.exceptions import ImproperlyConfigured
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+# Variables a library reads by itself, and takes as set when they merely exist: prometheus-client
+# switches to multiprocess mode on PROMETHEUS_MULTIPROC_DIR and, when it is blank, writes its
+# files into the working directory.
+LIBRARY_VARIABLES = ("PROMETHEUS_MULTIPROC_DIR",)
+
+
+def entry_environment_prepare(base_dir: Path) -> None:
+    """What every entry point (manage.py, project.asgi, server.serve) does before Django or a
+    library reads the environment: read `.env` (load_dotenv_file), then take out the library
+    variables left blank (as a copied `.env.example` leaves them)."""
+    load_dotenv_file(base_dir)
+    blank_library_variables_unset()
+
+
+def blank_library_variables_unset() -> None:
+    """A blank variable means unset, to settings and to the libraries that read it by itself."""
+    for name in LIBRARY_VARIABLES:
+        if not env_str(name):
+            os.environ.pop(name, None)
 
 
 def load_dotenv_file(base_dir: Path) -> None:

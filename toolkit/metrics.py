@@ -3,9 +3,9 @@
 Apps record here without knowing how metrics are served (project.metrics serves `/metrics`).
 With several worker processes, prometheus-client's multiprocess mode keeps each value in a
 memory-mapped file under PROMETHEUS_MULTIPROC_DIR, which must be set before this module is first
-imported: `python -m server.serve` makes (and removes) that directory, and project.settings
-names one for workers of plain `uvicorn --workers N`. Without it (one process, the tests in
-process), values live in this process's memory.
+imported: `python -m server.serve` makes (and removes) that directory, and each worker of plain
+`uvicorn --workers N` names the one they share (server.metrics_directory). Without it (one
+process, the tests in process), values live in this process's memory.
 
 Gauges of a pool (hashing, database connections) add up over live processes (`livesum`):
 project.metrics forgets a worker's gauges when it stops, and those of workers that died.
