@@ -1,13 +1,22 @@
-"""Signing secrets: the strength rule for production's, and the per-installation development key."""
+"""Signing secrets: the strength rules for production's, and the per-installation development key
+(with what may use it, and the JWT secret development derives from it)."""
 
 import contextlib
+import hashlib
+import hmac
 import ipaddress
 import os
 import re
 import secrets
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 SECRET_MIN_BYTES = 32
@@ -60,6 +69,47 @@ def secret_strength_ensure(name: str, value: str) -> None:
         raise ImproperlyConfigured(
             f"{name} is too weak for production: it {reason} (make one with {GENERATE_HINT})."
         )
+
+
+def jwt_secrets_strength_ensure(secret: str, fallbacks: Iterable[str]) -> None:
+    """One strength rule for the signing secret and every secret that still verifies."""
+    secret_strength_ensure("JWT_SECRET", secret)
+    for position, fallback in enumerate(fallbacks, start=1):
+        secret_strength_ensure(f"JWT_SECRET_FALLBACKS entry {position}", fallback)
+
+
+def secret_key_strength_ensure(value: str) -> None:
+    """Refuse production's SECRET_KEY unless it passes Django's own rule (what `check --deploy`
+    reports as security.W009): long enough, varied enough, without the insecure prefix."""
+    if (
+        len(value) < SECRET_KEY_MIN_LENGTH
+        or len(set(value)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+        or value.startswith(SECRET_KEY_INSECURE_PREFIX)
+    ):
+        raise ImproperlyConfigured(
+            f"SECRET_KEY is too weak for production: use at least {SECRET_KEY_MIN_LENGTH} random "
+            f"characters (python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        )
+
+
+def development_key_host_ensure(host: str) -> None:
+    """The generated development key is for a server nobody else can reach."""
+    if not is_loopback_host(host):
+        raise ImproperlyConfigured(
+            f"HOST={host} is reachable from other machines: set SECRET_KEY and JWT_SECRET "
+            f"(the generated development key is for loopback only)."
+        )
+
+
+def development_secret_key(path: Path) -> str:
+    """SECRET_KEY made of this installation's development key, with the prefix that makes
+    `check --deploy` flag it (security.W009)."""
+    return SECRET_KEY_INSECURE_PREFIX + development_secret(path)
+
+
+def jwt_secret_derive(secret_key: str) -> str:
+    """Development's JWT_SECRET when none is set: a key of its own, derived from SECRET_KEY."""
+    return hmac.new(secret_key.encode(), b"jwt", hashlib.sha256).hexdigest()
 
 
 def is_loopback_host(host: str) -> bool:

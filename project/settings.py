@@ -1,23 +1,22 @@
 """Django settings, read once from the environment (see `.env.example` for every variable)."""
 
-import hashlib
-import hmac
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from corsheaders.defaults import default_headers as cors_default_headers
-from django.core.checks.security.base import (
-    SECRET_KEY_INSECURE_PREFIX,
-    SECRET_KEY_MIN_LENGTH,
-    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
-)
 from django.core.exceptions import ImproperlyConfigured
 from psycopg_pool import ConnectionPool
 
 from fastpath.pool import connection_check
 from project.database import PoolSettings, database_config_from_url
-from project.keys import development_secret, is_loopback_host, secret_strength_ensure
+from project.keys import (
+    development_key_host_ensure,
+    development_secret_key,
+    jwt_secret_derive,
+    jwt_secrets_strength_ensure,
+    secret_key_strength_ensure,
+)
 from toolkit.client_address import DEFAULT_TRUSTED_PROXIES
 from toolkit.env import (
     env_bool,
@@ -47,46 +46,32 @@ CONFIGURATION_WARNINGS: list[str] = []
 # Development without SECRET_KEY/JWT_SECRET uses a random key made once per installation and kept
 # in DEVELOPMENT_SECRET_FILE (git-ignored, mode 600, shared by every worker process); nothing
 # anyone could derive from the repository. Such a key is only for a server bound to loopback.
+# Production's must be strong (project.keys has the rules).
 HOST = env_str("HOST", "127.0.0.1")
 DEVELOPMENT_SECRET_FILE = Path(
     env_str("DEVELOPMENT_SECRET_FILE", str(BASE_DIR / ".secrets" / "development.key"))
 )
 SECRET_KEY = env_str("SECRET_KEY")
 JWT_SECRET = env_str("JWT_SECRET")
-if not IS_PRODUCTION and not (SECRET_KEY and JWT_SECRET) and not is_loopback_host(HOST):
-    raise ImproperlyConfigured(
-        f"HOST={HOST} is reachable from other machines: set SECRET_KEY and JWT_SECRET "
-        f"(the generated development key is for loopback only)."
-    )
+JWT_SECRET_FALLBACKS = env_list("JWT_SECRET_FALLBACKS")
+if not IS_PRODUCTION and not (SECRET_KEY and JWT_SECRET):
+    development_key_host_ensure(HOST)
 if not SECRET_KEY:
     if IS_PRODUCTION:
         raise ImproperlyConfigured("SECRET_KEY is required when ENVIRONMENT=production.")
-    # The prefix makes `check --deploy` flag it (security.W009).
-    SECRET_KEY = SECRET_KEY_INSECURE_PREFIX + development_secret(DEVELOPMENT_SECRET_FILE)
+    SECRET_KEY = development_secret_key(DEVELOPMENT_SECRET_FILE)
     CONFIGURATION_WARNINGS.append(
         f"SECRET_KEY is unset: using this installation's development key "
         f"from {DEVELOPMENT_SECRET_FILE}."
     )
-elif IS_PRODUCTION and (
-    len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
-    or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
-    or SECRET_KEY.startswith(SECRET_KEY_INSECURE_PREFIX)
-):
-    raise ImproperlyConfigured(
-        f"SECRET_KEY is too weak for production: use at least {SECRET_KEY_MIN_LENGTH} random "
-        f"characters (python -c 'import secrets; print(secrets.token_urlsafe(50))')."
-    )
-
+elif IS_PRODUCTION:
+    secret_key_strength_ensure(SECRET_KEY)
 if not JWT_SECRET:
     if IS_PRODUCTION:
         raise ImproperlyConfigured("JWT_SECRET is required when ENVIRONMENT=production.")
-    JWT_SECRET = hmac.new(SECRET_KEY.encode(), b"jwt", hashlib.sha256).hexdigest()
-JWT_SECRET_FALLBACKS = env_list("JWT_SECRET_FALLBACKS")
+    JWT_SECRET = jwt_secret_derive(SECRET_KEY)
 if IS_PRODUCTION:
-    # One strength rule for the signing secret and every secret that still verifies.
-    secret_strength_ensure("JWT_SECRET", JWT_SECRET)
-    for position, fallback in enumerate(JWT_SECRET_FALLBACKS, start=1):
-        secret_strength_ensure(f"JWT_SECRET_FALLBACKS entry {position}", fallback)
+    jwt_secrets_strength_ensure(JWT_SECRET, JWT_SECRET_FALLBACKS)
 JWT_ISSUER = env_str("JWT_ISSUER", "accounts-api")
 JWT_AUDIENCE = env_str("JWT_AUDIENCE", "accounts-api")
 ACCESS_TOKEN_TTL = env_int("ACCESS_TOKEN_TTL", 900, minimum=1)
