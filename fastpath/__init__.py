@@ -27,6 +27,25 @@ for its exact classes, so they are silenced only while this path is on).
 
 import gc
 
+# Each Django middleware the fast path replaces, and its stand-in, which takes the same place in
+# MIDDLEWARE (project.settings applies this to its one list).
+MIDDLEWARE_STAND_INS = {
+    "django.middleware.security.SecurityMiddleware": "fastpath.middleware.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware": (
+        "fastpath.middleware.AdminOnlySessionMiddleware"
+    ),
+    "django.middleware.csrf.CsrfViewMiddleware": "fastpath.middleware.AdminOnlyCsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware": (
+        "fastpath.middleware.AdminOnlyAuthenticationMiddleware"
+    ),
+    "django.contrib.messages.middleware.MessageMiddleware": (
+        "fastpath.middleware.AdminOnlyMessageMiddleware"
+    ),
+    "django.middleware.clickjacking.XFrameOptionsMiddleware": (
+        "fastpath.middleware.XFrameOptionsMiddleware"
+    ),
+}
+
 
 def gc_freeze_after_startup() -> None:
     """Everything loaded at start-up (Django, the apps, URL patterns, schemas) lives as long as

@@ -8,6 +8,7 @@ from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 from psycopg_pool import ConnectionPool
 
+from fastpath import MIDDLEWARE_STAND_INS
 from fastpath.pool import connection_check
 from project.database import PoolSettings, database_config_from_url
 from project.keys import (
@@ -154,42 +155,30 @@ FAST_PATH = env_bool("FAST_PATH", True)
 # and (on the fast path) the only place sessions, CSRF, request.user and messages run.
 ADMIN_URL_PREFIX = "admin/"
 
+# Outermost first: JSON errors and the route for the access log, then the Host check that lets
+# probes through, static files, CORS, and the cookie-based middleware the admin needs.
+MIDDLEWARE = [
+    "project.middleware.RequestRouteMiddleware",
+    "project.middleware.JsonErrorMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "project.middleware.AllowedHostsMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "accounts.middleware.AdminLoginThrottleMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
 if FAST_PATH:
     INSTALLED_APPS.append("fastpath")  # its system checks
     # Every middleware async-native: Django's security and clickjacking middleware with their
     # hooks on the event loop, and the cookie-based ones for the admin only.
-    MIDDLEWARE = [
-        "project.middleware.RequestRouteMiddleware",
-        "project.middleware.JsonErrorMiddleware",
-        "fastpath.middleware.SecurityMiddleware",
-        "project.middleware.AllowedHostsMiddleware",
-        "servestatic.middleware.ServeStaticMiddleware",
-        "corsheaders.middleware.CorsMiddleware",
-        "accounts.middleware.AdminLoginThrottleMiddleware",
-        "fastpath.middleware.AdminOnlySessionMiddleware",
-        "fastpath.middleware.AdminOnlyCsrfViewMiddleware",
-        "fastpath.middleware.AdminOnlyAuthenticationMiddleware",
-        "fastpath.middleware.AdminOnlyMessageMiddleware",
-        "fastpath.middleware.XFrameOptionsMiddleware",
-    ]
+    MIDDLEWARE = [MIDDLEWARE_STAND_INS.get(path, path) for path in MIDDLEWARE]
     # Django's checks look for its exact classes, which the stand-ins subclass; the fast path's
     # own checks (fastpath.E001, E002) prove what these three guard is installed instead.
     SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
-else:
-    MIDDLEWARE = [
-        "project.middleware.RequestRouteMiddleware",
-        "project.middleware.JsonErrorMiddleware",
-        "django.middleware.security.SecurityMiddleware",
-        "project.middleware.AllowedHostsMiddleware",
-        "servestatic.middleware.ServeStaticMiddleware",
-        "corsheaders.middleware.CorsMiddleware",
-        "accounts.middleware.AdminLoginThrottleMiddleware",
-        "django.contrib.sessions.middleware.SessionMiddleware",
-        "django.middleware.csrf.CsrfViewMiddleware",
-        "django.contrib.auth.middleware.AuthenticationMiddleware",
-        "django.contrib.messages.middleware.MessageMiddleware",
-        "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    ]
 
 ROOT_URLCONF = "project.urls"
 ASGI_APPLICATION = "project.asgi.application"

@@ -8,8 +8,9 @@ from django.http import HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware as DjangoXFrameOptions
 from django.middleware.security import SecurityMiddleware as DjangoSecurityMiddleware
 from django.test import RequestFactory
+from django.utils.module_loading import import_string
 
-from fastpath import middleware
+from fastpath import MIDDLEWARE_STAND_INS, middleware
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -70,3 +71,8 @@ async def test_admin_pages_get_session_and_csrf_cookies(api):
     assert response.status_code == 200
     assert "csrftoken" in response.headers.get("set-cookie", "")
     assert response.headers["x-frame-options"] == "DENY"
+
+
+@pytest.mark.parametrize(("djangos", "ours"), list(MIDDLEWARE_STAND_INS.items()))
+def test_each_stand_in_subclasses_the_django_middleware_whose_place_it_takes(djangos, ours):
+    assert issubclass(import_string(ours), import_string(djangos))
