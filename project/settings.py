@@ -26,11 +26,11 @@ from toolkit.env import (
     env_int,
     env_list,
     env_networks,
+    env_rate,
     env_str,
 )
 from toolkit.links import frontend_url, link_template
 from toolkit.openapi import HEADERS as DOCUMENTED_RESPONSE_HEADERS
-from toolkit.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -262,33 +262,31 @@ ADMIN_REQUIRE_MFA = env_bool("ADMIN_REQUIRE_MFA", IS_PRODUCTION)
 
 # --- Throttles -----------------------------------------------------------------------------------
 RATE_LIMITS = env_bool("RATE_LIMITS", True)
-RATE_LIMIT_SIGNUP = parse_rate("RATE_LIMIT_SIGNUP", env_str("RATE_LIMIT_SIGNUP", "10/h"))
-RATE_LIMIT_SIGNIN = parse_rate("RATE_LIMIT_SIGNIN", env_str("RATE_LIMIT_SIGNIN", "30/15m"))
+# Each throttle's rate, `<count>/<period>`; .env.example and docs/configuration.md list the same
+# defaults (tests/project/test_settings.py checks they agree).
+RATE_LIMIT_SIGNUP = env_rate("RATE_LIMIT_SIGNUP", "10/h")
+RATE_LIMIT_SIGNIN = env_rate("RATE_LIMIT_SIGNIN", "30/15m")
 # Failed password checks (sign-in, password change, admin login): per email and client IP, so
 # one client guessing gets nowhere, and per email from everywhere, much higher, so nobody can lock
 # an account out from one address (README, "Throttles").
-RATE_LIMIT_SIGNIN_FAILED = parse_rate(
-    "RATE_LIMIT_SIGNIN_FAILED", env_str("RATE_LIMIT_SIGNIN_FAILED", "5/15m")
-)
-RATE_LIMIT_SIGNIN_FAILED_EMAIL = parse_rate(
-    "RATE_LIMIT_SIGNIN_FAILED_EMAIL", env_str("RATE_LIMIT_SIGNIN_FAILED_EMAIL", "100/h")
-)
-RATE_LIMIT_PASSWORD_CHANGE = parse_rate(
-    "RATE_LIMIT_PASSWORD_CHANGE", env_str("RATE_LIMIT_PASSWORD_CHANGE", "10/h")
-)
+RATE_LIMIT_SIGNIN_FAILED = env_rate("RATE_LIMIT_SIGNIN_FAILED", "5/15m")
+RATE_LIMIT_SIGNIN_FAILED_EMAIL = env_rate("RATE_LIMIT_SIGNIN_FAILED_EMAIL", "100/h")
+RATE_LIMIT_PASSWORD_CHANGE = env_rate("RATE_LIMIT_PASSWORD_CHANGE", "10/h")
 # Wrong second-factor codes (sign-in's second step, the admin login's, confirm, disable, recovery
 # codes), as for passwords: per user and client IP, small, so one client guessing gets nowhere;
 # and per user from everywhere, larger, so whoever knows the password cannot lock the owner out.
-RATE_LIMIT_MFA_FAILED = parse_rate(
-    "RATE_LIMIT_MFA_FAILED", env_str("RATE_LIMIT_MFA_FAILED", "10/15m")
-)
-RATE_LIMIT_MFA_FAILED_USER = parse_rate(
-    "RATE_LIMIT_MFA_FAILED_USER", env_str("RATE_LIMIT_MFA_FAILED_USER", "50/h")
-)
-RATE_LIMIT_REFRESH = parse_rate("RATE_LIMIT_REFRESH", env_str("RATE_LIMIT_REFRESH", "60/m"))
-RATE_LIMIT_ADMIN_LOGIN = parse_rate(
-    "RATE_LIMIT_ADMIN_LOGIN", env_str("RATE_LIMIT_ADMIN_LOGIN", "10/15m")
-)
+RATE_LIMIT_MFA_FAILED = env_rate("RATE_LIMIT_MFA_FAILED", "10/15m")
+RATE_LIMIT_MFA_FAILED_USER = env_rate("RATE_LIMIT_MFA_FAILED_USER", "50/h")
+RATE_LIMIT_REFRESH = env_rate("RATE_LIMIT_REFRESH", "60/m")
+RATE_LIMIT_ADMIN_LOGIN = env_rate("RATE_LIMIT_ADMIN_LOGIN", "10/15m")
+# Requests that send email: per client IP, and per address the message goes to (whether or not
+# an account has it, so the answer tells nothing).
+RATE_LIMIT_PASSWORD_RESET = env_rate("RATE_LIMIT_PASSWORD_RESET", "10/h")
+RATE_LIMIT_PASSWORD_RESET_EMAIL = env_rate("RATE_LIMIT_PASSWORD_RESET_EMAIL", "3/h")
+RATE_LIMIT_VERIFY_RESEND = env_rate("RATE_LIMIT_VERIFY_RESEND", "10/h")
+RATE_LIMIT_VERIFY_RESEND_EMAIL = env_rate("RATE_LIMIT_VERIFY_RESEND_EMAIL", "3/h")
+RATE_LIMIT_EMAIL_CHANGE = env_rate("RATE_LIMIT_EMAIL_CHANGE", "10/h")
+RATE_LIMIT_EMAIL_CHANGE_EMAIL = env_rate("RATE_LIMIT_EMAIL_CHANGE_EMAIL", "3/h")
 # Throttles keyed by client address count an IPv6 client by its network of this many bits.
 THROTTLE_IPV6_PREFIX = env_int("THROTTLE_IPV6_PREFIX", 64, minimum=1)
 if THROTTLE_IPV6_PREFIX > 128:
@@ -296,26 +294,6 @@ if THROTTLE_IPV6_PREFIX > 128:
         f"THROTTLE_IPV6_PREFIX must be at most 128, got {THROTTLE_IPV6_PREFIX}."
     )
 REDIS_URL = env_str("REDIS_URL")
-# Requests that send email: per client IP, and per address the message goes to (whether or not
-# an account has it, so the answer tells nothing).
-RATE_LIMIT_PASSWORD_RESET = parse_rate(
-    "RATE_LIMIT_PASSWORD_RESET", env_str("RATE_LIMIT_PASSWORD_RESET", "10/h")
-)
-RATE_LIMIT_PASSWORD_RESET_EMAIL = parse_rate(
-    "RATE_LIMIT_PASSWORD_RESET_EMAIL", env_str("RATE_LIMIT_PASSWORD_RESET_EMAIL", "3/h")
-)
-RATE_LIMIT_VERIFY_RESEND = parse_rate(
-    "RATE_LIMIT_VERIFY_RESEND", env_str("RATE_LIMIT_VERIFY_RESEND", "10/h")
-)
-RATE_LIMIT_VERIFY_RESEND_EMAIL = parse_rate(
-    "RATE_LIMIT_VERIFY_RESEND_EMAIL", env_str("RATE_LIMIT_VERIFY_RESEND_EMAIL", "3/h")
-)
-RATE_LIMIT_EMAIL_CHANGE = parse_rate(
-    "RATE_LIMIT_EMAIL_CHANGE", env_str("RATE_LIMIT_EMAIL_CHANGE", "10/h")
-)
-RATE_LIMIT_EMAIL_CHANGE_EMAIL = parse_rate(
-    "RATE_LIMIT_EMAIL_CHANGE_EMAIL", env_str("RATE_LIMIT_EMAIL_CHANGE_EMAIL", "3/h")
-)
 
 # --- Email and background tasks ------------------------------------------------------------------
 # The environment uses Django's own names (EMAIL_HOST, ...); Django 6.1 takes them as one MAILERS

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from toolkit.rates import Rate, parse_rate
+
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 # Variables a library reads by itself, and takes as set when they merely exist: prometheus-client
@@ -102,6 +104,11 @@ def env_choice(name: str, default: str, choices: Iterable[str]) -> str:
 def env_list(name: str, default: str = "") -> list[str]:
     """A comma-separated list; blank entries are ignored."""
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def env_rate(name: str, default: str) -> Rate:
+    """A throttle rate, `<count>/<period>` (toolkit.rates): `10/h`, `5/15m`, `100/s`."""
+    return parse_rate(name, env_str(name, default))
 
 
 def env_networks(

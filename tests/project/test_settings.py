@@ -33,11 +33,27 @@ def test_env_example_documents_every_variable_settings_read():
     settings_source = (ROOT / "project" / "settings.py").read_text()
     read = set(
         re.findall(
-            r'env_(?:str|int|float|bool|choice|list|networks)\(\s*"([A-Z_]+)"', settings_source
+            r'env_(?:str|int|float|bool|choice|list|networks|rate)\(\s*"([A-Z_]+)"',
+            settings_source,
         )
     )
-    read |= set(re.findall(r'parse_rate\(\s*"([A-Z_]+)"', settings_source))
     assert read <= set(documented_variables()), read - set(documented_variables())
+
+
+def test_env_example_and_the_configuration_reference_give_every_rate_limit_its_default():
+    settings_source = (ROOT / "project" / "settings.py").read_text()
+    defaults = dict(re.findall(r'env_rate\(\s*"([A-Z_]+)",\s*"([^"]+)"\)', settings_source))
+    assert "RATE_LIMIT_SIGNUP" in defaults, "the pattern no longer finds the rate limits"
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    example = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    assert {name: example.get(name) for name in defaults} == defaults
+    reference: dict[str, str] = {}
+    for row in (ROOT / "docs" / "configuration.md").read_text().splitlines():
+        cells = row.split(" | ")
+        names = re.findall(r"`(RATE_LIMIT_[A-Z_]+)`", cells[0])
+        if names and len(cells) > 1:
+            reference.update(zip(names, re.findall(r"`([^`]+)`", cells[1]), strict=True))
+    assert {name: reference.get(name) for name in defaults} == defaults
 
 
 @pytest.mark.parametrize(
