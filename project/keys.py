@@ -71,6 +71,44 @@ def secret_strength_ensure(name: str, value: str) -> None:
         )
 
 
+def signing_secrets(
+    *,
+    secret_key: str,
+    jwt_secret: str,
+    jwt_fallbacks: Iterable[str],
+    production: bool,
+    host: str,
+    development_file: Path,
+    warnings: list[str],
+) -> tuple[str, str]:
+    """SECRET_KEY and JWT_SECRET as the service signs with, from what is set ("" for unset);
+    what is worth a line in the start-up log joins `warnings`.
+
+    Production needs both, strong, and every JWT fallback strong too. Development fills in what
+    is unset: SECRET_KEY from this installation's development key, JWT_SECRET derived from
+    SECRET_KEY; a generated key is for a server bound to loopback only.
+    """
+    if not production and not (secret_key and jwt_secret):
+        development_key_host_ensure(host)
+    if not secret_key:
+        if production:
+            raise ImproperlyConfigured("SECRET_KEY is required when ENVIRONMENT=production.")
+        secret_key = development_secret_key(development_file)
+        warnings.append(
+            f"SECRET_KEY is unset: using this installation's development key "
+            f"from {development_file}."
+        )
+    elif production:
+        secret_key_strength_ensure(secret_key)
+    if not jwt_secret:
+        if production:
+            raise ImproperlyConfigured("JWT_SECRET is required when ENVIRONMENT=production.")
+        jwt_secret = jwt_secret_derive(secret_key)
+    if production:
+        jwt_secrets_strength_ensure(jwt_secret, jwt_fallbacks)
+    return secret_key, jwt_secret
+
+
 def jwt_secrets_strength_ensure(secret: str, fallbacks: Iterable[str]) -> None:
     """One strength rule for the signing secret and every secret that still verifies."""
     secret_strength_ensure("JWT_SECRET", secret)

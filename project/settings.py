@@ -2,7 +2,6 @@
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
@@ -11,25 +10,23 @@ from psycopg_pool import ConnectionPool
 from fastpath import MIDDLEWARE_STAND_INS
 from fastpath.pool import connection_check
 from project.database import PoolSettings, database_config_from_url
-from project.keys import (
-    development_key_host_ensure,
-    development_secret_key,
-    jwt_secret_derive,
-    jwt_secrets_strength_ensure,
-    secret_key_strength_ensure,
-)
+from project.keys import signing_secrets
+from server.logging import logging_config
 from toolkit.client_address import DEFAULT_TRUSTED_PROXIES
 from toolkit.env import (
     env_bool,
     env_choice,
     env_float,
     env_int,
+    env_link,
     env_list,
     env_networks,
+    env_origins,
     env_rate,
     env_str,
 )
-from toolkit.links import frontend_url, link_template
+from toolkit.links import frontend_url, plain_http_warnings
+from toolkit.mailers import default_mailer, smtp_default_port
 from toolkit.openapi import HEADERS as DOCUMENTED_RESPONSE_HEADERS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -46,33 +43,22 @@ CONFIGURATION_WARNINGS: list[str] = []
 # --- Secrets -------------------------------------------------------------------------------------
 # Development without SECRET_KEY/JWT_SECRET uses a random key made once per installation and kept
 # in DEVELOPMENT_SECRET_FILE (git-ignored, mode 600, shared by every worker process); nothing
-# anyone could derive from the repository. Such a key is only for a server bound to loopback.
-# Production's must be strong (project.keys has the rules).
+# anyone could derive from the repository. Such a key is only for a server bound to loopback;
+# production's secrets must be set, and strong (project.keys has the rules).
 HOST = env_str("HOST", "127.0.0.1")
 DEVELOPMENT_SECRET_FILE = Path(
     env_str("DEVELOPMENT_SECRET_FILE", str(BASE_DIR / ".secrets" / "development.key"))
 )
-SECRET_KEY = env_str("SECRET_KEY")
-JWT_SECRET = env_str("JWT_SECRET")
 JWT_SECRET_FALLBACKS = env_list("JWT_SECRET_FALLBACKS")
-if not IS_PRODUCTION and not (SECRET_KEY and JWT_SECRET):
-    development_key_host_ensure(HOST)
-if not SECRET_KEY:
-    if IS_PRODUCTION:
-        raise ImproperlyConfigured("SECRET_KEY is required when ENVIRONMENT=production.")
-    SECRET_KEY = development_secret_key(DEVELOPMENT_SECRET_FILE)
-    CONFIGURATION_WARNINGS.append(
-        f"SECRET_KEY is unset: using this installation's development key "
-        f"from {DEVELOPMENT_SECRET_FILE}."
-    )
-elif IS_PRODUCTION:
-    secret_key_strength_ensure(SECRET_KEY)
-if not JWT_SECRET:
-    if IS_PRODUCTION:
-        raise ImproperlyConfigured("JWT_SECRET is required when ENVIRONMENT=production.")
-    JWT_SECRET = jwt_secret_derive(SECRET_KEY)
-if IS_PRODUCTION:
-    jwt_secrets_strength_ensure(JWT_SECRET, JWT_SECRET_FALLBACKS)
+SECRET_KEY, JWT_SECRET = signing_secrets(
+    secret_key=env_str("SECRET_KEY"),
+    jwt_secret=env_str("JWT_SECRET"),
+    jwt_fallbacks=JWT_SECRET_FALLBACKS,
+    production=IS_PRODUCTION,
+    host=HOST,
+    development_file=DEVELOPMENT_SECRET_FILE,
+    warnings=CONFIGURATION_WARNINGS,
+)
 JWT_ISSUER = env_str("JWT_ISSUER", "accounts-api")
 JWT_AUDIENCE = env_str("JWT_AUDIENCE", "accounts-api")
 ACCESS_TOKEN_TTL = env_int("ACCESS_TOKEN_TTL", 900, minimum=1)
@@ -87,19 +73,7 @@ if not ALLOWED_HOSTS:
 # Liveness and readiness probes, and Prometheus, come by pod IP, whatever ALLOWED_HOSTS says.
 HOST_CHECK_EXEMPT_PATHS = ("/health", "/health/ready", "/metrics")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-
-
-def cors_origin(value: str) -> str:
-    origin = value.rstrip("/")
-    parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
-        raise ImproperlyConfigured(
-            f"CORS_ORIGINS has {value!r}, which is not an origin like https://app.example.com."
-        )
-    return origin
-
-
-CORS_ALLOWED_ORIGINS = [cors_origin(o) for o in env_list("CORS_ORIGINS", "http://localhost:3000")]
+CORS_ALLOWED_ORIGINS = env_origins("CORS_ORIGINS", "http://localhost:3000")
 CORS_ALLOW_CREDENTIALS = True
 # A page may read every response header the API documents (Retry-After on 429, ...).
 CORS_EXPOSE_HEADERS = list(DOCUMENTED_RESPONSE_HEADERS)
@@ -229,10 +203,7 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {
-        "NAME": "accounts.validators.MaximumLengthValidator",
-        "OPTIONS": {"max_length": 128},
-    },
+    {"NAME": "accounts.validators.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
@@ -288,29 +259,19 @@ RATE_LIMIT_VERIFY_RESEND_EMAIL = env_rate("RATE_LIMIT_VERIFY_RESEND_EMAIL", "3/h
 RATE_LIMIT_EMAIL_CHANGE = env_rate("RATE_LIMIT_EMAIL_CHANGE", "10/h")
 RATE_LIMIT_EMAIL_CHANGE_EMAIL = env_rate("RATE_LIMIT_EMAIL_CHANGE_EMAIL", "3/h")
 # Throttles keyed by client address count an IPv6 client by its network of this many bits.
-THROTTLE_IPV6_PREFIX = env_int("THROTTLE_IPV6_PREFIX", 64, minimum=1)
-if THROTTLE_IPV6_PREFIX > 128:
-    raise ImproperlyConfigured(
-        f"THROTTLE_IPV6_PREFIX must be at most 128, got {THROTTLE_IPV6_PREFIX}."
-    )
+THROTTLE_IPV6_PREFIX = env_int("THROTTLE_IPV6_PREFIX", 64, minimum=1, maximum=128)
 REDIS_URL = env_str("REDIS_URL")
 
 # --- Email and background tasks ------------------------------------------------------------------
 # The environment uses Django's own names (EMAIL_HOST, ...); Django 6.1 takes them as one MAILERS
 # entry (the EMAIL_* settings are deprecated, and refused beside MAILERS), so they are read into
 # lowercase names here and never become settings of their own.
-email_host = env_str("EMAIL_HOST")
 email_use_tls = env_bool("EMAIL_USE_TLS", False)
 email_use_ssl = env_bool("EMAIL_USE_SSL", False)
-if email_use_tls and email_use_ssl:
-    raise ImproperlyConfigured(
-        "EMAIL_USE_TLS (STARTTLS, usually port 587) and EMAIL_USE_SSL (TLS from the first byte, "
-        "usually port 465) exclude each other: set one of them."
-    )
 email_options = {
-    "host": email_host,
+    "host": env_str("EMAIL_HOST"),
     "port": env_int(
-        "EMAIL_PORT", 465 if email_use_ssl else 587 if email_use_tls else 25, minimum=1
+        "EMAIL_PORT", smtp_default_port(use_tls=email_use_tls, use_ssl=email_use_ssl), minimum=1
     ),
     "username": env_str("EMAIL_HOST_USER"),
     "password": env_str("EMAIL_HOST_PASSWORD"),
@@ -319,32 +280,22 @@ email_options = {
     # Django's default is no timeout at all: a stuck mail server would hold a worker forever.
     "timeout": env_float("EMAIL_TIMEOUT", 10.0, minimum=0.1),
 }
-if not email_host and IS_PRODUCTION:
+if not email_options["host"] and IS_PRODUCTION:
     raise ImproperlyConfigured("EMAIL_HOST is required when ENVIRONMENT=production.")
-MAILERS = {
-    "default": (
-        {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": email_options}
-        if email_host
-        # Development: messages (links included) are printed on the server's console.
-        else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
-    )
-}
+# Without EMAIL_HOST (development), messages, links included, are printed on the console.
+MAILERS = {"default": default_mailer(email_options)}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 
 # database: django-tasks-db keeps tasks in a table, `manage.py db_worker` runs them (production);
 # immediate: run in the request that enqueued them, after its transaction commits (development).
-TASKS_BACKEND = env_choice(
-    "TASKS_BACKEND", "database" if IS_PRODUCTION else "immediate", ("immediate", "database")
-)
-TASKS = {
-    "default": {
-        "BACKEND": {
-            "immediate": "django.tasks.backends.immediate.ImmediateBackend",
-            "database": "django_tasks_db.DatabaseBackend",
-        }[TASKS_BACKEND],
-        "QUEUES": ["default"],
-    }
+tasks_backends = {
+    "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+    "database": "django_tasks_db.DatabaseBackend",
 }
+TASKS_BACKEND = env_choice(
+    "TASKS_BACKEND", "database" if IS_PRODUCTION else "immediate", tasks_backends
+)
+TASKS = {"default": {"BACKEND": tasks_backends[TASKS_BACKEND], "QUEUES": ["default"]}}
 if IS_PRODUCTION and TASKS_BACKEND == "immediate":
     CONFIGURATION_WARNINGS.append(
         "TASKS_BACKEND=immediate: email is sent from the request, and not retried."
@@ -357,34 +308,25 @@ EMAIL_RETRY_LONGEST_DELAY = 3600.0
 
 # Links in messages point at the frontend's pages, which post the token back to the API.
 FRONTEND_URL = frontend_url("FRONTEND_URL", env_str("FRONTEND_URL", "http://localhost:3000"))
-FRONTEND_VERIFY_EMAIL_URL = link_template(
-    "FRONTEND_VERIFY_EMAIL_URL",
-    env_str("FRONTEND_VERIFY_EMAIL_URL", "{FRONTEND_URL}/verify-email?token={token}"),
-    frontend=FRONTEND_URL,
+FRONTEND_VERIFY_EMAIL_URL = env_link(
+    "FRONTEND_VERIFY_EMAIL_URL", "{FRONTEND_URL}/verify-email?token={token}", frontend=FRONTEND_URL
 )
-FRONTEND_RESET_PASSWORD_URL = link_template(
+FRONTEND_RESET_PASSWORD_URL = env_link(
     "FRONTEND_RESET_PASSWORD_URL",
-    env_str("FRONTEND_RESET_PASSWORD_URL", "{FRONTEND_URL}/reset-password?token={token}"),
+    "{FRONTEND_URL}/reset-password?token={token}",
     frontend=FRONTEND_URL,
 )
-FRONTEND_CONFIRM_EMAIL_CHANGE_URL = link_template(
+FRONTEND_CONFIRM_EMAIL_CHANGE_URL = env_link(
     "FRONTEND_CONFIRM_EMAIL_CHANGE_URL",
-    env_str(
-        "FRONTEND_CONFIRM_EMAIL_CHANGE_URL", "{FRONTEND_URL}/confirm-email-change?token={token}"
-    ),
+    "{FRONTEND_URL}/confirm-email-change?token={token}",
     frontend=FRONTEND_URL,
 )
 if IS_PRODUCTION:
-    for name, template in (
-        ("FRONTEND_VERIFY_EMAIL_URL", FRONTEND_VERIFY_EMAIL_URL),
-        ("FRONTEND_RESET_PASSWORD_URL", FRONTEND_RESET_PASSWORD_URL),
-        ("FRONTEND_CONFIRM_EMAIL_CHANGE_URL", FRONTEND_CONFIRM_EMAIL_CHANGE_URL),
-    ):
-        if not template.startswith("https://"):
-            CONFIGURATION_WARNINGS.append(
-                f"{name} is not https: a token in a link sent over plain HTTP can be read "
-                f"on the way."
-            )
+    CONFIGURATION_WARNINGS += plain_http_warnings(
+        FRONTEND_VERIFY_EMAIL_URL=FRONTEND_VERIFY_EMAIL_URL,
+        FRONTEND_RESET_PASSWORD_URL=FRONTEND_RESET_PASSWORD_URL,
+        FRONTEND_CONFIRM_EMAIL_CHANGE_URL=FRONTEND_CONFIRM_EMAIL_CHANGE_URL,
+    )
 # Seconds each kind of link stays valid.
 EMAIL_VERIFY_TTL = env_int("EMAIL_VERIFY_TTL", 259_200, minimum=60)
 PASSWORD_RESET_TTL = env_int("PASSWORD_RESET_TTL", 3600, minimum=60)
@@ -449,61 +391,9 @@ LOG_LEVEL = env_choice(
     "LOG_LEVEL", "info", ("debug", "info", "warning", "error", "critical")
 ).upper()
 LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
-# One formatter for every logger, uvicorn's included (server.serve hands this same dict to
-# uvicorn as its log_config), and every record tagged with the request it was written for.
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "text": {"()": "server.logging.TextFormatter", "fmt": "%(levelprefix)s %(message)s"},
-        "json": {"()": "server.logging.JsonFormatter"},
-    },
-    "filters": {
-        "one_line_warning": {"()": "server.logging.OneLineWarning"},
-        "request_id": {"()": "toolkit.request_context.RequestIdFilter"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
-        },
-        # A refused Host or another suspicious request costs the client one request: one line.
-        "console_one_line": {
-            "class": "logging.StreamHandler",
-            "formatter": LOG_FORMAT,
-            "filters": ["request_id", "one_line_warning"],
-        },
-    },
-    # Any other library's warnings, in the same format.
-    "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {
-        "project": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "accounts": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "health": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "mfa": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "audit": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        # Django's own loggers: not its default handlers (plain text, and only with DEBUG).
-        "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
-        # Task ids, paths and states (never arguments): enqueued, started, finished or failed.
-        "django.tasks": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "django_tasks_db": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        # Request errors are logged by our exception handlers, without bodies or headers.
-        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
-        "django.security": {
-            "handlers": ["console_one_line"],
-            "level": "WARNING",
-            "propagate": False,
-        },
-        # The pool logs every failed reconnection attempt; readiness and 503s already say it.
-        "psycopg.pool": {"handlers": ["console"], "level": "ERROR", "propagate": False},
-        # uvicorn's start-up, shutdown and error lines.
-        "uvicorn": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "uvicorn.error": {"level": LOG_LEVEL},
-        # uvicorn's access log stays off, even under plain uvicorn without --no-access-log: the
-        # service writes its own (project.access, with the route template and request id, never
-        # the query string uvicorn's includes). uvicorn logs access only when this logger has
-        # handlers.
-        "uvicorn.access": {"handlers": [], "propagate": False},
-    },
-}
+# One format for every logger of the process, uvicorn's included (server.logging).
+LOGGING = logging_config(
+    level=LOG_LEVEL,
+    log_format=LOG_FORMAT,
+    service_loggers=("project", "accounts", "health", "mfa", "audit"),
+)

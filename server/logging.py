@@ -1,5 +1,6 @@
 """Log formatting: `LOG_FORMAT=text` (uvicorn's look) or `json` (one JSON object a line), both
-with the request id and the structured fields a record carries (`extra=`).
+with the request id and the structured fields a record carries (`extra=`), and the logging
+configuration that gives every logger of the process, uvicorn's included, that format.
 
 Every line is one line, whatever a client sent: the text format writes control characters in a
 message, a field or an exception's message as escapes (toolkit.log_text), so a path such as
@@ -9,6 +10,7 @@ gets the few it leaves (NEL, U+2028, C1 controls) escaped.
 
 import json
 import logging
+from collections.abc import Iterable
 from copy import copy
 from datetime import UTC, datetime
 from typing import Any
@@ -101,3 +103,67 @@ class OneLineWarning(logging.Filter):
         record.exc_text = None
         record.stack_info = None
         return True
+
+
+def logging_config(
+    *, level: str, log_format: str, service_loggers: Iterable[str]
+) -> dict[str, Any]:
+    """Django's LOGGING, which server.serve also hands to uvicorn as its log_config: one format
+    for every logger, every record tagged with the request it was written for, the service's own
+    loggers (`service_loggers`, its packages) at `level`, and uvicorn's access log off."""
+
+    def console(logger_level: str) -> dict[str, Any]:
+        return {"handlers": ["console"], "level": logger_level, "propagate": False}
+
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "text": {"()": "server.logging.TextFormatter", "fmt": "%(levelprefix)s %(message)s"},
+            "json": {"()": "server.logging.JsonFormatter"},
+        },
+        "filters": {
+            "one_line_warning": {"()": "server.logging.OneLineWarning"},
+            "request_id": {"()": "toolkit.request_context.RequestIdFilter"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["request_id"],
+            },
+            # A refused Host or another suspicious request costs the client one request: one line.
+            "console_one_line": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["request_id", "one_line_warning"],
+            },
+        },
+        # Any other library's warnings, in the same format.
+        "root": {"handlers": ["console"], "level": "WARNING"},
+        "loggers": {
+            **{name: console(level) for name in service_loggers},
+            # Django's own loggers: not its default handlers (plain text, and only with DEBUG).
+            "django": console("WARNING"),
+            # Task ids, paths and states (never arguments): enqueued, started, finished or failed.
+            "django.tasks": console(level),
+            "django_tasks_db": console(level),
+            # Request errors are logged by the API's exception handlers, without bodies or headers.
+            "django.request": console("ERROR"),
+            "django.security": {
+                "handlers": ["console_one_line"],
+                "level": "WARNING",
+                "propagate": False,
+            },
+            # The pool logs every failed reconnection attempt; readiness and 503s already say it.
+            "psycopg.pool": console("ERROR"),
+            # uvicorn's start-up, shutdown and error lines.
+            "uvicorn": console(level),
+            "uvicorn.error": {"level": level},
+            # uvicorn's access log stays off, even under plain uvicorn without --no-access-log:
+            # the service writes its own (server.access, with the route template and request id,
+            # never the query string uvicorn's includes). uvicorn logs access only when this
+            # logger has handlers.
+            "uvicorn.access": {"handlers": [], "propagate": False},
+        },
+    }

@@ -5,9 +5,11 @@ import ipaddress
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from toolkit.links import link_template
 from toolkit.rates import Rate, parse_rate
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -52,8 +54,10 @@ def env_str(name: str, default: str = "") -> str:
     return value or default
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
-    """A whole number; `minimum` is the smallest value allowed (inclusive)."""
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """A whole number; `minimum` and `maximum` are the smallest and largest allowed (inclusive)."""
     raw = env_str(name)
     if not raw:
         return default
@@ -63,6 +67,8 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}.") from None
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}.")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}, got {value}.")
     return value
 
 
@@ -104,6 +110,26 @@ def env_choice(name: str, default: str, choices: Iterable[str]) -> str:
 def env_list(name: str, default: str = "") -> list[str]:
     """A comma-separated list; blank entries are ignored."""
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def env_origins(name: str, default: str) -> list[str]:
+    """A comma-separated list of web origins (`https://app.example.com`: a scheme and a host,
+    no path); a trailing slash is tolerated."""
+    origins = []
+    for value in env_list(name, default):
+        origin = value.rstrip("/")
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+            raise ImproperlyConfigured(
+                f"{name} has {value!r}, which is not an origin like https://app.example.com."
+            )
+        origins.append(origin)
+    return origins
+
+
+def env_link(name: str, default: str, *, frontend: str) -> str:
+    """A link template into the frontend, `{token}` in it once (toolkit.links.link_template)."""
+    return link_template(name, env_str(name, default), frontend=frontend)
 
 
 def env_rate(name: str, default: str) -> Rate:

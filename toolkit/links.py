@@ -43,6 +43,15 @@ def link_template(name: str, value: str, *, frontend: str) -> str:
     return template
 
 
+def plain_http_warnings(**templates: str) -> list[str]:
+    """A start-up warning for each link template (by its setting's name) that is not https."""
+    return [
+        f"{name} is not https: a token in a link sent over plain HTTP can be read on the way."
+        for name, template in templates.items()
+        if not template.startswith("https://")
+    ]
+
+
 def link_with_token(template: str, token: str) -> str:
     """The link a message carries: the template with the token (URL-safe already) quoted in."""
     return template.replace("{token}", quote(token, safe=""))

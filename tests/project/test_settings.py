@@ -33,7 +33,7 @@ def test_env_example_documents_every_variable_settings_read():
     settings_source = (ROOT / "project" / "settings.py").read_text()
     read = set(
         re.findall(
-            r'env_(?:str|int|float|bool|choice|list|networks|rate)\(\s*"([A-Z_]+)"',
+            r'env_(?:str|int|float|bool|choice|link|list|networks|origins|rate)\(\s*"([A-Z_]+)"',
             settings_source,
         )
     )
@@ -89,6 +89,7 @@ def test_env_example_and_the_configuration_reference_give_every_rate_limit_its_d
         ("TRUSTED_PROXIES", "10.0.0.0/8,10.0.0.0/33", "TRUSTED_PROXIES has '10.0.0.0/33'"),
         ("TRUSTED_PROXIES", "proxy.internal", "TRUSTED_PROXIES has 'proxy.internal'"),
         ("TRUSTED_PROXIES", "10.1.2.3/8", "TRUSTED_PROXIES has '10.1.2.3/8'"),
+        ("THROTTLE_IPV6_PREFIX", "129", "THROTTLE_IPV6_PREFIX must be at most 128, got 129"),
     ],
 )
 def test_a_bad_variable_is_one_line_naming_it_without_secrets(variable, value, fragment):
