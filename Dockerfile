@@ -21,8 +21,10 @@ RUN /opt/venv/bin/pip install --only-binary=:all: -r /tmp/requirements.txt
 WORKDIR /app
 COPY manage.py ./
 COPY accounts/ accounts/
+COPY audit/ audit/
 COPY fastpath/ fastpath/
 COPY health/ health/
+COPY mfa/ mfa/
 COPY project/ project/
 COPY server/ server/
 COPY toolkit/ toolkit/
