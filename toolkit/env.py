@@ -1,5 +1,4 @@
-"""Typed readers for configuration from the environment, and what entry points do to the environment
-first (read `.env`, take out what a library would misread)."""
+"""Typed readers of the environment, and what every entry point does to it first (`.env`)."""
 
 import ipaddress
 import os
