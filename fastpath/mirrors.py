@@ -1,4 +1,4 @@
-"""The Django (and psycopg_pool) source each fast-path piece copies or depends on, with a
+"""The Django (and psycopg_pool, uvicorn) source each fast-path piece copies or depends on, with a
 fingerprint of that source as this code was ported from. A Django upgrade that changes one of
 them fails tests/fastpath/test_mirrors.py with the piece to re-port."""
 
@@ -45,6 +45,12 @@ MIRRORED = [
         "django.db.backends.postgresql.base.DatabaseWrapper.pool",
         "4aca033570ecd5c4",
         "fastpath.pool.connection_check (Django must still pass OPTIONS['pool']['check'])",
+    ),
+    # Not a fast-path piece, but copied the same way: the bounded protocol's read loop.
+    Mirror(
+        "uvicorn.protocols.http.httptools_impl.HttpToolsProtocol.data_received",
+        "010a7ae59a5d3b1a",
+        "server.protocol.BoundedHttpToolsProtocol.data_received",
     ),
 ]
 

@@ -11,7 +11,7 @@ from fastpath.mirrors import MIRRORED, fingerprint
 @pytest.mark.parametrize("mirror", MIRRORED, ids=lambda mirror: mirror.source)
 def test_the_mirrored_upstream_source_is_unchanged(mirror):
     assert fingerprint(mirror.source) == mirror.fingerprint, (
-        f"{mirror.source} changed upstream (Django or psycopg_pool was upgraded): re-port "
+        f"{mirror.source} changed upstream (Django, psycopg_pool or uvicorn was upgraded): re-port "
         f"{mirror.ours} against the new source, run the fast path's tests, then record the "
         f"new fingerprint {fingerprint(mirror.source)!r} in fastpath/mirrors.py."
     )
