@@ -46,16 +46,12 @@ from accounts.models import (
 from accounts.second_factor import ChallengeRequest, SecondFactorChallenge, second_factor_challenge
 from accounts.signals import EventType, auth_event_send
 from accounts.throttles import budgets_spend, throttle_hit
-from accounts.tokens import (
-    access_token_encode,
-    email_token_hash,
-    refresh_token_hash,
-    refresh_token_new,
-)
+from accounts.tokens import access_token_encode, refresh_token_new
 from accounts.validators import password_problems
 from toolkit import metrics
 from toolkit.rates import Rate
 from toolkit.tasks import enqueue_with_transaction
+from toolkit.tokens import token_digest
 
 logger = logging.getLogger("accounts")
 USER_AGENT_MAX_LENGTH = 512
@@ -130,7 +126,7 @@ def auth_session_issue(*, user: User, client: ClientInfo, now: datetime) -> Issu
     refresh_token = refresh_token_new()
     RefreshToken.objects.create(
         session=session,
-        token_hash=refresh_token_hash(refresh_token),
+        token_hash=token_digest(refresh_token),
         created_at=now,
         expires_at=expires_at,
     )
@@ -281,7 +277,7 @@ def refresh_token_rotate_sync(*, token: str, client: ClientInfo) -> IssuedSessio
             current = (
                 RefreshToken.objects.select_for_update()
                 .select_related("session__user")
-                .filter(token_hash=refresh_token_hash(token))
+                .filter(token_hash=token_digest(token))
                 .first()
             )
             if current is None:
@@ -306,7 +302,7 @@ def refresh_token_rotate_sync(*, token: str, client: ClientInfo) -> IssuedSessio
             session.save(update_fields=["last_used_at", "expires_at", "client_ip"])
             RefreshToken.objects.create(
                 session=session,
-                token_hash=refresh_token_hash(new_token),
+                token_hash=token_digest(new_token),
                 parent=current,
                 created_at=now,
                 expires_at=session.expires_at,
@@ -533,7 +529,7 @@ def email_token_usable(*, token: str, purpose: EmailTokenPurpose, now: datetime)
     found = (
         EmailToken.objects.select_for_update()
         .select_related("user")
-        .filter(token_hash=email_token_hash(token), purpose=purpose)
+        .filter(token_hash=token_digest(token), purpose=purpose)
         .first()
     )
     if found is None or not found.is_usable_at(now):

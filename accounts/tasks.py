@@ -25,9 +25,10 @@ from django.utils import timezone
 
 from accounts.emails import duration_text, email_message_build, email_message_send
 from accounts.models import AuthSession, EmailToken, EmailTokenPurpose, User
-from accounts.tokens import email_token_hash, email_token_new
+from accounts.tokens import email_token_new
 from toolkit.links import link_with_token
 from toolkit.tasks import retry_delay, task_retry_later
+from toolkit.tokens import token_digest
 
 logger = logging.getLogger("accounts.tasks")
 
@@ -117,7 +118,7 @@ def link_send(*, user: User, purpose: EmailTokenPurpose, to: str) -> None:
         EmailToken.objects.create(
             user=user,
             purpose=purpose,
-            token_hash=email_token_hash(token),
+            token_hash=token_digest(token),
             email=to,
             created_at=now,
             expires_at=now + timedelta(seconds=ttl),

@@ -17,9 +17,9 @@ from mfa.services import (
     challenge_verify,
     enrolment_of,
     signin_challenge,
-    token_hash,
     totp_setup_sync,
 )
+from toolkit.tokens import token_digest
 
 # Setting an authenticator up takes longer than typing a code: the half-done login of a staff
 # member without TOTP lives this long (one with TOTP: the challenge's five minutes).
@@ -65,7 +65,7 @@ async def admin_code_verify(*, token: str, code: str, client: ClientInfo) -> Use
 
 def admin_challenge_is_live(*, token: str) -> bool:
     """Whether the challenge can still be answered (not used, expired or out of tries)."""
-    challenge = MfaChallenge.objects.filter(token_hash=token_hash(token)).first()
+    challenge = MfaChallenge.objects.filter(token_hash=token_digest(token)).first()
     return challenge is not None and challenge_is_live(challenge, timezone.now())
 
 

@@ -5,7 +5,6 @@ per user, RATE_LIMIT_MFA_FAILED_USER; counted before the check, given back by a 
 records `mfa_failed`; each change records its event in its transaction.
 """
 
-import hashlib
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
@@ -33,6 +32,7 @@ from mfa import totp
 from mfa.exceptions import InvalidChallengeCode, InvalidCode, MfaAlreadyOn, MfaNotOn
 from mfa.models import MfaChallenge, RecoveryCode, TOTPDevice
 from mfa.sealing import secret_open, secret_seal
+from toolkit.tokens import token_digest
 
 CHALLENGE_TTL_SECONDS = 300  # protocol (API.md): the token dies after 5 minutes
 CHALLENGE_MAX_FAILURES = 5  # ... or after 5 wrong codes
@@ -46,10 +46,6 @@ class TotpEnrolment:
     secret: str
     otpauth_uri: str
     qr_svg: str
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def recovery_codes_replace(*, user_id: uuid.UUID, now: datetime) -> list[str]:
@@ -259,7 +255,7 @@ def signin_challenge(request: ChallengeRequest) -> SecondFactorChallenge | None:
     token = secrets.token_urlsafe(32)
     MfaChallenge.objects.create(
         user_id=request.user.pk,
-        token_hash=token_hash(token),
+        token_hash=token_digest(token),
         created_at=request.now,
         expires_at=request.now + timedelta(seconds=CHALLENGE_TTL_SECONDS),
     )
@@ -307,7 +303,7 @@ async def challenge_verify[T](
 ) -> T:
     """Run `answer` (sync: a live challenge's id to a result, None for a wrong code) within
     the code budgets; InvalidChallengeCode (401) for a wrong code or a dead challenge."""
-    challenge = await MfaChallenge.objects.filter(token_hash=token_hash(token)).afirst()
+    challenge = await MfaChallenge.objects.filter(token_hash=token_digest(token)).afirst()
     if challenge is None or not challenge_is_live(challenge, timezone.now()):
         raise InvalidChallengeCode
     try:

@@ -1,4 +1,5 @@
 """Model-free building blocks every app may use: JSON error responses and the no-store
 decorator (`http`), FastAPI-shaped error schemas (`schemas`), throttle rates (`rates`), typed
-environment readers (`env`), the async middleware base (`middleware`) and the OpenAPI document's
-finishing (`openapi`). Nothing here imports an app or `project`."""
+environment readers (`env`), the async middleware base (`middleware`), the digest stored tokens
+are kept under (`tokens`) and the OpenAPI document's finishing (`openapi`). Nothing here imports
+an app or `project`."""
