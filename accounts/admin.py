@@ -10,14 +10,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts.client import ClientInfo
 from accounts.models import AuthSession, RevokedReason, User
-from accounts.services import ClientInfo, auth_sessions_revoke_sync
-from accounts.throttles import client_ip
-
-
-def staff_client(request: HttpRequest) -> ClientInfo:
-    """Who acted, for the events admin actions record."""
-    return ClientInfo(ip=client_ip(request), user_agent=request.headers.get("User-Agent", ""))
+from accounts.services import auth_sessions_revoke_sync
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -73,7 +68,7 @@ class UserAdmin(DjangoUserAdmin):
         # atomic block here makes that a rule of this method rather than an assumption.
         with transaction.atomic():
             super().save_model(request, obj, form, change)
-            staff_client(request).event(
+            ClientInfo.from_request(request).event(
                 "admin_action",
                 user_id=obj.pk,
                 detail={
@@ -91,7 +86,7 @@ def revoke_sessions(
     request: HttpRequest,
     queryset: "QuerySet[AuthSession]",
 ) -> None:
-    client = staff_client(request)
+    client = ClientInfo.from_request(request)
     with transaction.atomic():
         live = AuthSession.objects.filter(
             pk__in=list(queryset.values_list("pk", flat=True)), revoked_at__isnull=True

@@ -9,6 +9,7 @@ from ninja.decorators import decorate_view
 
 from accounts import selectors, services
 from accounts.auth import BearerAuth
+from accounts.client import ClientInfo
 from accounts.devices import device_label
 from accounts.exceptions import (
     AccountsError,
@@ -39,7 +40,6 @@ from accounts.schemas import (
     UserOut,
 )
 from accounts.second_factor import SecondFactorChallenge
-from accounts.throttles import client_ip
 from toolkit.http import no_store
 from toolkit.openapi import NO_STORE
 from toolkit.request_context import request_user_set
@@ -71,12 +71,6 @@ UNVERIFIED = {403: ErrorOut}
 PRIVATE = {NO_STORE: True}
 
 
-def client_info(request: HttpRequest) -> services.ClientInfo:
-    return services.ClientInfo(
-        ip=client_ip(request), user_agent=request.headers.get("User-Agent", "")
-    )
-
-
 def session_out(issued: services.IssuedSession) -> dict[str, object]:
     request_user_set(issued.user.pk)  # for the access log line of this request
     return {
@@ -97,7 +91,7 @@ def session_out(issued: services.IssuedSession) -> dict[str, object]:
 @decorate_view(no_store)
 async def signup(request: HttpRequest, payload: SignupIn) -> tuple[int, dict[str, object]]:
     issued = await services.user_signup(
-        email=payload.email, password=payload.password, client=client_info(request)
+        email=payload.email, password=payload.password, client=ClientInfo.from_request(request)
     )
     return 201, session_out(issued)
 
@@ -128,7 +122,7 @@ def challenge_out(challenge: SecondFactorChallenge) -> dict[str, object]:
 @decorate_view(no_store)
 async def signin(request: HttpRequest, payload: SigninIn) -> dict[str, object]:
     answer = await services.user_signin(
-        email=payload.email, password=payload.password, client=client_info(request)
+        email=payload.email, password=payload.password, client=ClientInfo.from_request(request)
     )
     if isinstance(answer, SecondFactorChallenge):
         return challenge_out(answer)
@@ -144,7 +138,7 @@ async def signin(request: HttpRequest, payload: SigninIn) -> dict[str, object]:
 @decorate_view(no_store)
 async def refresh(request: HttpRequest, payload: RefreshIn) -> dict[str, object]:
     issued = await services.refresh_token_rotate(
-        token=payload.refresh_token, client=client_info(request)
+        token=payload.refresh_token, client=ClientInfo.from_request(request)
     )
     return session_out(issued)
 
@@ -159,7 +153,7 @@ async def refresh(request: HttpRequest, payload: RefreshIn) -> dict[str, object]
 @decorate_view(no_store)
 async def signout(request: HttpRequest) -> dict[str, str]:
     session: AuthSession = request.auth  # type: ignore[attr-defined]
-    await services.auth_session_signout(session=session, client=client_info(request))
+    await services.auth_session_signout(session=session, client=ClientInfo.from_request(request))
     return {"message": "Successfully signed out"}
 
 
@@ -190,7 +184,7 @@ async def password_change(request: HttpRequest, payload: PasswordChangeIn) -> di
         session=session,
         current_password=payload.current_password,
         new_password=payload.new_password,
-        client=client_info(request),
+        client=ClientInfo.from_request(request),
     )
     return session_out(issued)
 
@@ -230,7 +224,9 @@ async def sessions_list(request: HttpRequest) -> list[dict[str, object]]:
 @decorate_view(no_store)
 async def sessions_revoke_others(request: HttpRequest) -> dict[str, int]:
     caller: AuthSession = request.auth  # type: ignore[attr-defined]
-    revoked = await services.auth_sessions_revoke_others(caller=caller, client=client_info(request))
+    revoked = await services.auth_sessions_revoke_others(
+        caller=caller, client=ClientInfo.from_request(request)
+    )
     return {"revoked": revoked}
 
 
@@ -251,7 +247,7 @@ async def session_revoke(request: HttpRequest, session_id: str) -> tuple[int, No
         # would answer Django's own 404, without this route's headers).
         raise SessionNotFound from None
     await services.auth_session_revoke_own(
-        caller=caller, session_id=session_uuid, client=client_info(request)
+        caller=caller, session_id=session_uuid, client=ClientInfo.from_request(request)
     )
     return 204, None
 
@@ -267,7 +263,7 @@ async def session_revoke(request: HttpRequest, session_id: str) -> tuple[int, No
 )
 @decorate_view(no_store)
 async def email_verify(request: HttpRequest, payload: EmailTokenIn) -> dict[str, str]:
-    await services.email_verify(token=payload.token, client=client_info(request))
+    await services.email_verify(token=payload.token, client=ClientInfo.from_request(request))
     return {"message": "Email verified"}
 
 
@@ -281,7 +277,9 @@ async def email_verify(request: HttpRequest, payload: EmailTokenIn) -> dict[str,
 @decorate_view(no_store)
 async def email_verify_resend(request: HttpRequest) -> tuple[int, dict[str, str]]:
     session: AuthSession = request.auth  # type: ignore[attr-defined]
-    await services.email_verification_resend(user=session.user, client=client_info(request))
+    await services.email_verification_resend(
+        user=session.user, client=ClientInfo.from_request(request)
+    )
     return 202, {"message": "Verification email sent"}
 
 
@@ -295,7 +293,9 @@ async def email_verify_resend(request: HttpRequest) -> tuple[int, dict[str, str]
 async def password_reset(
     request: HttpRequest, payload: PasswordResetIn
 ) -> tuple[int, dict[str, str]]:
-    await services.password_reset_request(email=payload.email, client=client_info(request))
+    await services.password_reset_request(
+        email=payload.email, client=ClientInfo.from_request(request)
+    )
     return 202, {"message": "If the address is registered, a reset link is on its way"}
 
 
@@ -312,7 +312,9 @@ async def password_reset_confirm(
     request: HttpRequest, payload: PasswordResetConfirmIn
 ) -> dict[str, object]:
     answer = await services.password_reset_confirm(
-        token=payload.token, new_password=payload.new_password, client=client_info(request)
+        token=payload.token,
+        new_password=payload.new_password,
+        client=ClientInfo.from_request(request),
     )
     if isinstance(answer, SecondFactorChallenge):
         return challenge_out(answer)
@@ -333,7 +335,7 @@ async def email_change(request: HttpRequest, payload: EmailChangeIn) -> tuple[in
         session=session,
         new_email=payload.new_email,
         current_password=payload.current_password,
-        client=client_info(request),
+        client=ClientInfo.from_request(request),
     )
     return 202, {"message": "Confirmation sent to the new address"}
 
@@ -346,4 +348,6 @@ async def email_change(request: HttpRequest, payload: EmailChangeIn) -> tuple[in
 )
 @decorate_view(no_store)
 async def email_change_confirm(request: HttpRequest, payload: EmailTokenIn) -> object:
-    return await services.email_change_confirm(token=payload.token, client=client_info(request))
+    return await services.email_change_confirm(
+        token=payload.token, client=ClientInfo.from_request(request)
+    )

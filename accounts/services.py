@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import selectors, tasks
+from accounts.client import USER_AGENT_MAX_LENGTH, ClientInfo
 from accounts.exceptions import (
     AccessTokenRefused,
     CurrentPasswordIncorrect,
@@ -44,7 +45,6 @@ from accounts.models import (
     User,
 )
 from accounts.second_factor import ChallengeRequest, SecondFactorChallenge, second_factor_challenge
-from accounts.signals import EventType, auth_event_send
 from accounts.throttles import budgets_spend, throttle_hit
 from accounts.tokens import access_token_encode, refresh_token_new
 from accounts.validators import password_problems
@@ -54,46 +54,6 @@ from toolkit.tasks import enqueue_with_transaction
 from toolkit.tokens import token_digest
 
 logger = logging.getLogger("accounts")
-USER_AGENT_MAX_LENGTH = 512
-
-
-@dataclass(frozen=True)
-class ClientInfo:
-    """Who is calling, recorded on the sessions they open."""
-
-    ip: str | None
-    user_agent: str
-
-    def event(
-        self,
-        type: EventType,
-        *,
-        user_id: uuid.UUID,
-        session_id: uuid.UUID | None = None,
-        detail: dict[str, Any] | None = None,
-    ) -> None:
-        """Send `auth_event` for this caller; inside the change's transaction."""
-        auth_event_send(
-            type,
-            user_id=user_id,
-            ip=self.ip,
-            user_agent=self.user_agent[:USER_AGENT_MAX_LENGTH],
-            session_id=session_id,
-            detail=detail,
-        )
-
-
-def auth_event_record(
-    type: EventType,
-    *,
-    user_id: uuid.UUID,
-    client: ClientInfo,
-    session_id: uuid.UUID | None = None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    """An event that records no change of its own (a failed sign-in): its own transaction."""
-    with transaction.atomic():
-        client.event(type, user_id=user_id, session_id=session_id, detail=detail)
 
 
 @dataclass(frozen=True)
@@ -227,7 +187,7 @@ async def user_signin(
         raise InvalidCredentials
     if not verified:
         # Only for a known email: an unknown one has no account to record it on.
-        await sync_to_async(auth_event_record)("signin_failed", user_id=user.pk, client=client)
+        await sync_to_async(client.event_alone)("signin_failed", user_id=user.pk)
         raise InvalidCredentials
     if settings.REQUIRE_VERIFIED_EMAIL and not user.email_verified:
         # The right password: the owner, who may have lost the first link.
@@ -437,8 +397,8 @@ async def user_password_confirm(
     if not await password_guess(
         email=user.email, ip=client.ip, verify=lambda: password_verify(password, user.password)
     ):
-        await sync_to_async(auth_event_record)(
-            "signin_failed", user_id=user.pk, client=client, detail={"during": purpose}
+        await sync_to_async(client.event_alone)(
+            "signin_failed", user_id=user.pk, detail={"during": purpose}
         )
         raise CurrentPasswordIncorrect
 

@@ -5,9 +5,9 @@ when ADMIN_REQUIRE_MFA asks for it (mfa.views serves the pages)."""
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.client import ClientInfo
 from accounts.models import User
 from accounts.second_factor import ChallengeRequest
-from accounts.services import ClientInfo
 from mfa.models import MfaChallenge, TOTPDevice
 from mfa.sealing import secret_open
 from mfa.services import (

@@ -11,9 +11,9 @@ from accounts.api import (
     UNAUTHORIZED,
     WITH_BODY,
     bearer,
-    client_info,
     session_out,
 )
+from accounts.client import ClientInfo
 from accounts.exceptions import AccountsError
 from accounts.models import AuthSession
 from accounts.schemas import MessageOut, SessionOut
@@ -59,7 +59,7 @@ async def totp_setup(request: HttpRequest) -> dict[str, str]:
 async def totp_confirm(request: HttpRequest, payload: CodeIn) -> dict[str, list[str]]:
     session: AuthSession = request.auth  # type: ignore[attr-defined]
     codes = await services.totp_confirm(
-        user=session.user, code=payload.code, client=client_info(request)
+        user=session.user, code=payload.code, client=ClientInfo.from_request(request)
     )
     return {"recovery_codes": codes}
 
@@ -78,7 +78,7 @@ async def totp_disable(request: HttpRequest, payload: TotpDisableIn) -> dict[str
         user=session.user,
         current_password=payload.current_password,
         code=payload.code,
-        client=client_info(request),
+        client=ClientInfo.from_request(request),
     )
     return {"message": "Two-factor authentication is off"}
 
@@ -94,7 +94,7 @@ async def totp_disable(request: HttpRequest, payload: TotpDisableIn) -> dict[str
 async def recovery_codes_regenerate(request: HttpRequest, payload: CodeIn) -> dict[str, list[str]]:
     session: AuthSession = request.auth  # type: ignore[attr-defined]
     codes = await services.recovery_codes_regenerate(
-        user=session.user, code=payload.code, client=client_info(request)
+        user=session.user, code=payload.code, client=ClientInfo.from_request(request)
     )
     return {"recovery_codes": codes}
 
@@ -108,6 +108,6 @@ async def recovery_codes_regenerate(request: HttpRequest, payload: CodeIn) -> di
 @decorate_view(no_store)
 async def mfa_verify(request: HttpRequest, payload: MfaVerifyIn) -> dict[str, object]:
     issued = await services.mfa_verify(
-        token=payload.mfa_token, code=payload.code, client=client_info(request)
+        token=payload.mfa_token, code=payload.code, client=ClientInfo.from_request(request)
     )
     return session_out(issued)

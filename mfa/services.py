@@ -18,11 +18,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.client import ClientInfo
 from accounts.maintenance import PurgeRequest
 from accounts.models import EmailToken, User
 from accounts.second_factor import ChallengeRequest, SecondFactorChallenge
 from accounts.services import (
-    ClientInfo,
     IssuedSession,
     auth_session_issue_with_event,
     user_password_confirm,

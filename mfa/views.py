@@ -30,7 +30,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts.admin import staff_client
+from accounts.client import ClientInfo
 from accounts.exceptions import Throttled
 from accounts.middleware import refusal
 from accounts.models import User
@@ -145,7 +145,7 @@ class PasswordStepView(LoginView):
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         user = form.get_user()
         next_url = self.get_success_url()
-        token = admin_challenge_start(user=user, client=staff_client(self.request))
+        token = admin_challenge_start(user=user, client=ClientInfo.from_request(self.request))
         if token is not None:
             return pending_login_begin(
                 self.request,
@@ -200,7 +200,9 @@ def admin_login_code(request: HttpRequest) -> HttpResponseBase:
     if form.is_valid():
         try:
             user = async_to_sync(admin_code_verify)(
-                token=pending.token, code=form.cleaned_data["code"], client=staff_client(request)
+                token=pending.token,
+                code=form.cleaned_data["code"],
+                client=ClientInfo.from_request(request),
             )
         except Throttled as throttled:
             return refusal(throttled, 429)
@@ -237,7 +239,9 @@ def admin_login_setup(request: HttpRequest) -> HttpResponseBase:
     if form.is_valid():
         try:
             codes = async_to_sync(totp_confirm)(
-                user=pending.user, code=form.cleaned_data["code"], client=staff_client(request)
+                user=pending.user,
+                code=form.cleaned_data["code"],
+                client=ClientInfo.from_request(request),
             )
         except Throttled as throttled:
             return refusal(throttled, 429)

@@ -15,9 +15,10 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts import tasks
+from accounts.client import ClientInfo
 from accounts.exceptions import EmailAlreadyRegistered
 from accounts.models import EmailToken, User
-from accounts.services import ClientInfo, user_create_with_session
+from accounts.services import user_create_with_session
 from tests.accounts.helpers import bearer, signup
 from tests.accounts.test_admin import admin_login
 from tests.factories import DEFAULT_PASSWORD, UserFactory

@@ -7,6 +7,7 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 
 from accounts import selectors, services
+from accounts.client import ClientInfo
 from accounts.exceptions import AccessTokenRefused
 from accounts.models import AuthSession, User
 from accounts.tokens import access_token_decode
@@ -135,7 +136,7 @@ async def test_password_change_on_a_session_revoked_meanwhile_is_refused(api):
             session=authenticated,
             current_password=DEFAULT_PASSWORD,
             new_password="changed-too-late-123",
-            client=services.ClientInfo(ip="127.0.0.1", user_agent="test"),
+            client=ClientInfo(ip="127.0.0.1", user_agent="test"),
         )
     user = await User.objects.aget(email="raced-change@example.com")
     assert user.check_password(DEFAULT_PASSWORD)
