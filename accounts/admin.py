@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from accounts.client import ClientInfo
 from accounts.models import AuthSession, RevokedReason, User
 from accounts.services import auth_sessions_revoke_sync
+from accounts.signals import EventType
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -69,7 +70,7 @@ class UserAdmin(DjangoUserAdmin):
         with transaction.atomic():
             super().save_model(request, obj, form, change)
             ClientInfo.from_request(request).event(
-                "admin_action",
+                EventType.ADMIN_ACTION,
                 user_id=obj.pk,
                 detail={
                     "action": "change" if change else "add",
@@ -97,7 +98,7 @@ def revoke_sessions(
         count = auth_sessions_revoke_sync(sessions=live, reason=RevokedReason.ADMIN)
         for user_id, revoked in by_user.items():
             client.event(
-                "admin_action",
+                EventType.ADMIN_ACTION,
                 user_id=user_id,
                 detail={
                     "action": "revoke_sessions",

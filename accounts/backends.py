@@ -14,6 +14,7 @@ from accounts.hashing import password_verify, password_verify_dummy, pooled_conn
 from accounts.managers import UserManager
 from accounts.models import User
 from accounts.services import password_guess
+from accounts.signals import EventType
 
 
 class EmailBackend(ModelBackend):
@@ -50,5 +51,7 @@ class EmailBackend(ModelBackend):
         except Throttled:
             raise PermissionDenied from None  # no other backend may try this password
         if not verified and user is not None:
-            client.event_alone("signin_failed", user_id=user.pk, detail={"during": "admin_login"})
+            client.event_alone(
+                EventType.SIGNIN_FAILED, user_id=user.pk, detail={"during": "admin_login"}
+            )
         return user if verified else None

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.managers import UserManager
 from accounts.signals import (
+    EventType,
     auth_event_send,
     credentials_changed,
     in_transaction_send,
@@ -133,7 +134,9 @@ class User(AbstractBaseUser, PermissionsMixin):
                         reason=write.reason if write else RevokedReason.PASSWORD_CHANGE, now=now
                     )
                     if write is None:  # a service records its own event, with its session
-                        auth_event_send("password_changed", user_id=self.pk, detail={"via": "save"})
+                        auth_event_send(
+                            EventType.PASSWORD_CHANGED, user_id=self.pk, detail={"via": "save"}
+                        )
                 if deactivated:
                     self.pending_end(now=now, signal=user_deactivated)
                     # Refused while inactive anyway; revoked so that reactivating the account

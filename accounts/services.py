@@ -45,6 +45,7 @@ from accounts.models import (
     User,
 )
 from accounts.second_factor import ChallengeRequest, SecondFactorChallenge, second_factor_challenge
+from accounts.signals import EventType
 from accounts.throttles import budgets_spend, throttle_hit
 from accounts.tokens import access_token_encode, refresh_token_new
 from accounts.validators import password_problems
@@ -115,7 +116,7 @@ def user_create_with_session(
             # The first verification message: enqueued with the account, or not at all.
             enqueue_with_transaction(tasks.email_verification_send, user_id=str(user.pk))
             issued_session = auth_session_issue(user=user, client=client, now=now)
-            client.event("signup", user_id=user.pk, session_id=issued_session.session.pk)
+            client.event(EventType.SIGNUP, user_id=user.pk, session_id=issued_session.session.pk)
             return issued_session
     except IntegrityError:
         # The unique index on lower(email) decided a race between two sign-ups.
@@ -187,7 +188,7 @@ async def user_signin(
         raise InvalidCredentials
     if not verified:
         # Only for a known email: an unknown one has no account to record it on.
-        await sync_to_async(client.event_alone)("signin_failed", user_id=user.pk)
+        await sync_to_async(client.event_alone)(EventType.SIGNIN_FAILED, user_id=user.pk)
         raise InvalidCredentials
     if settings.REQUIRE_VERIFIED_EMAIL and not user.email_verified:
         # The right password: the owner, who may have lost the first link.
@@ -222,7 +223,9 @@ def auth_session_issue_with_event(
 ) -> IssuedSession:
     """A signed-in session and its `signin` event. Call inside a transaction."""
     issued_session = auth_session_issue(user=user, client=client, now=now)
-    client.event("signin", user_id=user.pk, session_id=issued_session.session.pk, detail=detail)
+    client.event(
+        EventType.SIGNIN, user_id=user.pk, session_id=issued_session.session.pk, detail=detail
+    )
     return issued_session
 
 
@@ -277,7 +280,7 @@ def refresh_token_rotate_sync(*, token: str, client: ClientInfo) -> IssuedSessio
                 now=now,
             )
             if revoked:
-                client.event("refresh_reuse", user_id=user_id, session_id=session_id)
+                client.event(EventType.REFRESH_REUSE, user_id=user_id, session_id=session_id)
         logger.warning(
             "Refresh token reuse: session %s revoked",
             session_id,
@@ -304,7 +307,7 @@ def auth_session_signout_sync(*, session: AuthSession, client: ClientInfo) -> No
             sessions=AuthSession.objects.filter(pk=session.pk), reason=RevokedReason.SIGNOUT
         )
         if revoked:
-            client.event("signout", user_id=session.user_id, session_id=session.pk)
+            client.event(EventType.SIGNOUT, user_id=session.user_id, session_id=session.pk)
 
 
 async def auth_session_signout(*, session: AuthSession, client: ClientInfo) -> None:
@@ -326,7 +329,7 @@ def auth_session_revoke_own_sync(
         )
         if not revoked:
             raise SessionNotFound
-        client.event("session_revoked", user_id=caller.user_id, session_id=session_id)
+        client.event(EventType.SESSION_REVOKED, user_id=caller.user_id, session_id=session_id)
 
 
 async def auth_session_revoke_own(
@@ -350,7 +353,7 @@ def auth_sessions_revoke_others_sync(*, caller: AuthSession, client: ClientInfo)
         )
         if revoked:
             client.event(
-                "session_revoked",
+                EventType.SESSION_REVOKED,
                 user_id=caller.user_id,
                 session_id=caller.pk,
                 detail={"revoked": revoked, "scope": "others"},
@@ -384,7 +387,9 @@ def user_password_set_sync(
             to=user.email,
         )
         issued_session = auth_session_issue(user=user, client=client, now=now)
-        client.event("password_changed", user_id=user.pk, session_id=issued_session.session.pk)
+        client.event(
+            EventType.PASSWORD_CHANGED, user_id=user.pk, session_id=issued_session.session.pk
+        )
         return issued_session
 
 
@@ -398,7 +403,7 @@ async def user_password_confirm(
         email=user.email, ip=client.ip, verify=lambda: password_verify(password, user.password)
     ):
         await sync_to_async(client.event_alone)(
-            "signin_failed", user_id=user.pk, detail={"during": purpose}
+            EventType.SIGNIN_FAILED, user_id=user.pk, detail={"during": purpose}
         )
         raise CurrentPasswordIncorrect
 
@@ -507,7 +512,7 @@ def email_verify_sync(*, token: str, client: ClientInfo) -> User:
         if not user.email_verified:
             User.objects.filter(pk=user.pk).update(email_verified=True)
             user.email_verified = True
-            client.event("email_verified", user_id=user.pk)
+            client.event(EventType.EMAIL_VERIFIED, user_id=user.pk)
     logger.info("Email verified: user %s", user.pk)
     return user
 
@@ -560,11 +565,11 @@ def password_reset_complete_sync(
         )
         answer: IssuedSession | SecondFactorChallenge
         if challenge is not None:
-            client.event("password_reset", user_id=user.pk)
+            client.event(EventType.PASSWORD_RESET, user_id=user.pk)
             answer = challenge
         else:
             answer = auth_session_issue(user=user, client=client, now=now)
-            client.event("password_reset", user_id=user.pk, session_id=answer.session.pk)
+            client.event(EventType.PASSWORD_RESET, user_id=user.pk, session_id=answer.session.pk)
     logger.info("Password reset: user %s", user.pk)
     return answer
 
@@ -642,7 +647,7 @@ def email_change_confirm_sync(*, token: str, client: ClientInfo) -> User:
                 kind="email_changed_notice",
                 to=old_email,
             )
-            client.event("email_changed", user_id=user.pk)
+            client.event(EventType.EMAIL_CHANGED, user_id=user.pk)
     except IntegrityError:
         # The unique index decided a race with a sign-up or another change.
         raise EmailAlreadyRegistered from None

@@ -27,6 +27,7 @@ from accounts.services import (
     auth_session_issue_with_event,
     user_password_confirm,
 )
+from accounts.signals import EventType
 from accounts.throttles import Budget, budgets_spend
 from mfa import totp
 from mfa.exceptions import InvalidChallengeCode, InvalidCode, MfaAlreadyOn, MfaNotOn
@@ -159,7 +160,7 @@ def totp_confirm_sync(*, user: User, code: str, client: ClientInfo) -> list[str]
         if device.confirmed_at is not None:
             raise MfaAlreadyOn
         if code_accept(device=device, user_id=user.pk, code=code, now=now, recovery=False) is None:
-            client.event("mfa_failed", user_id=user.pk, detail={"during": "confirm"})
+            client.event(EventType.MFA_FAILED, user_id=user.pk, detail={"during": "confirm"})
             return None
         device.confirmed_at = now
         device.save(update_fields=["confirmed_at"])
@@ -167,7 +168,7 @@ def totp_confirm_sync(*, user: User, code: str, client: ClientInfo) -> list[str]
         # requested with the password alone (by whoever else knew it) dies here.
         EmailToken.objects.for_user(user).pending().end(now)
         codes = recovery_codes_replace(user_id=user.pk, now=now)
-        client.event("mfa_enabled", user_id=user.pk)
+        client.event(EventType.MFA_ENABLED, user_id=user.pk)
         return codes
 
 
@@ -188,10 +189,10 @@ def totp_disable_sync(*, user: User, code: str, client: ClientInfo) -> bool | No
             raise MfaNotOn
         method = code_accept(device=device, user_id=user.pk, code=code, now=now, recovery=True)
         if method is None:
-            client.event("mfa_failed", user_id=user.pk, detail={"during": "disable"})
+            client.event(EventType.MFA_FAILED, user_id=user.pk, detail={"during": "disable"})
             return None
         mfa_remove(user_id=user.pk)
-        client.event("mfa_disabled", user_id=user.pk, detail={"method": method})
+        client.event(EventType.MFA_DISABLED, user_id=user.pk, detail={"method": method})
         return True
 
 
@@ -227,10 +228,12 @@ def recovery_codes_regenerate_sync(
             raise MfaNotOn
         method = code_accept(device=device, user_id=user.pk, code=code, now=now, recovery=True)
         if method is None:
-            client.event("mfa_failed", user_id=user.pk, detail={"during": "recovery_codes"})
+            client.event(EventType.MFA_FAILED, user_id=user.pk, detail={"during": "recovery_codes"})
             return None
         codes = recovery_codes_replace(user_id=user.pk, now=now)
-        client.event("recovery_codes_regenerated", user_id=user.pk, detail={"method": method})
+        client.event(
+            EventType.RECOVERY_CODES_REGENERATED, user_id=user.pk, detail={"method": method}
+        )
         return codes
 
 
@@ -291,7 +294,7 @@ def challenge_answer(
     if method is None:
         challenge.failures += 1
         challenge.save(update_fields=["failures"])
-        client.event("mfa_failed", user_id=user.pk, detail={"during": during})
+        client.event(EventType.MFA_FAILED, user_id=user.pk, detail={"during": during})
         return None
     challenge.used_at = now
     challenge.save(update_fields=["used_at"])
@@ -351,7 +354,7 @@ def mfa_reset_by_staff(*, user_id: uuid.UUID, staff_id: object, client: ClientIn
             return False
         mfa_remove(user_id=user_id)
         client.event(
-            "admin_action",
+            EventType.ADMIN_ACTION,
             user_id=user_id,
             detail={"action": "mfa_reset", "staff_id": str(staff_id)},
         )
