@@ -15,6 +15,7 @@ from django.db.models.functions import Lower
 from django.dispatch import Signal
 from django.utils import timezone
 
+from accounts.exceptions import InvalidEmailToken
 from accounts.managers import UserManager
 from accounts.signals import (
     EventType,
@@ -24,6 +25,7 @@ from accounts.signals import (
     user_deactivated,
 )
 from toolkit import metrics
+from toolkit.tokens import token_digest
 
 EMAIL_MAX_LENGTH = 254
 logger = logging.getLogger("accounts")
@@ -174,10 +176,15 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class AuthSessionQuerySet(models.QuerySet["AuthSession"]):
+    def live(self, now: datetime) -> "AuthSessionQuerySet":
+        """The liveness rule: unrevoked and unexpired at `now` (whether the user is active is
+        the user's rule). AuthSession.is_live_at says the same of a row already in hand."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now)
+
     def revoke(self, *, reason: RevokedReason, now: datetime | None = None) -> int:
-        """Revoke the live sessions among these (sign-out, theft, password change, operator);
-        already revoked ones keep their first reason and time. Returns how many; they are
-        counted (metrics, log) once the transaction commits."""
+        """Revoke those of these sessions not revoked yet (sign-out, theft, password change,
+        operator); already revoked ones keep their first reason and time. Returns how many; they
+        are counted (metrics, log) once the transaction commits."""
         count = self.filter(revoked_at__isnull=True).update(
             revoked_at=now or timezone.now(), revoked_reason=reason
         )
@@ -223,7 +230,8 @@ class AuthSession(models.Model):
         return f"{self.user.email} since {self.created_at:%Y-%m-%d %H:%M}"
 
     def is_live_at(self, now: datetime) -> bool:
-        """Unrevoked and unexpired at `now` (whether its user is active is the user's rule)."""
+        """AuthSessionQuerySet.live's rule for a row loaded without it: the fast path's lookup
+        by primary key, a refresh token's session."""
         return self.revoked_at is None and self.expires_at > now
 
 
@@ -279,6 +287,28 @@ class EmailTokenQuerySet(models.QuerySet["EmailToken"]):
         keeps its own time, and manage.py purge drops them with the used ones. A link being
         confirmed holds its row's lock: this waits for it, then skips it if it was used."""
         return self.filter(used_at__isnull=True).update(used_at=now)
+
+    def usable(self, *, token: str, purpose: EmailTokenPurpose, now: datetime) -> "EmailToken":
+        """The row of a link's token, locked (call inside a transaction), with its user;
+        InvalidEmailToken (400) when it is unknown, of another purpose, or not usable at `now`
+        (EmailToken.is_usable_at)."""
+        found = (
+            self.select_for_update()
+            .select_related("user")
+            .filter(token_hash=token_digest(token), purpose=purpose)
+            .first()
+        )
+        if found is None or not found.is_usable_at(now):
+            raise InvalidEmailToken
+        return found
+
+    def consume(self, *, token: str, purpose: EmailTokenPurpose, now: datetime) -> "EmailToken":
+        """The one way a link's token is checked and used: `usable`, then marked used at `now`,
+        in the caller's transaction (a refusal after this, rolled back, leaves the link usable)."""
+        found = self.usable(token=token, purpose=purpose, now=now)
+        found.used_at = now
+        found.save(update_fields=["used_at"])
+        return found
 
 
 class EmailToken(models.Model):

@@ -22,7 +22,6 @@ from accounts.exceptions import (
     EmailAlreadyRegistered,
     EmailNotVerified,
     InvalidCredentials,
-    InvalidEmailToken,
     InvalidRefreshToken,
     SessionNotFound,
     Throttled,
@@ -321,9 +320,7 @@ def auth_session_revoke_own_sync(
     now = timezone.now()
     with transaction.atomic():
         revoked = auth_sessions_revoke_sync(
-            sessions=AuthSession.objects.filter(
-                pk=session_id, user_id=caller.user_id, expires_at__gt=now
-            ),
+            sessions=AuthSession.objects.live(now).filter(pk=session_id, user_id=caller.user_id),
             reason=RevokedReason.SIGNOUT,
             now=now,
         )
@@ -345,9 +342,9 @@ def auth_sessions_revoke_others_sync(*, caller: AuthSession, client: ClientInfo)
     now = timezone.now()
     with transaction.atomic():
         revoked = auth_sessions_revoke_sync(
-            sessions=AuthSession.objects.filter(user_id=caller.user_id, expires_at__gt=now).exclude(
-                pk=caller.pk
-            ),
+            sessions=AuthSession.objects.live(now)
+            .filter(user_id=caller.user_id)
+            .exclude(pk=caller.pk),
             reason=RevokedReason.SIGNOUT,
             now=now,
         )
@@ -374,8 +371,8 @@ def user_password_set_sync(
     user = session.user
     now = timezone.now()
     with transaction.atomic():
-        calling = AuthSession.objects.select_for_update().filter(pk=session.pk).first()
-        if calling is None or not calling.is_live_at(now):
+        calling = AuthSession.objects.live(now).select_for_update().filter(pk=session.pk)
+        if calling.first() is None:  # locked, or waited for and then found revoked
             raise AccessTokenRefused
         # Through User.save, the one home of what a new password ends: links, challenges and
         # every session (this one too: a new one is opened below).
@@ -488,26 +485,12 @@ async def password_reset_request(*, email: str, client: ClientInfo) -> None:
     await tasks.password_reset_send.aenqueue(email=email)
 
 
-def email_token_usable(*, token: str, purpose: EmailTokenPurpose, now: datetime) -> EmailToken:
-    """The token's row, locked (call inside a transaction); InvalidEmailToken (400) when it is
-    unknown, of another purpose, used, expired, or its user is inactive or moved address."""
-    found = (
-        EmailToken.objects.select_for_update()
-        .select_related("user")
-        .filter(token_hash=token_digest(token), purpose=purpose)
-        .first()
-    )
-    if found is None or not found.is_usable_at(now):
-        raise InvalidEmailToken
-    return found
-
-
 def email_verify_sync(*, token: str, client: ClientInfo) -> User:
     now = timezone.now()
     with transaction.atomic():
-        found = email_token_usable(token=token, purpose=EmailTokenPurpose.VERIFY_EMAIL, now=now)
-        found.used_at = now
-        found.save(update_fields=["used_at"])
+        found = EmailToken.objects.consume(
+            token=token, purpose=EmailTokenPurpose.VERIFY_EMAIL, now=now
+        )
         user = found.user
         if not user.email_verified:
             User.objects.filter(pk=user.pk).update(email_verified=True)
@@ -524,7 +507,7 @@ async def email_verify(*, token: str, client: ClientInfo) -> User:
 def password_reset_user_sync(*, token: str) -> User:
     """Whose password a reset token would set (checked again when it is used)."""
     with transaction.atomic():
-        found = email_token_usable(
+        found = EmailToken.objects.usable(
             token=token, purpose=EmailTokenPurpose.PASSWORD_RESET, now=timezone.now()
         )
         return found.user
@@ -540,9 +523,9 @@ def password_reset_complete_sync(
     the mailbox, not the second factor: it must not open a session that sign-in would not."""
     now = timezone.now()
     with transaction.atomic():
-        found = email_token_usable(token=token, purpose=EmailTokenPurpose.PASSWORD_RESET, now=now)
-        found.used_at = now
-        found.save(update_fields=["used_at"])
+        found = EmailToken.objects.consume(
+            token=token, purpose=EmailTokenPurpose.PASSWORD_RESET, now=now
+        )
         user = found.user
         user.email_verified = True
         # Through User.save (see user_password_set_sync); this link is used already, so it is
@@ -630,12 +613,13 @@ def email_change_confirm_sync(*, token: str, client: ClientInfo) -> User:
     now = timezone.now()
     try:
         with transaction.atomic():
-            found = email_token_usable(token=token, purpose=EmailTokenPurpose.EMAIL_CHANGE, now=now)
+            found = EmailToken.objects.consume(
+                token=token, purpose=EmailTokenPurpose.EMAIL_CHANGE, now=now
+            )
             user = found.user
             if User.objects.filter(email=found.email).exclude(pk=user.pk).exists():
-                raise EmailAlreadyRegistered  # taken since the link was sent; the link stays
-            found.used_at = now
-            found.save(update_fields=["used_at"])
+                # Taken since the link was sent: rolled back, the link stays usable.
+                raise EmailAlreadyRegistered
             old_email = user.email
             User.objects.filter(pk=user.pk).update(email=found.email, email_verified=True)
             user.email = found.email

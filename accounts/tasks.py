@@ -177,8 +177,8 @@ def email_change_send(*, user_id: str, new_email: str, session_id: str, attempt:
             user = User.objects.select_for_update().filter(pk=uuid.UUID(user_id)).first()
             if user is None or not user.is_active or user.email == new_email:
                 return
-            asking = AuthSession.objects.filter(pk=uuid.UUID(session_id), user=user).first()
-            if asking is None or not asking.is_live_at(timezone.now()):
+            asking = AuthSession.objects.live(timezone.now())
+            if not asking.filter(pk=uuid.UUID(session_id), user=user).exists():
                 logger.info("Email change of user %s: the session that asked has ended", user.pk)
                 return
             if User.objects.filter(email=new_email).exists():

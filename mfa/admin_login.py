@@ -77,5 +77,5 @@ def admin_totp_setup_start(*, user: User) -> None:
 def admin_totp_pending(*, user: User) -> TotpEnrolment | None:
     """The pending secret again, for the page that shows it and asks for its first code; None
     when there is none (reset meanwhile, or confirmed)."""
-    device = TOTPDevice.objects.filter(user_id=user.pk, confirmed_at__isnull=True).first()
+    device = TOTPDevice.objects.pending().filter(user_id=user.pk).first()
     return None if device is None else enrolment_of(secret_open(device.secret_sealed), user=user)

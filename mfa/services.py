@@ -33,6 +33,7 @@ from mfa import totp
 from mfa.exceptions import InvalidChallengeCode, InvalidCode, MfaAlreadyOn, MfaNotOn
 from mfa.models import MfaChallenge, RecoveryCode, TOTPDevice
 from mfa.sealing import secret_open, secret_seal
+from mfa.selectors import totp_is_on
 from toolkit.tokens import token_digest
 
 CHALLENGE_TTL_SECONDS = 300  # protocol (API.md): the token dies after 5 minutes
@@ -107,12 +108,9 @@ async def with_code_budget[T](
     return result
 
 
-def device_locked(*, user_id: uuid.UUID, confirmed: bool) -> TOTPDevice | None:
-    return (
-        TOTPDevice.objects.select_for_update()
-        .filter(user_id=user_id, confirmed_at__isnull=not confirmed)
-        .first()
-    )
+def device_locked(*, user_id: uuid.UUID) -> TOTPDevice | None:
+    """The user's confirmed device, locked (call inside a transaction); None when TOTP is off."""
+    return TOTPDevice.objects.on().select_for_update().filter(user_id=user_id).first()
 
 
 # --- Enrolment ---------------------------------------------------------------------------------
@@ -184,7 +182,7 @@ async def totp_confirm(*, user: User, code: str, client: ClientInfo) -> list[str
 def totp_disable_sync(*, user: User, code: str, client: ClientInfo) -> bool | None:
     now = timezone.now()
     with transaction.atomic():
-        device = device_locked(user_id=user.pk, confirmed=True)
+        device = device_locked(user_id=user.pk)
         if device is None:
             raise MfaNotOn
         method = code_accept(device=device, user_id=user.pk, code=code, now=now, recovery=True)
@@ -206,7 +204,7 @@ def mfa_remove(*, user_id: uuid.UUID) -> None:
 async def totp_disable(*, user: User, current_password: str, code: str, client: ClientInfo) -> None:
     """Turn TOTP off: the current password (the sign-in's failure budgets) and a code (TOTP or
     recovery)."""
-    if not await TOTPDevice.objects.filter(user_id=user.pk, confirmed_at__isnull=False).aexists():
+    if not await sync_to_async(totp_is_on)(user_id=user.pk):
         raise MfaNotOn
     await user_password_confirm(
         user=user, password=current_password, client=client, purpose="mfa_disable"
@@ -223,7 +221,7 @@ def recovery_codes_regenerate_sync(
 ) -> list[str] | None:
     now = timezone.now()
     with transaction.atomic():
-        device = device_locked(user_id=user.pk, confirmed=True)
+        device = device_locked(user_id=user.pk)
         if device is None:
             raise MfaNotOn
         method = code_accept(device=device, user_id=user.pk, code=code, now=now, recovery=True)
@@ -253,7 +251,7 @@ async def recovery_codes_regenerate(*, user: User, code: str, client: ClientInfo
 def signin_challenge(request: ChallengeRequest) -> SecondFactorChallenge | None:
     """accounts' sign-in asks this inside its transaction, after the right password: one
     indexed query (the device's primary key is the user's) for a user without TOTP."""
-    if not TOTPDevice.objects.filter(user_id=request.user.pk, confirmed_at__isnull=False).exists():
+    if not totp_is_on(user_id=request.user.pk):
         return None
     token = secrets.token_urlsafe(32)
     MfaChallenge.objects.create(
@@ -289,7 +287,7 @@ def challenge_answer(
     user = challenge.user
     if not user.is_active:
         raise InvalidChallengeCode
-    device = device_locked(user_id=user.pk, confirmed=True)
+    device = device_locked(user_id=user.pk)
     method = code_accept(device=device, user_id=user.pk, code=code, now=now, recovery=True)
     if method is None:
         challenge.failures += 1
