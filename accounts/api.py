@@ -5,10 +5,9 @@ import uuid
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router
-from ninja.decorators import decorate_view
 
 from accounts import selectors, services
-from accounts.auth import BearerAuth
+from accounts.auth import bearer, request_session
 from accounts.client import ClientInfo
 from accounts.devices import device_label
 from accounts.exceptions import (
@@ -22,7 +21,7 @@ from accounts.exceptions import (
     Throttled,
     Unauthorized,
 )
-from accounts.models import AuthSession
+from accounts.responses import session_out, signin_out
 from accounts.schemas import (
     AuthSessionOut,
     EmailChangeIn,
@@ -39,11 +38,7 @@ from accounts.schemas import (
     SignupIn,
     UserOut,
 )
-from accounts.second_factor import SecondFactorChallenge
-from toolkit.http import no_store
-from toolkit.openapi import NO_STORE
-from toolkit.request_context import request_user_set
-from toolkit.schemas import ErrorOut, ValidationErrorOut
+from toolkit.routes import private_route
 
 # How each domain error reaches the client; project.api installs the handler.
 ERROR_STATUS: dict[type[AccountsError], int] = {
@@ -58,37 +53,16 @@ ERROR_STATUS: dict[type[AccountsError], int] = {
 }
 
 router = Router(tags=["auth"])
-bearer = BearerAuth()
-
-# Every route may refuse the request's Host (400) and answer 503 when the database is away.
-ANY = {400: ErrorOut, 503: ErrorOut}
-WITH_BODY = {**ANY, 413: ErrorOut, 415: ErrorOut, 422: ValidationErrorOut}
-THROTTLED = {429: ErrorOut}
-UNAUTHORIZED = {401: ErrorOut}
-# Sign-in and refresh with REQUIRE_VERIFIED_EMAIL on, for a user who has not verified.
-UNVERIFIED = {403: ErrorOut}
-# Answers carry tokens or user data: never stored by a cache (RFC 6749 section 5.1).
-PRIVATE = {NO_STORE: True}
 
 
-def session_out(issued: services.IssuedSession) -> dict[str, object]:
-    request_user_set(issued.user.pk)  # for the access log line of this request
-    return {
-        "user": issued.user,
-        "access_token": issued.access_token,
-        "refresh_token": issued.refresh_token,
-        "token_type": "bearer",
-        "expires_in": issued.expires_in,
-    }
-
-
-@router.post(
+@private_route(
+    router.post,
     "/signup",
-    response={201: SessionOut, 409: ErrorOut, **WITH_BODY, **THROTTLED},
+    {201: SessionOut},
+    refusals=(409, 429),
+    body=True,
     summary="Create an account and sign in",
-    openapi_extra=PRIVATE,
 )
-@decorate_view(no_store)
 async def signup(request: HttpRequest, payload: SignupIn) -> tuple[int, dict[str, object]]:
     issued = await services.user_signup(
         email=payload.email, password=payload.password, client=ClientInfo.from_request(request)
@@ -96,46 +70,31 @@ async def signup(request: HttpRequest, payload: SignupIn) -> tuple[int, dict[str
     return 201, session_out(issued)
 
 
-def challenge_out(challenge: SecondFactorChallenge) -> dict[str, object]:
-    return {
-        "mfa_required": True,
-        "mfa_token": challenge.token,
-        "methods": challenge.methods,
-        "expires_in": challenge.expires_in,
-    }
-
-
-@router.post(
+@private_route(
+    router.post,
     "/signin",
-    response={
-        200: SessionOut | SigninChallengeOut,
-        **UNAUTHORIZED,
-        **UNVERIFIED,
-        **WITH_BODY,
-        **THROTTLED,
-    },
+    {200: SessionOut | SigninChallengeOut},
+    refusals=(401, 403, 429),  # 403: REQUIRE_VERIFIED_EMAIL, for a user who has not verified
+    body=True,
     summary="Sign in with email and password",
     description="A session; for a user with a second factor, a challenge to answer at "
     "/api/auth/mfa/verify instead (`mfa_required` is then true).",
-    openapi_extra=PRIVATE,
 )
-@decorate_view(no_store)
 async def signin(request: HttpRequest, payload: SigninIn) -> dict[str, object]:
     answer = await services.user_signin(
         email=payload.email, password=payload.password, client=ClientInfo.from_request(request)
     )
-    if isinstance(answer, SecondFactorChallenge):
-        return challenge_out(answer)
-    return session_out(answer)
+    return signin_out(answer)
 
 
-@router.post(
+@private_route(
+    router.post,
     "/refresh",
-    response={200: SessionOut, **UNAUTHORIZED, **UNVERIFIED, **WITH_BODY, **THROTTLED},
+    {200: SessionOut},
+    refusals=(401, 403, 429),  # 403: as for sign-in
+    body=True,
     summary="Trade a refresh token for a new session answer (the old token stops working)",
-    openapi_extra=PRIVATE,
 )
-@decorate_view(no_store)
 async def refresh(request: HttpRequest, payload: RefreshIn) -> dict[str, object]:
     issued = await services.refresh_token_rotate(
         token=payload.refresh_token, client=ClientInfo.from_request(request)
@@ -143,45 +102,40 @@ async def refresh(request: HttpRequest, payload: RefreshIn) -> dict[str, object]
     return session_out(issued)
 
 
-@router.post(
+@private_route(
+    router.post,
     "/signout",
+    {200: MessageOut},
+    refusals=(401,),
     auth=bearer,
-    response={200: MessageOut, **UNAUTHORIZED, **ANY},
     summary="Revoke this session's access and refresh tokens",
-    openapi_extra=PRIVATE,
 )
-@decorate_view(no_store)
 async def signout(request: HttpRequest) -> dict[str, str]:
-    session: AuthSession = request.auth  # type: ignore[attr-defined]
-    await services.auth_session_signout(session=session, client=ClientInfo.from_request(request))
+    await services.auth_session_signout(
+        session=request_session(request), client=ClientInfo.from_request(request)
+    )
     return {"message": "Successfully signed out"}
 
 
-@router.get(
-    "/me",
-    auth=bearer,
-    response={200: UserOut, **UNAUTHORIZED, **ANY},
-    summary="The signed-in user",
-    openapi_extra=PRIVATE,
+@private_route(
+    router.get, "/me", {200: UserOut}, refusals=(401,), auth=bearer, summary="The signed-in user"
 )
-@decorate_view(no_store)
 async def me(request: HttpRequest) -> object:
-    session: AuthSession = request.auth  # type: ignore[attr-defined]
-    return session.user
+    return request_session(request).user
 
 
-@router.post(
+@private_route(
+    router.post,
     "/password",
+    {200: SessionOut},
+    refusals=(401, 429),
+    body=True,
     auth=bearer,
-    response={200: SessionOut, **UNAUTHORIZED, **WITH_BODY, **THROTTLED},
     summary="Change the password; every session of the user is replaced by a new one",
-    openapi_extra=PRIVATE,
 )
-@decorate_view(no_store)
 async def password_change(request: HttpRequest, payload: PasswordChangeIn) -> dict[str, object]:
-    session: AuthSession = request.auth  # type: ignore[attr-defined]
     issued = await services.user_password_change(
-        session=session,
+        session=request_session(request),
         current_password=payload.current_password,
         new_password=payload.new_password,
         client=ClientInfo.from_request(request),
@@ -189,16 +143,16 @@ async def password_change(request: HttpRequest, payload: PasswordChangeIn) -> di
     return session_out(issued)
 
 
-@router.get(
+@private_route(
+    router.get,
     "/sessions",
+    {200: list[AuthSessionOut]},
+    refusals=(401,),
     auth=bearer,
-    response={200: list[AuthSessionOut], **UNAUTHORIZED, **ANY},
     summary="The caller's live sessions, newest first",
-    openapi_extra=PRIVATE,
 )
-@decorate_view(no_store)
 async def sessions_list(request: HttpRequest) -> list[dict[str, object]]:
-    caller: AuthSession = request.auth  # type: ignore[attr-defined]
+    caller = request_session(request)
     sessions = await selectors.auth_sessions_live(user_id=caller.user_id, now=timezone.now())
     return [
         {
@@ -214,32 +168,30 @@ async def sessions_list(request: HttpRequest) -> list[dict[str, object]]:
     ]
 
 
-@router.post(
+@private_route(
+    router.post,
     "/sessions/revoke-others",
+    {200: RevokedCountOut},
+    refusals=(401,),
     auth=bearer,
-    response={200: RevokedCountOut, **UNAUTHORIZED, **ANY},
     summary="Sign out every other session of the caller",
-    openapi_extra=PRIVATE,
 )
-@decorate_view(no_store)
 async def sessions_revoke_others(request: HttpRequest) -> dict[str, int]:
-    caller: AuthSession = request.auth  # type: ignore[attr-defined]
     revoked = await services.auth_sessions_revoke_others(
-        caller=caller, client=ClientInfo.from_request(request)
+        caller=request_session(request), client=ClientInfo.from_request(request)
     )
     return {"revoked": revoked}
 
 
-@router.delete(
+@private_route(
+    router.delete,
     "/sessions/{session_id}",
+    {204: None},
+    refusals=(401, 404),
     auth=bearer,
-    response={204: None, 404: ErrorOut, **UNAUTHORIZED, **ANY},
     summary="Sign out one of the caller's sessions (404 for any other, as for an unknown one)",
-    openapi_extra=PRIVATE,
 )
-@decorate_view(no_store)
 async def session_revoke(request: HttpRequest, session_id: str) -> tuple[int, None]:
-    caller: AuthSession = request.auth  # type: ignore[attr-defined]
     try:
         session_uuid = uuid.UUID(session_id)
     except ValueError:
@@ -247,7 +199,9 @@ async def session_revoke(request: HttpRequest, session_id: str) -> tuple[int, No
         # would answer Django's own 404, without this route's headers).
         raise SessionNotFound from None
     await services.auth_session_revoke_own(
-        caller=caller, session_id=session_uuid, client=ClientInfo.from_request(request)
+        caller=request_session(request),
+        session_id=session_uuid,
+        client=ClientInfo.from_request(request),
     )
     return 204, None
 
@@ -255,41 +209,41 @@ async def session_revoke(request: HttpRequest, session_id: str) -> tuple[int, No
 # --- Links sent by email: the frontend's pages post the link's token here --------------------
 
 
-@router.post(
+@private_route(
+    router.post,
     "/email/verify",
-    response={200: MessageOut, **WITH_BODY},
+    {200: MessageOut},
+    body=True,
     summary="Mark the address verified with a verification link's token",
-    openapi_extra=PRIVATE,
 )
-@decorate_view(no_store)
 async def email_verify(request: HttpRequest, payload: EmailTokenIn) -> dict[str, str]:
     await services.email_verify(token=payload.token, client=ClientInfo.from_request(request))
     return {"message": "Email verified"}
 
 
-@router.post(
+@private_route(
+    router.post,
     "/email/verify/resend",
+    {202: MessageOut},
+    refusals=(401, 429),
     auth=bearer,
-    response={202: MessageOut, **UNAUTHORIZED, **ANY, **THROTTLED},
     summary="Send a new verification link (nothing is sent to a verified address)",
-    openapi_extra=PRIVATE,
 )
-@decorate_view(no_store)
 async def email_verify_resend(request: HttpRequest) -> tuple[int, dict[str, str]]:
-    session: AuthSession = request.auth  # type: ignore[attr-defined]
     await services.email_verification_resend(
-        user=session.user, client=ClientInfo.from_request(request)
+        user=request_session(request).user, client=ClientInfo.from_request(request)
     )
     return 202, {"message": "Verification email sent"}
 
 
-@router.post(
+@private_route(
+    router.post,
     "/password/reset",
-    response={202: MessageOut, **WITH_BODY, **THROTTLED},
+    {202: MessageOut},
+    refusals=(429,),
+    body=True,
     summary="Send a password reset link, if the address is registered (same answer either way)",
-    openapi_extra=PRIVATE,
 )
-@decorate_view(no_store)
 async def password_reset(
     request: HttpRequest, payload: PasswordResetIn
 ) -> tuple[int, dict[str, str]]:
@@ -299,15 +253,15 @@ async def password_reset(
     return 202, {"message": "If the address is registered, a reset link is on its way"}
 
 
-@router.post(
+@private_route(
+    router.post,
     "/password/reset/confirm",
-    response={200: SessionOut | SigninChallengeOut, **WITH_BODY},
+    {200: SessionOut | SigninChallengeOut},
+    body=True,
     summary="Set a new password with a reset link's token; every other session is revoked",
     description="A session; for a user with a second factor, the sign-in's challenge to answer "
     "at /api/auth/mfa/verify instead (`mfa_required` is then true), never a session.",
-    openapi_extra=PRIVATE,
 )
-@decorate_view(no_store)
 async def password_reset_confirm(
     request: HttpRequest, payload: PasswordResetConfirmIn
 ) -> dict[str, object]:
@@ -316,23 +270,21 @@ async def password_reset_confirm(
         new_password=payload.new_password,
         client=ClientInfo.from_request(request),
     )
-    if isinstance(answer, SecondFactorChallenge):
-        return challenge_out(answer)
-    return session_out(answer)
+    return signin_out(answer)
 
 
-@router.post(
+@private_route(
+    router.post,
     "/email/change",
+    {202: MessageOut},
+    refusals=(401, 409, 429),
+    body=True,
     auth=bearer,
-    response={202: MessageOut, 409: ErrorOut, **UNAUTHORIZED, **WITH_BODY, **THROTTLED},
     summary="Send a confirmation link to a new address (and a notice to the current one)",
-    openapi_extra=PRIVATE,
 )
-@decorate_view(no_store)
 async def email_change(request: HttpRequest, payload: EmailChangeIn) -> tuple[int, dict[str, str]]:
-    session: AuthSession = request.auth  # type: ignore[attr-defined]
     await services.email_change_request(
-        session=session,
+        session=request_session(request),
         new_email=payload.new_email,
         current_password=payload.current_password,
         client=ClientInfo.from_request(request),
@@ -340,13 +292,14 @@ async def email_change(request: HttpRequest, payload: EmailChangeIn) -> tuple[in
     return 202, {"message": "Confirmation sent to the new address"}
 
 
-@router.post(
+@private_route(
+    router.post,
     "/email/change/confirm",
-    response={200: UserOut, 409: ErrorOut, **WITH_BODY},
+    {200: UserOut},
+    refusals=(409,),
+    body=True,
     summary="Move the account to the new address with a confirmation link's token",
-    openapi_extra=PRIVATE,
 )
-@decorate_view(no_store)
 async def email_change_confirm(request: HttpRequest, payload: EmailTokenIn) -> object:
     return await services.email_change_confirm(
         token=payload.token, client=ClientInfo.from_request(request)

@@ -40,3 +40,12 @@ class BearerAuth(HttpBearer):
         request_user_set(claims.user_id)
         await services.auth_session_touch(session=session, now=now)
         return session
+
+
+bearer = BearerAuth()
+
+
+def request_session(request: HttpRequest) -> AuthSession:
+    """The session `bearer` authenticated this request with."""
+    session: AuthSession = request.auth  # type: ignore[attr-defined]
+    return session
