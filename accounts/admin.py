@@ -12,7 +12,6 @@ from django.http import HttpRequest
 
 from accounts.client import ClientInfo
 from accounts.models import AuthSession, RevokedReason, User
-from accounts.services import auth_sessions_revoke_sync
 from accounts.signals import EventType
 
 
@@ -95,7 +94,7 @@ def revoke_sessions(
         by_user: dict[Any, int] = {}
         for user_id in live.values_list("user_id", flat=True):
             by_user[user_id] = by_user.get(user_id, 0) + 1
-        count = auth_sessions_revoke_sync(sessions=live, reason=RevokedReason.ADMIN)
+        count = live.revoke(reason=RevokedReason.ADMIN)
         for user_id, revoked in by_user.items():
             client.event(
                 EventType.ADMIN_ACTION,

@@ -1,4 +1,4 @@
-"""The accounts routes under /api/auth: thin views over accounts.services."""
+"""The accounts routes under /api/auth: thin views over the journeys in accounts.flows."""
 
 import uuid
 
@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router
 
-from accounts import selectors, services
+from accounts import flows, selectors
 from accounts.auth import bearer, request_session
 from accounts.client import ClientInfo
 from accounts.devices import device_label
@@ -64,7 +64,7 @@ router = Router(tags=["auth"])
     summary="Create an account and sign in",
 )
 async def signup(request: HttpRequest, payload: SignupIn) -> tuple[int, dict[str, object]]:
-    issued = await services.user_signup(
+    issued = await flows.signup.user_signup(
         email=payload.email, password=payload.password, client=ClientInfo.from_request(request)
     )
     return 201, session_out(issued)
@@ -81,7 +81,7 @@ async def signup(request: HttpRequest, payload: SignupIn) -> tuple[int, dict[str
     "/api/auth/mfa/verify instead (`mfa_required` is then true).",
 )
 async def signin(request: HttpRequest, payload: SigninIn) -> dict[str, object]:
-    answer = await services.user_signin(
+    answer = await flows.signin.user_signin(
         email=payload.email, password=payload.password, client=ClientInfo.from_request(request)
     )
     return signin_out(answer)
@@ -96,7 +96,7 @@ async def signin(request: HttpRequest, payload: SigninIn) -> dict[str, object]:
     summary="Trade a refresh token for a new session answer (the old token stops working)",
 )
 async def refresh(request: HttpRequest, payload: RefreshIn) -> dict[str, object]:
-    issued = await services.refresh_token_rotate(
+    issued = await flows.sessions.refresh_token_rotate(
         token=payload.refresh_token, client=ClientInfo.from_request(request)
     )
     return session_out(issued)
@@ -111,7 +111,7 @@ async def refresh(request: HttpRequest, payload: RefreshIn) -> dict[str, object]
     summary="Revoke this session's access and refresh tokens",
 )
 async def signout(request: HttpRequest) -> dict[str, str]:
-    await services.auth_session_signout(
+    await flows.sessions.auth_session_signout(
         session=request_session(request), client=ClientInfo.from_request(request)
     )
     return {"message": "Successfully signed out"}
@@ -134,7 +134,7 @@ async def me(request: HttpRequest) -> object:
     summary="Change the password; every session of the user is replaced by a new one",
 )
 async def password_change(request: HttpRequest, payload: PasswordChangeIn) -> dict[str, object]:
-    issued = await services.user_password_change(
+    issued = await flows.password.user_password_change(
         session=request_session(request),
         current_password=payload.current_password,
         new_password=payload.new_password,
@@ -177,7 +177,7 @@ async def sessions_list(request: HttpRequest) -> list[dict[str, object]]:
     summary="Sign out every other session of the caller",
 )
 async def sessions_revoke_others(request: HttpRequest) -> dict[str, int]:
-    revoked = await services.auth_sessions_revoke_others(
+    revoked = await flows.sessions.auth_sessions_revoke_others(
         caller=request_session(request), client=ClientInfo.from_request(request)
     )
     return {"revoked": revoked}
@@ -198,7 +198,7 @@ async def session_revoke(request: HttpRequest, session_id: str) -> tuple[int, No
         # Not a session id at all: the same 404 as an unknown one (a converter in the route
         # would answer Django's own 404, without this route's headers).
         raise SessionNotFound from None
-    await services.auth_session_revoke_own(
+    await flows.sessions.auth_session_revoke_own(
         caller=request_session(request),
         session_id=session_uuid,
         client=ClientInfo.from_request(request),
@@ -217,7 +217,9 @@ async def session_revoke(request: HttpRequest, session_id: str) -> tuple[int, No
     summary="Mark the address verified with a verification link's token",
 )
 async def email_verify(request: HttpRequest, payload: EmailTokenIn) -> dict[str, str]:
-    await services.email_verify(token=payload.token, client=ClientInfo.from_request(request))
+    await flows.email_links.email_verify(
+        token=payload.token, client=ClientInfo.from_request(request)
+    )
     return {"message": "Email verified"}
 
 
@@ -230,7 +232,7 @@ async def email_verify(request: HttpRequest, payload: EmailTokenIn) -> dict[str,
     summary="Send a new verification link (nothing is sent to a verified address)",
 )
 async def email_verify_resend(request: HttpRequest) -> tuple[int, dict[str, str]]:
-    await services.email_verification_resend(
+    await flows.email_links.email_verification_resend(
         user=request_session(request).user, client=ClientInfo.from_request(request)
     )
     return 202, {"message": "Verification email sent"}
@@ -247,7 +249,7 @@ async def email_verify_resend(request: HttpRequest) -> tuple[int, dict[str, str]
 async def password_reset(
     request: HttpRequest, payload: PasswordResetIn
 ) -> tuple[int, dict[str, str]]:
-    await services.password_reset_request(
+    await flows.password.password_reset_request(
         email=payload.email, client=ClientInfo.from_request(request)
     )
     return 202, {"message": "If the address is registered, a reset link is on its way"}
@@ -265,7 +267,7 @@ async def password_reset(
 async def password_reset_confirm(
     request: HttpRequest, payload: PasswordResetConfirmIn
 ) -> dict[str, object]:
-    answer = await services.password_reset_confirm(
+    answer = await flows.password.password_reset_confirm(
         token=payload.token,
         new_password=payload.new_password,
         client=ClientInfo.from_request(request),
@@ -283,7 +285,7 @@ async def password_reset_confirm(
     summary="Send a confirmation link to a new address (and a notice to the current one)",
 )
 async def email_change(request: HttpRequest, payload: EmailChangeIn) -> tuple[int, dict[str, str]]:
-    await services.email_change_request(
+    await flows.email_links.email_change_request(
         session=request_session(request),
         new_email=payload.new_email,
         current_password=payload.current_password,
@@ -301,6 +303,6 @@ async def email_change(request: HttpRequest, payload: EmailChangeIn) -> tuple[in
     summary="Move the account to the new address with a confirmation link's token",
 )
 async def email_change_confirm(request: HttpRequest, payload: EmailTokenIn) -> object:
-    return await services.email_change_confirm(
+    return await flows.email_links.email_change_confirm(
         token=payload.token, client=ClientInfo.from_request(request)
     )

@@ -4,8 +4,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer
 
-from accounts import selectors, services
+from accounts import selectors
 from accounts.exceptions import AccessTokenRefused
+from accounts.flows.sessions import auth_session_touch
 from accounts.models import AuthSession
 from accounts.tokens import InvalidAccessToken, access_token_decode
 from toolkit.request_context import request_user_set
@@ -38,7 +39,7 @@ class BearerAuth(HttpBearer):
         if session is None:
             raise AccessTokenRefused
         request_user_set(claims.user_id)
-        await services.auth_session_touch(session=session, now=now)
+        await auth_session_touch(session=session, now=now)
         return session
 
 

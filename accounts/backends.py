@@ -10,10 +10,10 @@ from django.http import HttpRequest
 
 from accounts.client import ClientInfo
 from accounts.exceptions import Throttled
+from accounts.flows.password import password_guess
 from accounts.hashing import password_verify, password_verify_dummy, pooled_connection_release
 from accounts.managers import UserManager
 from accounts.models import User
-from accounts.services import password_guess
 from accounts.signals import EventType
 
 

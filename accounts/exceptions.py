@@ -1,4 +1,5 @@
-"""Domain errors raised by the accounts services; `accounts.api` maps each to a status."""
+"""Domain errors raised by the accounts journeys (accounts.flows); `accounts.api` maps each to
+a status."""
 
 
 class AccountsError(Exception):

@@ -8,8 +8,8 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 from accounts.exceptions import HasherOverloaded, Throttled
+from accounts.flows.password import failure_budgets
 from accounts.managers import UserManager
-from accounts.services import failure_budgets
 from accounts.throttles import client_ip, throttle_check, throttle_hit
 from toolkit.http import json_error
 from toolkit.middleware import AsyncMiddleware, GetResponse

@@ -1,8 +1,8 @@
 """What the routes that open a session answer (accounts' and mfa's): the session, or the second
 factor's challenge to answer first."""
 
+from accounts.flows.issue import IssuedSession
 from accounts.second_factor import SecondFactorChallenge
-from accounts.services import IssuedSession
 from toolkit.request_context import request_user_set
 
 

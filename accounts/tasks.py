@@ -27,7 +27,7 @@ from accounts.emails import duration_text, email_message_build, email_message_se
 from accounts.models import AuthSession, EmailToken, EmailTokenPurpose, User
 from accounts.tokens import email_token_new
 from toolkit.links import link_with_token
-from toolkit.tasks import retry_delay, task_retry_later
+from toolkit.tasks import enqueue_with_transaction, retry_delay, task_retry_later
 from toolkit.tokens import token_digest
 
 logger = logging.getLogger("accounts.tasks")
@@ -226,3 +226,9 @@ def security_notice_send(*, user_id: str, kind: str, to: str, attempt: int = 1) 
         kwargs={"user_id": user_id, "kind": kind, "to": to},
         send=send,
     )
+
+
+def security_notice_enqueue(*, user_id: uuid.UUID, kind: str, to: str) -> None:
+    """Enqueue a notice with the caller's transaction: sent if the change commits, never
+    otherwise (toolkit.tasks.enqueue_with_transaction)."""
+    enqueue_with_transaction(security_notice_send, user_id=str(user_id), kind=kind, to=to)

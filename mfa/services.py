@@ -19,14 +19,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.client import ClientInfo
+from accounts.flows.issue import IssuedSession, auth_session_issue_with_event
+from accounts.flows.password import user_password_confirm
 from accounts.maintenance import PurgeRequest
 from accounts.models import EmailToken, User
 from accounts.second_factor import ChallengeRequest, SecondFactorChallenge
-from accounts.services import (
-    IssuedSession,
-    auth_session_issue_with_event,
-    user_password_confirm,
-)
 from accounts.signals import EventType
 from accounts.throttles import Budget, budgets_spend
 from mfa import totp
