@@ -8,8 +8,8 @@ from django.http import HttpRequest
 from accounts.admin import UserAdmin as AccountsUserAdmin
 from accounts.client import ClientInfo
 from accounts.models import User
+from mfa.flows.enrolment import mfa_reset_by_staff
 from mfa.models import TOTPDevice
-from mfa.services import mfa_reset_by_staff
 
 
 @admin.action(description="Reset two-factor authentication of the selected users")

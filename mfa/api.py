@@ -1,4 +1,4 @@
-"""The second-factor routes under /api/auth/mfa: thin views over mfa.services."""
+"""The second-factor routes under /api/auth/mfa: thin views over the journeys in mfa.flows."""
 
 from django.http import HttpRequest
 from ninja import Router
@@ -8,7 +8,7 @@ from accounts.client import ClientInfo
 from accounts.exceptions import AccountsError
 from accounts.responses import session_out
 from accounts.schemas import MessageOut, SessionOut
-from mfa import services
+from mfa import flows
 from mfa.exceptions import MfaAlreadyOn
 from mfa.schemas import CodeIn, MfaVerifyIn, RecoveryCodesOut, TotpDisableIn, TotpSetupOut
 from toolkit.routes import private_route
@@ -28,7 +28,7 @@ router = Router(tags=["auth"])
     summary="Start TOTP: a new secret, pending until confirmed",
 )
 async def totp_setup(request: HttpRequest) -> dict[str, str]:
-    enrolment = await services.totp_setup(user=request_session(request).user)
+    enrolment = await flows.enrolment.totp_setup(user=request_session(request).user)
     return {
         "secret": enrolment.secret,
         "otpauth_uri": enrolment.otpauth_uri,
@@ -46,7 +46,7 @@ async def totp_setup(request: HttpRequest) -> dict[str, str]:
     summary="Turn TOTP on with a first code; answers the recovery codes, once",
 )
 async def totp_confirm(request: HttpRequest, payload: CodeIn) -> dict[str, list[str]]:
-    codes = await services.totp_confirm(
+    codes = await flows.enrolment.totp_confirm(
         user=request_session(request).user,
         code=payload.code,
         client=ClientInfo.from_request(request),
@@ -64,7 +64,7 @@ async def totp_confirm(request: HttpRequest, payload: CodeIn) -> dict[str, list[
     summary="Turn TOTP off with the current password and a code",
 )
 async def totp_disable(request: HttpRequest, payload: TotpDisableIn) -> dict[str, str]:
-    await services.totp_disable(
+    await flows.enrolment.totp_disable(
         user=request_session(request).user,
         current_password=payload.current_password,
         code=payload.code,
@@ -83,7 +83,7 @@ async def totp_disable(request: HttpRequest, payload: TotpDisableIn) -> dict[str
     summary="New recovery codes (the old ones die), with a code",
 )
 async def recovery_codes_regenerate(request: HttpRequest, payload: CodeIn) -> dict[str, list[str]]:
-    codes = await services.recovery_codes_regenerate(
+    codes = await flows.enrolment.recovery_codes_regenerate(
         user=request_session(request).user,
         code=payload.code,
         client=ClientInfo.from_request(request),
@@ -100,7 +100,7 @@ async def recovery_codes_regenerate(request: HttpRequest, payload: CodeIn) -> di
     summary="The sign-in's second step: the mfa_token and a TOTP or recovery code",
 )
 async def mfa_verify(request: HttpRequest, payload: MfaVerifyIn) -> dict[str, object]:
-    issued = await services.mfa_verify(
+    issued = await flows.challenge.mfa_verify(
         token=payload.mfa_token, code=payload.code, client=ClientInfo.from_request(request)
     )
     return session_out(issued)

@@ -34,17 +34,17 @@ from accounts.client import ClientInfo
 from accounts.exceptions import Throttled
 from accounts.middleware import refusal
 from accounts.models import User
-from mfa.admin_login import (
+from mfa.exceptions import InvalidChallengeCode, InvalidCode, MfaAlreadyOn
+from mfa.flows.admin_login import (
     SETUP_TTL_SECONDS,
     admin_challenge_is_live,
     admin_challenge_start,
     admin_code_verify,
     admin_totp_pending,
-    admin_totp_setup_start,
 )
-from mfa.exceptions import InvalidChallengeCode, InvalidCode, MfaAlreadyOn
+from mfa.flows.challenge import CHALLENGE_MAX_FAILURES, CHALLENGE_TTL_SECONDS
+from mfa.flows.enrolment import totp_confirm, totp_setup
 from mfa.forms import CodeForm
-from mfa.services import CHALLENGE_MAX_FAILURES, CHALLENGE_TTL_SECONDS, totp_confirm
 
 PENDING = "mfa.admin_login"  # the session key of the half-done login
 CODE_STEP, SETUP_STEP = "code", "setup"
@@ -157,7 +157,7 @@ class PasswordStepView(LoginView):
             )
         if settings.ADMIN_REQUIRE_MFA:
             try:
-                admin_totp_setup_start(user=user)
+                async_to_sync(totp_setup)(user=user)  # the secret is shown by the next page
             except MfaAlreadyOn:  # turned on since the look above: log in again, with a code
                 return login_again(self.request, next_url)
             return pending_login_begin(
