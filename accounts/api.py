@@ -38,7 +38,7 @@ from accounts.schemas import (
     SignupIn,
     UserOut,
 )
-from toolkit.routes import private_route
+from toolkit.routes import private_route, summary
 
 # How each domain error reaches the client; project.api installs the handler.
 ERROR_STATUS: dict[type[AccountsError], int] = {
@@ -55,14 +55,8 @@ ERROR_STATUS: dict[type[AccountsError], int] = {
 router = Router(tags=["auth"])
 
 
-@private_route(
-    router.post,
-    "/signup",
-    {201: SessionOut},
-    refusals=(409, 429),
-    body=True,
-    summary="Create an account and sign in",
-)
+@private_route(router.post, "/signup", {201: SessionOut}, refusals=(409, 429), body=True)
+@summary("Create an account and sign in")
 async def signup(request: HttpRequest, payload: SignupIn) -> tuple[int, dict[str, object]]:
     issued = await flows.signup.user_signup(
         email=payload.email, password=payload.password, client=ClientInfo.from_request(request)
@@ -76,7 +70,9 @@ async def signup(request: HttpRequest, payload: SignupIn) -> tuple[int, dict[str
     {200: SessionOut | SigninChallengeOut},
     refusals=(401, 403, 429),  # 403: REQUIRE_VERIFIED_EMAIL, for a user who has not verified
     body=True,
-    summary="Sign in with email and password",
+)
+@summary(
+    "Sign in with email and password",
     description="A session; for a user with a second factor, a challenge to answer at "
     "/api/auth/mfa/verify instead (`mfa_required` is then true).",
 )
@@ -87,14 +83,9 @@ async def signin(request: HttpRequest, payload: SigninIn) -> dict[str, object]:
     return signin_out(answer)
 
 
-@private_route(
-    router.post,
-    "/refresh",
-    {200: SessionOut},
-    refusals=(401, 403, 429),  # 403: as for sign-in
-    body=True,
-    summary="Trade a refresh token for a new session answer (the old token stops working)",
-)
+# 403 as for sign-in: REQUIRE_VERIFIED_EMAIL, for a user who has not verified
+@private_route(router.post, "/refresh", {200: SessionOut}, refusals=(401, 403, 429), body=True)
+@summary("Trade a refresh token for a new session answer (the old token stops working)")
 async def refresh(request: HttpRequest, payload: RefreshIn) -> dict[str, object]:
     issued = await flows.sessions.refresh_token_rotate(
         token=payload.refresh_token, client=ClientInfo.from_request(request)
@@ -102,14 +93,8 @@ async def refresh(request: HttpRequest, payload: RefreshIn) -> dict[str, object]
     return session_out(issued)
 
 
-@private_route(
-    router.post,
-    "/signout",
-    {200: MessageOut},
-    refusals=(401,),
-    auth=bearer,
-    summary="Revoke this session's access and refresh tokens",
-)
+@private_route(router.post, "/signout", {200: MessageOut}, auth=bearer)
+@summary("Revoke this session's access and refresh tokens")
 async def signout(request: HttpRequest) -> dict[str, str]:
     await flows.sessions.auth_session_signout(
         session=request_session(request), client=ClientInfo.from_request(request)
@@ -117,22 +102,14 @@ async def signout(request: HttpRequest) -> dict[str, str]:
     return {"message": "Successfully signed out"}
 
 
-@private_route(
-    router.get, "/me", {200: UserOut}, refusals=(401,), auth=bearer, summary="The signed-in user"
-)
+@private_route(router.get, "/me", {200: UserOut}, auth=bearer)
+@summary("The signed-in user")
 async def me(request: HttpRequest) -> object:
     return request_session(request).user
 
 
-@private_route(
-    router.post,
-    "/password",
-    {200: SessionOut},
-    refusals=(401, 429),
-    body=True,
-    auth=bearer,
-    summary="Change the password; every session of the user is replaced by a new one",
-)
+@private_route(router.post, "/password", {200: SessionOut}, refusals=(429,), body=True, auth=bearer)
+@summary("Change the password; every session of the user is replaced by a new one")
 async def password_change(request: HttpRequest, payload: PasswordChangeIn) -> dict[str, object]:
     issued = await flows.password.user_password_change(
         session=request_session(request),
@@ -143,14 +120,8 @@ async def password_change(request: HttpRequest, payload: PasswordChangeIn) -> di
     return session_out(issued)
 
 
-@private_route(
-    router.get,
-    "/sessions",
-    {200: list[AuthSessionOut]},
-    refusals=(401,),
-    auth=bearer,
-    summary="The caller's live sessions, newest first",
-)
+@private_route(router.get, "/sessions", {200: list[AuthSessionOut]}, auth=bearer)
+@summary("The caller's live sessions, newest first")
 async def sessions_list(request: HttpRequest) -> list[dict[str, object]]:
     caller = request_session(request)
     sessions = await selectors.auth_sessions_live(user_id=caller.user_id, now=timezone.now())
@@ -168,14 +139,8 @@ async def sessions_list(request: HttpRequest) -> list[dict[str, object]]:
     ]
 
 
-@private_route(
-    router.post,
-    "/sessions/revoke-others",
-    {200: RevokedCountOut},
-    refusals=(401,),
-    auth=bearer,
-    summary="Sign out every other session of the caller",
-)
+@private_route(router.post, "/sessions/revoke-others", {200: RevokedCountOut}, auth=bearer)
+@summary("Sign out every other session of the caller")
 async def sessions_revoke_others(request: HttpRequest) -> dict[str, int]:
     revoked = await flows.sessions.auth_sessions_revoke_others(
         caller=request_session(request), client=ClientInfo.from_request(request)
@@ -183,14 +148,8 @@ async def sessions_revoke_others(request: HttpRequest) -> dict[str, int]:
     return {"revoked": revoked}
 
 
-@private_route(
-    router.delete,
-    "/sessions/{session_id}",
-    {204: None},
-    refusals=(401, 404),
-    auth=bearer,
-    summary="Sign out one of the caller's sessions (404 for any other, as for an unknown one)",
-)
+@private_route(router.delete, "/sessions/{session_id}", {204: None}, refusals=(404,), auth=bearer)
+@summary("Sign out one of the caller's sessions (404 for any other, as for an unknown one)")
 async def session_revoke(request: HttpRequest, session_id: str) -> tuple[int, None]:
     try:
         session_uuid = uuid.UUID(session_id)
@@ -209,13 +168,8 @@ async def session_revoke(request: HttpRequest, session_id: str) -> tuple[int, No
 # --- Links sent by email: the frontend's pages post the link's token here --------------------
 
 
-@private_route(
-    router.post,
-    "/email/verify",
-    {200: MessageOut},
-    body=True,
-    summary="Mark the address verified with a verification link's token",
-)
+@private_route(router.post, "/email/verify", {200: MessageOut}, body=True)
+@summary("Mark the address verified with a verification link's token")
 async def email_verify(request: HttpRequest, payload: EmailTokenIn) -> dict[str, str]:
     await flows.email_links.email_verify(
         token=payload.token, client=ClientInfo.from_request(request)
@@ -223,14 +177,8 @@ async def email_verify(request: HttpRequest, payload: EmailTokenIn) -> dict[str,
     return {"message": "Email verified"}
 
 
-@private_route(
-    router.post,
-    "/email/verify/resend",
-    {202: MessageOut},
-    refusals=(401, 429),
-    auth=bearer,
-    summary="Send a new verification link (nothing is sent to a verified address)",
-)
+@private_route(router.post, "/email/verify/resend", {202: MessageOut}, refusals=(429,), auth=bearer)
+@summary("Send a new verification link (nothing is sent to a verified address)")
 async def email_verify_resend(request: HttpRequest) -> tuple[int, dict[str, str]]:
     await flows.email_links.email_verification_resend(
         user=request_session(request).user, client=ClientInfo.from_request(request)
@@ -238,14 +186,8 @@ async def email_verify_resend(request: HttpRequest) -> tuple[int, dict[str, str]
     return 202, {"message": "Verification email sent"}
 
 
-@private_route(
-    router.post,
-    "/password/reset",
-    {202: MessageOut},
-    refusals=(429,),
-    body=True,
-    summary="Send a password reset link, if the address is registered (same answer either way)",
-)
+@private_route(router.post, "/password/reset", {202: MessageOut}, refusals=(429,), body=True)
+@summary("Send a password reset link, if the address is registered (same answer either way)")
 async def password_reset(
     request: HttpRequest, payload: PasswordResetIn
 ) -> tuple[int, dict[str, str]]:
@@ -256,11 +198,10 @@ async def password_reset(
 
 
 @private_route(
-    router.post,
-    "/password/reset/confirm",
-    {200: SessionOut | SigninChallengeOut},
-    body=True,
-    summary="Set a new password with a reset link's token; every other session is revoked",
+    router.post, "/password/reset/confirm", {200: SessionOut | SigninChallengeOut}, body=True
+)
+@summary(
+    "Set a new password with a reset link's token; every other session is revoked",
     description="A session; for a user with a second factor, the sign-in's challenge to answer "
     "at /api/auth/mfa/verify instead (`mfa_required` is then true), never a session.",
 )
@@ -276,14 +217,9 @@ async def password_reset_confirm(
 
 
 @private_route(
-    router.post,
-    "/email/change",
-    {202: MessageOut},
-    refusals=(401, 409, 429),
-    body=True,
-    auth=bearer,
-    summary="Send a confirmation link to a new address (and a notice to the current one)",
+    router.post, "/email/change", {202: MessageOut}, refusals=(409, 429), body=True, auth=bearer
 )
+@summary("Send a confirmation link to a new address (and a notice to the current one)")
 async def email_change(request: HttpRequest, payload: EmailChangeIn) -> tuple[int, dict[str, str]]:
     await flows.email_links.email_change_request(
         session=request_session(request),
@@ -294,14 +230,8 @@ async def email_change(request: HttpRequest, payload: EmailChangeIn) -> tuple[in
     return 202, {"message": "Confirmation sent to the new address"}
 
 
-@private_route(
-    router.post,
-    "/email/change/confirm",
-    {200: UserOut},
-    refusals=(409,),
-    body=True,
-    summary="Move the account to the new address with a confirmation link's token",
-)
+@private_route(router.post, "/email/change/confirm", {200: UserOut}, refusals=(409,), body=True)
+@summary("Move the account to the new address with a confirmation link's token")
 async def email_change_confirm(request: HttpRequest, payload: EmailTokenIn) -> object:
     return await flows.email_links.email_change_confirm(
         token=payload.token, client=ClientInfo.from_request(request)

@@ -9,7 +9,7 @@ from accounts.auth import bearer, request_session
 from audit import selectors
 from audit.models import AuthEvent
 from audit.schemas import AuthEventOut
-from toolkit.routes import private_route
+from toolkit.routes import private_route, summary
 from toolkit.schemas import ValidationErrorOut
 
 router = Router(tags=["auth"])
@@ -28,10 +28,9 @@ class EventsPagination(LimitOffsetPagination):
     router.get,
     "/events",
     {200: list[AuthEventOut], 422: ValidationErrorOut},  # 422: a limit or offset out of bounds
-    refusals=(401,),
     auth=bearer,
-    summary="The caller's security events, newest first",
 )
+@summary("The caller's security events, newest first")
 @paginate(EventsPagination)
 async def events(request: HttpRequest) -> QuerySet[AuthEvent]:
     return selectors.auth_events_of_user(user_id=request_session(request).user_id)

@@ -11,7 +11,7 @@ from accounts.schemas import MessageOut, SessionOut
 from mfa import flows
 from mfa.exceptions import MfaAlreadyOn
 from mfa.schemas import CodeIn, MfaVerifyIn, RecoveryCodesOut, TotpDisableIn, TotpSetupOut
-from toolkit.routes import private_route
+from toolkit.routes import private_route, summary
 
 # Registered beside accounts' mapping in project.api (the rest are 400, or 401 as Unauthorized).
 ERROR_STATUS: dict[type[AccountsError], int] = {MfaAlreadyOn: 409}
@@ -19,14 +19,8 @@ ERROR_STATUS: dict[type[AccountsError], int] = {MfaAlreadyOn: 409}
 router = Router(tags=["auth"])
 
 
-@private_route(
-    router.post,
-    "/totp/setup",
-    {200: TotpSetupOut},
-    refusals=(401, 409),
-    auth=bearer,
-    summary="Start TOTP: a new secret, pending until confirmed",
-)
+@private_route(router.post, "/totp/setup", {200: TotpSetupOut}, refusals=(409,), auth=bearer)
+@summary("Start TOTP: a new secret, pending until confirmed")
 async def totp_setup(request: HttpRequest) -> dict[str, str]:
     enrolment = await flows.enrolment.totp_setup(user=request_session(request).user)
     return {
@@ -40,11 +34,11 @@ async def totp_setup(request: HttpRequest) -> dict[str, str]:
     router.post,
     "/totp/confirm",
     {200: RecoveryCodesOut},
-    refusals=(401, 409, 429),
+    refusals=(409, 429),
     body=True,
     auth=bearer,
-    summary="Turn TOTP on with a first code; answers the recovery codes, once",
 )
+@summary("Turn TOTP on with a first code; answers the recovery codes, once")
 async def totp_confirm(request: HttpRequest, payload: CodeIn) -> dict[str, list[str]]:
     codes = await flows.enrolment.totp_confirm(
         user=request_session(request).user,
@@ -55,14 +49,9 @@ async def totp_confirm(request: HttpRequest, payload: CodeIn) -> dict[str, list[
 
 
 @private_route(
-    router.post,
-    "/totp/disable",
-    {200: MessageOut},
-    refusals=(401, 429),
-    body=True,
-    auth=bearer,
-    summary="Turn TOTP off with the current password and a code",
+    router.post, "/totp/disable", {200: MessageOut}, refusals=(429,), body=True, auth=bearer
 )
+@summary("Turn TOTP off with the current password and a code")
 async def totp_disable(request: HttpRequest, payload: TotpDisableIn) -> dict[str, str]:
     await flows.enrolment.totp_disable(
         user=request_session(request).user,
@@ -74,14 +63,9 @@ async def totp_disable(request: HttpRequest, payload: TotpDisableIn) -> dict[str
 
 
 @private_route(
-    router.post,
-    "/recovery-codes",
-    {200: RecoveryCodesOut},
-    refusals=(401, 429),
-    body=True,
-    auth=bearer,
-    summary="New recovery codes (the old ones die), with a code",
+    router.post, "/recovery-codes", {200: RecoveryCodesOut}, refusals=(429,), body=True, auth=bearer
 )
+@summary("New recovery codes (the old ones die), with a code")
 async def recovery_codes_regenerate(request: HttpRequest, payload: CodeIn) -> dict[str, list[str]]:
     codes = await flows.enrolment.recovery_codes_regenerate(
         user=request_session(request).user,
@@ -91,14 +75,8 @@ async def recovery_codes_regenerate(request: HttpRequest, payload: CodeIn) -> di
     return {"recovery_codes": codes}
 
 
-@private_route(
-    router.post,
-    "/verify",
-    {200: SessionOut},
-    refusals=(401, 429),
-    body=True,
-    summary="The sign-in's second step: the mfa_token and a TOTP or recovery code",
-)
+@private_route(router.post, "/verify", {200: SessionOut}, refusals=(401, 429), body=True)
+@summary("The sign-in's second step: the mfa_token and a TOTP or recovery code")
 async def mfa_verify(request: HttpRequest, payload: MfaVerifyIn) -> dict[str, object]:
     issued = await flows.challenge.mfa_verify(
         token=payload.mfa_token, code=payload.code, client=ClientInfo.from_request(request)
