@@ -10,17 +10,7 @@ from accounts import flows, selectors
 from accounts.auth import bearer, request_session
 from accounts.client import ClientInfo
 from accounts.devices import device_label
-from accounts.exceptions import (
-    AccountsError,
-    CurrentPasswordIncorrect,
-    EmailAlreadyRegistered,
-    EmailNotVerified,
-    HasherOverloaded,
-    InvalidEmailToken,
-    SessionNotFound,
-    Throttled,
-    Unauthorized,
-)
+from accounts.exceptions import SessionNotFound
 from accounts.responses import session_out, signin_out
 from accounts.schemas import (
     AuthSessionOut,
@@ -39,18 +29,6 @@ from accounts.schemas import (
     UserOut,
 )
 from toolkit.routes import private_route, summary
-
-# How each domain error reaches the client; project.api installs the handler.
-ERROR_STATUS: dict[type[AccountsError], int] = {
-    CurrentPasswordIncorrect: 400,
-    InvalidEmailToken: 400,
-    Unauthorized: 401,
-    EmailNotVerified: 403,
-    SessionNotFound: 404,
-    EmailAlreadyRegistered: 409,
-    Throttled: 429,
-    HasherOverloaded: 503,
-}
 
 router = Router(tags=["auth"])
 

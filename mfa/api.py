@@ -5,16 +5,11 @@ from ninja import Router
 
 from accounts.auth import bearer, request_session
 from accounts.client import ClientInfo
-from accounts.exceptions import AccountsError
 from accounts.responses import session_out
 from accounts.schemas import MessageOut, SessionOut
 from mfa import flows
-from mfa.exceptions import MfaAlreadyOn
 from mfa.schemas import CodeIn, MfaVerifyIn, RecoveryCodesOut, TotpDisableIn, TotpSetupOut
 from toolkit.routes import private_route, summary
-
-# Registered beside accounts' mapping in project.api (the rest are 400, or 401 as Unauthorized).
-ERROR_STATUS: dict[type[AccountsError], int] = {MfaAlreadyOn: 409}
 
 router = Router(tags=["auth"])
 
@@ -40,11 +35,8 @@ async def totp_setup(request: HttpRequest) -> dict[str, str]:
 )
 @summary("Turn TOTP on with a first code; answers the recovery codes, once")
 async def totp_confirm(request: HttpRequest, payload: CodeIn) -> dict[str, list[str]]:
-    codes = await flows.enrolment.totp_confirm(
-        user=request_session(request).user,
-        code=payload.code,
-        client=ClientInfo.from_request(request),
-    )
+    user, client = request_session(request).user, ClientInfo.from_request(request)
+    codes = await flows.enrolment.totp_confirm(user=user, code=payload.code, client=client)
     return {"recovery_codes": codes}
 
 
@@ -67,10 +59,9 @@ async def totp_disable(request: HttpRequest, payload: TotpDisableIn) -> dict[str
 )
 @summary("New recovery codes (the old ones die), with a code")
 async def recovery_codes_regenerate(request: HttpRequest, payload: CodeIn) -> dict[str, list[str]]:
+    user, client = request_session(request).user, ClientInfo.from_request(request)
     codes = await flows.enrolment.recovery_codes_regenerate(
-        user=request_session(request).user,
-        code=payload.code,
-        client=ClientInfo.from_request(request),
+        user=user, code=payload.code, client=client
     )
     return {"recovery_codes": codes}
 

@@ -198,14 +198,11 @@ def admin_login_code(request: HttpRequest) -> HttpResponseBase:
         return login_again(request, safe_next(request))
     form = CodeForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
+        code, client = form.cleaned_data["code"], ClientInfo.from_request(request)
         try:
-            user = async_to_sync(admin_code_verify)(
-                token=pending.token,
-                code=form.cleaned_data["code"],
-                client=ClientInfo.from_request(request),
-            )
+            user = async_to_sync(admin_code_verify)(token=pending.token, code=code, client=client)
         except Throttled as throttled:
-            return refusal(throttled, 429)
+            return refusal(throttled)
         except InvalidChallengeCode:
             if not admin_challenge_is_live(token=pending.token):
                 return login_again(request, pending.next, TOO_MANY)
@@ -237,14 +234,11 @@ def admin_login_setup(request: HttpRequest) -> HttpResponseBase:
         return login_again(request, pending.next)
     form = CodeForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
+        code, client = form.cleaned_data["code"], ClientInfo.from_request(request)
         try:
-            codes = async_to_sync(totp_confirm)(
-                user=pending.user,
-                code=form.cleaned_data["code"],
-                client=ClientInfo.from_request(request),
-            )
+            codes = async_to_sync(totp_confirm)(user=pending.user, code=code, client=client)
         except Throttled as throttled:
-            return refusal(throttled, 429)
+            return refusal(throttled)
         except MfaAlreadyOn:
             return login_again(request, pending.next)
         except InvalidCode:

@@ -9,12 +9,7 @@ from django.utils import timezone
 from accounts.client import ClientInfo
 from accounts.models import User
 from accounts.second_factor import ChallengeRequest
-from mfa.flows.challenge import (
-    challenge_answer,
-    challenge_live_get,
-    challenge_verify,
-    signin_challenge,
-)
+from mfa.flows.challenge import challenge_live_get, challenge_verify, signin_challenge
 from mfa.flows.enrolment import TotpEnrolment
 from mfa.models import TOTPDevice
 from mfa.sealing import secret_open
@@ -42,23 +37,11 @@ async def admin_code_verify(*, token: str, code: str, client: ClientInfo) -> Use
     challenge, Throttled beyond the code budgets."""
     return await challenge_verify(
         token=token,
+        code=code,
         client=client,
-        answer=lambda challenge_id: _admin_code_answer(
-            challenge_id=challenge_id, code=code, client=client
-        ),
+        during="admin_login",
+        then=lambda user, method, now: user,
     )
-
-
-def _admin_code_answer(*, challenge_id: int, code: str, client: ClientInfo) -> User | None:
-    with transaction.atomic():
-        answered = challenge_answer(
-            challenge_id=challenge_id,
-            code=code,
-            client=client,
-            now=timezone.now(),
-            during="admin_login",
-        )
-        return None if answered is None else answered[0]
 
 
 def admin_challenge_is_live(*, token: str) -> bool:

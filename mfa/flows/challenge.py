@@ -48,46 +48,50 @@ async def mfa_verify(*, token: str, code: str, client: ClientInfo) -> IssuedSess
     """The session for a live challenge and a right code; 401 otherwise. No password here."""
     return await challenge_verify(
         token=token,
+        code=code,
         client=client,
-        answer=lambda challenge_id: _mfa_verify(
-            challenge_id=challenge_id, code=code, client=client
+        during="signin",
+        then=lambda user, method, now: auth_session_issue_with_event(
+            user=user, client=client, now=now, detail={"mfa": method}
         ),
     )
 
 
-def _mfa_verify(*, challenge_id: int, code: str, client: ClientInfo) -> IssuedSession | None:
-    now = timezone.now()
-    with transaction.atomic():
-        answered = challenge_answer(
-            challenge_id=challenge_id, code=code, client=client, now=now, during="signin"
-        )
-        if answered is None:
-            return None  # committed: the failure counts
-        user, method = answered
-        return auth_session_issue_with_event(
-            user=user, client=client, now=now, detail={"mfa": method}
-        )
-
-
 async def challenge_verify[T](
-    *, token: str, client: ClientInfo, answer: Callable[[int], T | None]
+    *,
+    token: str,
+    code: str,
+    client: ClientInfo,
+    during: str,
+    then: Callable[[User, Method, datetime], T],
 ) -> T:
-    """Run `answer` (sync: a live challenge's id to a result, None for a wrong code) within
-    the code budgets; InvalidChallengeCode (401) for a wrong code or a dead challenge."""
+    """Answer a live challenge with `code`, within the code budgets: `then` (sync, in the
+    transaction that used the challenge up) makes the result from its user and how the code
+    was made. InvalidChallengeCode (401) for a wrong code or a dead challenge; a wrong code is
+    counted on the challenge and recorded as `mfa_failed` (`during` says where)."""
     challenge = await sync_to_async(challenge_live_get)(token=token, now=timezone.now())
     if challenge is None:
         raise InvalidChallengeCode
+
+    def answer() -> T | None:
+        now = timezone.now()
+        with transaction.atomic():
+            answered = _challenge_answer(
+                challenge_id=challenge.pk, code=code, client=client, now=now, during=during
+            )
+            if answered is None:
+                return None  # committed: the failure counts
+            return then(*answered, now)
+
     try:
         return await with_code_budget(
-            user_id=challenge.user_id,
-            client=client,
-            check=lambda: sync_to_async(answer)(challenge.pk),
+            user_id=challenge.user_id, client=client, check=sync_to_async(answer)
         )
     except InvalidCode:
         raise InvalidChallengeCode from None
 
 
-def challenge_answer(
+def _challenge_answer(
     *, challenge_id: int, code: str, client: ClientInfo, now: datetime, during: str
 ) -> tuple[User, Method] | None:
     """Spend `code` on a live challenge; call inside a transaction. Its user and how the code
