@@ -1,4 +1,4 @@
-"""Bearer authentication for ninja routers: `auth=BearerAuth()` on any router or operation."""
+"""Bearer authentication for ninja routes (`auth=bearer`), and the session it authenticated."""
 
 from django.http import HttpRequest
 from django.utils import timezone
