@@ -10,14 +10,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts.client import ClientInfo
 from accounts.models import AuthSession, RevokedReason, User
-from accounts.services import ClientInfo, auth_sessions_revoke_sync
-from accounts.throttles import client_ip
-
-
-def staff_client(request: HttpRequest) -> ClientInfo:
-    """Who acted, for the events admin actions record."""
-    return ClientInfo(ip=client_ip(request), user_agent=request.headers.get("User-Agent", ""))
+from accounts.signals import EventType
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -73,8 +68,8 @@ class UserAdmin(DjangoUserAdmin):
         # atomic block here makes that a rule of this method rather than an assumption.
         with transaction.atomic():
             super().save_model(request, obj, form, change)
-            staff_client(request).event(
-                "admin_action",
+            ClientInfo.from_request(request).event(
+                EventType.ADMIN_ACTION,
                 user_id=obj.pk,
                 detail={
                     "action": "change" if change else "add",
@@ -91,7 +86,7 @@ def revoke_sessions(
     request: HttpRequest,
     queryset: "QuerySet[AuthSession]",
 ) -> None:
-    client = staff_client(request)
+    client = ClientInfo.from_request(request)
     with transaction.atomic():
         live = AuthSession.objects.filter(
             pk__in=list(queryset.values_list("pk", flat=True)), revoked_at__isnull=True
@@ -99,10 +94,10 @@ def revoke_sessions(
         by_user: dict[Any, int] = {}
         for user_id in live.values_list("user_id", flat=True):
             by_user[user_id] = by_user.get(user_id, 0) + 1
-        count = auth_sessions_revoke_sync(sessions=live, reason=RevokedReason.ADMIN)
+        count = live.revoke(reason=RevokedReason.ADMIN)
         for user_id, revoked in by_user.items():
             client.event(
-                "admin_action",
+                EventType.ADMIN_ACTION,
                 user_id=user_id,
                 detail={
                     "action": "revoke_sessions",

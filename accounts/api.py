@@ -1,27 +1,17 @@
-"""The accounts routes under /api/auth: thin views over accounts.services."""
+"""The accounts routes under /api/auth: thin views over the journeys in accounts.flows."""
 
 import uuid
 
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router
-from ninja.decorators import decorate_view
 
-from accounts import selectors, services
-from accounts.auth import BearerAuth
+from accounts import flows, selectors
+from accounts.auth import bearer, request_session
+from accounts.client import ClientInfo
 from accounts.devices import device_label
-from accounts.exceptions import (
-    AccountsError,
-    CurrentPasswordIncorrect,
-    EmailAlreadyRegistered,
-    EmailNotVerified,
-    HasherOverloaded,
-    InvalidEmailToken,
-    SessionNotFound,
-    Throttled,
-    Unauthorized,
-)
-from accounts.models import AuthSession
+from accounts.exceptions import SessionNotFound
+from accounts.responses import session_out, signin_out
 from accounts.schemas import (
     AuthSessionOut,
     EmailChangeIn,
@@ -38,173 +28,80 @@ from accounts.schemas import (
     SignupIn,
     UserOut,
 )
-from accounts.second_factor import SecondFactorChallenge
-from accounts.throttles import client_ip
-from toolkit.http import no_store
-from toolkit.openapi import NO_STORE
-from toolkit.request_context import request_user_set
-from toolkit.schemas import ErrorOut, ValidationErrorOut
-
-# How each domain error reaches the client; project.api installs the handler.
-ERROR_STATUS: dict[type[AccountsError], int] = {
-    CurrentPasswordIncorrect: 400,
-    InvalidEmailToken: 400,
-    Unauthorized: 401,
-    EmailNotVerified: 403,
-    SessionNotFound: 404,
-    EmailAlreadyRegistered: 409,
-    Throttled: 429,
-    HasherOverloaded: 503,
-}
+from toolkit.routes import private_route, summary
 
 router = Router(tags=["auth"])
-bearer = BearerAuth()
-
-# Every route may refuse the request's Host (400) and answer 503 when the database is away.
-ANY = {400: ErrorOut, 503: ErrorOut}
-WITH_BODY = {**ANY, 413: ErrorOut, 415: ErrorOut, 422: ValidationErrorOut}
-THROTTLED = {429: ErrorOut}
-UNAUTHORIZED = {401: ErrorOut}
-# Sign-in and refresh with REQUIRE_VERIFIED_EMAIL on, for a user who has not verified.
-UNVERIFIED = {403: ErrorOut}
-# Answers carry tokens or user data: never stored by a cache (RFC 6749 section 5.1).
-PRIVATE = {NO_STORE: True}
 
 
-def client_info(request: HttpRequest) -> services.ClientInfo:
-    return services.ClientInfo(
-        ip=client_ip(request), user_agent=request.headers.get("User-Agent", "")
-    )
-
-
-def session_out(issued: services.IssuedSession) -> dict[str, object]:
-    request_user_set(issued.user.pk)  # for the access log line of this request
-    return {
-        "user": issued.user,
-        "access_token": issued.access_token,
-        "refresh_token": issued.refresh_token,
-        "token_type": "bearer",
-        "expires_in": issued.expires_in,
-    }
-
-
-@router.post(
-    "/signup",
-    response={201: SessionOut, 409: ErrorOut, **WITH_BODY, **THROTTLED},
-    summary="Create an account and sign in",
-    openapi_extra=PRIVATE,
-)
-@decorate_view(no_store)
+@private_route(router.post, "/signup", {201: SessionOut}, refusals=(409, 429), body=True)
+@summary("Create an account and sign in")
 async def signup(request: HttpRequest, payload: SignupIn) -> tuple[int, dict[str, object]]:
-    issued = await services.user_signup(
-        email=payload.email, password=payload.password, client=client_info(request)
+    issued = await flows.signup.user_signup(
+        email=payload.email, password=payload.password, client=ClientInfo.from_request(request)
     )
     return 201, session_out(issued)
 
 
-def challenge_out(challenge: SecondFactorChallenge) -> dict[str, object]:
-    return {
-        "mfa_required": True,
-        "mfa_token": challenge.token,
-        "methods": challenge.methods,
-        "expires_in": challenge.expires_in,
-    }
-
-
-@router.post(
+@private_route(
+    router.post,
     "/signin",
-    response={
-        200: SessionOut | SigninChallengeOut,
-        **UNAUTHORIZED,
-        **UNVERIFIED,
-        **WITH_BODY,
-        **THROTTLED,
-    },
-    summary="Sign in with email and password",
+    {200: SessionOut | SigninChallengeOut},
+    refusals=(401, 403, 429),  # 403: REQUIRE_VERIFIED_EMAIL, for a user who has not verified
+    body=True,
+)
+@summary(
+    "Sign in with email and password",
     description="A session; for a user with a second factor, a challenge to answer at "
     "/api/auth/mfa/verify instead (`mfa_required` is then true).",
-    openapi_extra=PRIVATE,
 )
-@decorate_view(no_store)
 async def signin(request: HttpRequest, payload: SigninIn) -> dict[str, object]:
-    answer = await services.user_signin(
-        email=payload.email, password=payload.password, client=client_info(request)
+    answer = await flows.signin.user_signin(
+        email=payload.email, password=payload.password, client=ClientInfo.from_request(request)
     )
-    if isinstance(answer, SecondFactorChallenge):
-        return challenge_out(answer)
-    return session_out(answer)
+    return signin_out(answer)
 
 
-@router.post(
-    "/refresh",
-    response={200: SessionOut, **UNAUTHORIZED, **UNVERIFIED, **WITH_BODY, **THROTTLED},
-    summary="Trade a refresh token for a new session answer (the old token stops working)",
-    openapi_extra=PRIVATE,
-)
-@decorate_view(no_store)
+# 403 as for sign-in: REQUIRE_VERIFIED_EMAIL, for a user who has not verified
+@private_route(router.post, "/refresh", {200: SessionOut}, refusals=(401, 403, 429), body=True)
+@summary("Trade a refresh token for a new session answer (the old token stops working)")
 async def refresh(request: HttpRequest, payload: RefreshIn) -> dict[str, object]:
-    issued = await services.refresh_token_rotate(
-        token=payload.refresh_token, client=client_info(request)
+    issued = await flows.sessions.refresh_token_rotate(
+        token=payload.refresh_token, client=ClientInfo.from_request(request)
     )
     return session_out(issued)
 
 
-@router.post(
-    "/signout",
-    auth=bearer,
-    response={200: MessageOut, **UNAUTHORIZED, **ANY},
-    summary="Revoke this session's access and refresh tokens",
-    openapi_extra=PRIVATE,
-)
-@decorate_view(no_store)
+@private_route(router.post, "/signout", {200: MessageOut}, auth=bearer)
+@summary("Revoke this session's access and refresh tokens")
 async def signout(request: HttpRequest) -> dict[str, str]:
-    session: AuthSession = request.auth  # type: ignore[attr-defined]
-    await services.auth_session_signout(session=session, client=client_info(request))
+    await flows.sessions.auth_session_signout(
+        session=request_session(request), client=ClientInfo.from_request(request)
+    )
     return {"message": "Successfully signed out"}
 
 
-@router.get(
-    "/me",
-    auth=bearer,
-    response={200: UserOut, **UNAUTHORIZED, **ANY},
-    summary="The signed-in user",
-    openapi_extra=PRIVATE,
-)
-@decorate_view(no_store)
+@private_route(router.get, "/me", {200: UserOut}, auth=bearer)
+@summary("The signed-in user")
 async def me(request: HttpRequest) -> object:
-    session: AuthSession = request.auth  # type: ignore[attr-defined]
-    return session.user
+    return request_session(request).user
 
 
-@router.post(
-    "/password",
-    auth=bearer,
-    response={200: SessionOut, **UNAUTHORIZED, **WITH_BODY, **THROTTLED},
-    summary="Change the password; every session of the user is replaced by a new one",
-    openapi_extra=PRIVATE,
-)
-@decorate_view(no_store)
+@private_route(router.post, "/password", {200: SessionOut}, refusals=(429,), body=True, auth=bearer)
+@summary("Change the password; every session of the user is replaced by a new one")
 async def password_change(request: HttpRequest, payload: PasswordChangeIn) -> dict[str, object]:
-    session: AuthSession = request.auth  # type: ignore[attr-defined]
-    issued = await services.user_password_change(
-        session=session,
+    issued = await flows.password.user_password_change(
+        session=request_session(request),
         current_password=payload.current_password,
         new_password=payload.new_password,
-        client=client_info(request),
+        client=ClientInfo.from_request(request),
     )
     return session_out(issued)
 
 
-@router.get(
-    "/sessions",
-    auth=bearer,
-    response={200: list[AuthSessionOut], **UNAUTHORIZED, **ANY},
-    summary="The caller's live sessions, newest first",
-    openapi_extra=PRIVATE,
-)
-@decorate_view(no_store)
+@private_route(router.get, "/sessions", {200: list[AuthSessionOut]}, auth=bearer)
+@summary("The caller's live sessions, newest first")
 async def sessions_list(request: HttpRequest) -> list[dict[str, object]]:
-    caller: AuthSession = request.auth  # type: ignore[attr-defined]
+    caller = request_session(request)
     sessions = await selectors.auth_sessions_live(user_id=caller.user_id, now=timezone.now())
     return [
         {
@@ -220,38 +117,28 @@ async def sessions_list(request: HttpRequest) -> list[dict[str, object]]:
     ]
 
 
-@router.post(
-    "/sessions/revoke-others",
-    auth=bearer,
-    response={200: RevokedCountOut, **UNAUTHORIZED, **ANY},
-    summary="Sign out every other session of the caller",
-    openapi_extra=PRIVATE,
-)
-@decorate_view(no_store)
+@private_route(router.post, "/sessions/revoke-others", {200: RevokedCountOut}, auth=bearer)
+@summary("Sign out every other session of the caller")
 async def sessions_revoke_others(request: HttpRequest) -> dict[str, int]:
-    caller: AuthSession = request.auth  # type: ignore[attr-defined]
-    revoked = await services.auth_sessions_revoke_others(caller=caller, client=client_info(request))
+    revoked = await flows.sessions.auth_sessions_revoke_others(
+        caller=request_session(request), client=ClientInfo.from_request(request)
+    )
     return {"revoked": revoked}
 
 
-@router.delete(
-    "/sessions/{session_id}",
-    auth=bearer,
-    response={204: None, 404: ErrorOut, **UNAUTHORIZED, **ANY},
-    summary="Sign out one of the caller's sessions (404 for any other, as for an unknown one)",
-    openapi_extra=PRIVATE,
-)
-@decorate_view(no_store)
+@private_route(router.delete, "/sessions/{session_id}", {204: None}, refusals=(404,), auth=bearer)
+@summary("Sign out one of the caller's sessions (404 for any other, as for an unknown one)")
 async def session_revoke(request: HttpRequest, session_id: str) -> tuple[int, None]:
-    caller: AuthSession = request.auth  # type: ignore[attr-defined]
     try:
         session_uuid = uuid.UUID(session_id)
     except ValueError:
         # Not a session id at all: the same 404 as an unknown one (a converter in the route
         # would answer Django's own 404, without this route's headers).
         raise SessionNotFound from None
-    await services.auth_session_revoke_own(
-        caller=caller, session_id=session_uuid, client=client_info(request)
+    await flows.sessions.auth_session_revoke_own(
+        caller=request_session(request),
+        session_id=session_uuid,
+        client=ClientInfo.from_request(request),
     )
     return 204, None
 
@@ -259,91 +146,71 @@ async def session_revoke(request: HttpRequest, session_id: str) -> tuple[int, No
 # --- Links sent by email: the frontend's pages post the link's token here --------------------
 
 
-@router.post(
-    "/email/verify",
-    response={200: MessageOut, **WITH_BODY},
-    summary="Mark the address verified with a verification link's token",
-    openapi_extra=PRIVATE,
-)
-@decorate_view(no_store)
+@private_route(router.post, "/email/verify", {200: MessageOut}, body=True)
+@summary("Mark the address verified with a verification link's token")
 async def email_verify(request: HttpRequest, payload: EmailTokenIn) -> dict[str, str]:
-    await services.email_verify(token=payload.token, client=client_info(request))
+    await flows.email_links.email_verify(
+        token=payload.token, client=ClientInfo.from_request(request)
+    )
     return {"message": "Email verified"}
 
 
-@router.post(
-    "/email/verify/resend",
-    auth=bearer,
-    response={202: MessageOut, **UNAUTHORIZED, **ANY, **THROTTLED},
-    summary="Send a new verification link (nothing is sent to a verified address)",
-    openapi_extra=PRIVATE,
-)
-@decorate_view(no_store)
+@private_route(router.post, "/email/verify/resend", {202: MessageOut}, refusals=(429,), auth=bearer)
+@summary("Send a new verification link (nothing is sent to a verified address)")
 async def email_verify_resend(request: HttpRequest) -> tuple[int, dict[str, str]]:
-    session: AuthSession = request.auth  # type: ignore[attr-defined]
-    await services.email_verification_resend(user=session.user, client=client_info(request))
+    await flows.email_links.email_verification_resend(
+        user=request_session(request).user, client=ClientInfo.from_request(request)
+    )
     return 202, {"message": "Verification email sent"}
 
 
-@router.post(
-    "/password/reset",
-    response={202: MessageOut, **WITH_BODY, **THROTTLED},
-    summary="Send a password reset link, if the address is registered (same answer either way)",
-    openapi_extra=PRIVATE,
-)
-@decorate_view(no_store)
+@private_route(router.post, "/password/reset", {202: MessageOut}, refusals=(429,), body=True)
+@summary("Send a password reset link, if the address is registered (same answer either way)")
 async def password_reset(
     request: HttpRequest, payload: PasswordResetIn
 ) -> tuple[int, dict[str, str]]:
-    await services.password_reset_request(email=payload.email, client=client_info(request))
+    await flows.password.password_reset_request(
+        email=payload.email, client=ClientInfo.from_request(request)
+    )
     return 202, {"message": "If the address is registered, a reset link is on its way"}
 
 
-@router.post(
-    "/password/reset/confirm",
-    response={200: SessionOut | SigninChallengeOut, **WITH_BODY},
-    summary="Set a new password with a reset link's token; every other session is revoked",
+@private_route(
+    router.post, "/password/reset/confirm", {200: SessionOut | SigninChallengeOut}, body=True
+)
+@summary(
+    "Set a new password with a reset link's token; every other session is revoked",
     description="A session; for a user with a second factor, the sign-in's challenge to answer "
     "at /api/auth/mfa/verify instead (`mfa_required` is then true), never a session.",
-    openapi_extra=PRIVATE,
 )
-@decorate_view(no_store)
 async def password_reset_confirm(
     request: HttpRequest, payload: PasswordResetConfirmIn
 ) -> dict[str, object]:
-    answer = await services.password_reset_confirm(
-        token=payload.token, new_password=payload.new_password, client=client_info(request)
+    answer = await flows.password.password_reset_confirm(
+        token=payload.token,
+        new_password=payload.new_password,
+        client=ClientInfo.from_request(request),
     )
-    if isinstance(answer, SecondFactorChallenge):
-        return challenge_out(answer)
-    return session_out(answer)
+    return signin_out(answer)
 
 
-@router.post(
-    "/email/change",
-    auth=bearer,
-    response={202: MessageOut, 409: ErrorOut, **UNAUTHORIZED, **WITH_BODY, **THROTTLED},
-    summary="Send a confirmation link to a new address (and a notice to the current one)",
-    openapi_extra=PRIVATE,
+@private_route(
+    router.post, "/email/change", {202: MessageOut}, refusals=(409, 429), body=True, auth=bearer
 )
-@decorate_view(no_store)
+@summary("Send a confirmation link to a new address (and a notice to the current one)")
 async def email_change(request: HttpRequest, payload: EmailChangeIn) -> tuple[int, dict[str, str]]:
-    session: AuthSession = request.auth  # type: ignore[attr-defined]
-    await services.email_change_request(
-        session=session,
+    await flows.email_links.email_change_request(
+        session=request_session(request),
         new_email=payload.new_email,
         current_password=payload.current_password,
-        client=client_info(request),
+        client=ClientInfo.from_request(request),
     )
     return 202, {"message": "Confirmation sent to the new address"}
 
 
-@router.post(
-    "/email/change/confirm",
-    response={200: UserOut, 409: ErrorOut, **WITH_BODY},
-    summary="Move the account to the new address with a confirmation link's token",
-    openapi_extra=PRIVATE,
-)
-@decorate_view(no_store)
+@private_route(router.post, "/email/change/confirm", {200: UserOut}, refusals=(409,), body=True)
+@summary("Move the account to the new address with a confirmation link's token")
 async def email_change_confirm(request: HttpRequest, payload: EmailTokenIn) -> object:
-    return await services.email_change_confirm(token=payload.token, client=client_info(request))
+    return await flows.email_links.email_change_confirm(
+        token=payload.token, client=ClientInfo.from_request(request)
+    )

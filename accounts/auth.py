@@ -1,11 +1,12 @@
-"""Bearer authentication for ninja routers: `auth=BearerAuth()` on any router or operation."""
+"""Bearer authentication for ninja routes (`auth=bearer`), and the session it authenticated."""
 
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer
 
-from accounts import selectors, services
+from accounts import selectors
 from accounts.exceptions import AccessTokenRefused
+from accounts.flows.sessions import auth_session_touch
 from accounts.models import AuthSession
 from accounts.tokens import InvalidAccessToken, access_token_decode
 from toolkit.request_context import request_user_set
@@ -38,5 +39,14 @@ class BearerAuth(HttpBearer):
         if session is None:
             raise AccessTokenRefused
         request_user_set(claims.user_id)
-        await services.auth_session_touch(session=session, now=now)
+        await auth_session_touch(session=session, now=now)
         return session
+
+
+bearer = BearerAuth()
+
+
+def request_session(request: HttpRequest) -> AuthSession:
+    """The session `bearer` authenticated this request with."""
+    session: AuthSession = request.auth  # type: ignore[attr-defined]
+    return session

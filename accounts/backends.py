@@ -8,12 +8,13 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
+from accounts.client import ClientInfo
 from accounts.exceptions import Throttled
+from accounts.flows.password import password_guess
 from accounts.hashing import password_verify, password_verify_dummy, pooled_connection_release
 from accounts.managers import UserManager
 from accounts.models import User
-from accounts.services import ClientInfo, auth_event_record, password_guess
-from accounts.throttles import client_ip
+from accounts.signals import EventType
 
 
 class EmailBackend(ModelBackend):
@@ -44,17 +45,13 @@ class EmailBackend(ModelBackend):
                 return False
             return await password_verify(password, user.password)
 
-        ip = client_ip(request) if request is not None else None
+        client = ClientInfo.from_request(request)
         try:
-            verified = async_to_sync(password_guess)(email=email, ip=ip, verify=verify)
+            verified = async_to_sync(password_guess)(email=email, ip=client.ip, verify=verify)
         except Throttled:
             raise PermissionDenied from None  # no other backend may try this password
         if not verified and user is not None:
-            user_agent = request.headers.get("User-Agent", "") if request is not None else ""
-            auth_event_record(
-                "signin_failed",
-                user_id=user.pk,
-                client=ClientInfo(ip=ip, user_agent=user_agent),
-                detail={"during": "admin_login"},
+            client.event_alone(
+                EventType.SIGNIN_FAILED, user_id=user.pk, detail={"during": "admin_login"}
             )
         return user if verified else None

@@ -4,35 +4,40 @@ is named by what is known, or "Unknown device"."""
 
 import re
 
-# Order matters: Edge and Opera say "Chrome" too, Chrome says "Safari", Android says "Linux".
-BROWSERS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("Edge", re.compile(r"\bEdg(?:e|A|iOS)?/")),
-    ("Opera", re.compile(r"\b(?:OPR|Opera)/")),
-    ("Samsung Internet", re.compile(r"\bSamsungBrowser/")),
-    ("Firefox", re.compile(r"\b(?:Firefox|FxiOS)/")),
-    ("Chrome", re.compile(r"\b(?:Chrome|CriOS|Chromium)/")),
-    ("Safari", re.compile(r"\bVersion/[\d.]+.*\bSafari/")),
-    ("curl", re.compile(r"^curl/")),
-    ("Python", re.compile(r"^(?:python-requests|python-httpx|Python-urllib)/")),
-)
-SYSTEMS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("iPhone", re.compile(r"\biPhone\b")),
-    ("iPad", re.compile(r"\biPad\b")),
-    ("Android", re.compile(r"\bAndroid\b")),
-    ("ChromeOS", re.compile(r"\bCrOS\b")),
-    ("Windows", re.compile(r"\bWindows\b")),
-    ("macOS", re.compile(r"\bMac OS X\b|\bMacintosh\b")),
-    ("Linux", re.compile(r"\bLinux\b")),
+# (what it names, the name, its pattern): the first browser and the first system that match
+# name the device. Order matters: Edge and Opera say "Chrome" too, Chrome says "Safari", Android
+# says "Linux".
+PATTERNS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
+    (kind, name, re.compile(pattern))
+    for kind, name, pattern in (
+        ("browser", "Edge", r"\bEdg(?:e|A|iOS)?/"),
+        ("browser", "Opera", r"\b(?:OPR|Opera)/"),
+        ("browser", "Samsung Internet", r"\bSamsungBrowser/"),
+        ("browser", "Firefox", r"\b(?:Firefox|FxiOS)/"),
+        ("browser", "Chrome", r"\b(?:Chrome|CriOS|Chromium)/"),
+        ("browser", "Safari", r"\bVersion/[\d.]+.*\bSafari/"),
+        ("browser", "curl", r"^curl/"),
+        ("browser", "Python", r"^(?:python-requests|python-httpx|Python-urllib)/"),
+        ("system", "iPhone", r"\biPhone\b"),
+        ("system", "iPad", r"\biPad\b"),
+        ("system", "Android", r"\bAndroid\b"),
+        ("system", "ChromeOS", r"\bCrOS\b"),
+        ("system", "Windows", r"\bWindows\b"),
+        ("system", "macOS", r"\bMac OS X\b|\bMacintosh\b"),
+        ("system", "Linux", r"\bLinux\b"),
+    )
 )
 
 
-def first_match(patterns: tuple[tuple[str, re.Pattern[str]], ...], text: str) -> str | None:
-    return next((name for name, pattern in patterns if pattern.search(text)), None)
+def first_match(kind: str, text: str) -> str | None:
+    return next(
+        (name for what, name, pattern in PATTERNS if what == kind and pattern.search(text)), None
+    )
 
 
 def device_label(user_agent: str) -> str:
-    browser = first_match(BROWSERS, user_agent)
-    system = first_match(SYSTEMS, user_agent)
+    browser = first_match("browser", user_agent)
+    system = first_match("system", user_agent)
     if browser and system:
         return f"{browser} on {system}"
     return browser or system or "Unknown device"

@@ -1,9 +1,12 @@
-"""Domain errors raised by the accounts services; `accounts.api` maps each to a status."""
+"""Domain errors of the accounts journeys (accounts.flows), and the base every app's domain
+errors share: each says its HTTP status and the one sentence its client sees, and project.api
+answers them all alike."""
 
 
 class AccountsError(Exception):
-    """Base class; the message is the one human sentence the client sees."""
+    """The base: `detail` is the one human sentence the client sees, `status` the answer's."""
 
+    status = 400
     detail = "Request refused"
 
     def __init__(self, detail: str | None = None) -> None:
@@ -11,13 +14,10 @@ class AccountsError(Exception):
         self.detail = detail or self.detail
 
 
-class EmailAlreadyRegistered(AccountsError):
-    detail = "Email already registered"
-
-
 class Unauthorized(AccountsError):
     """401: answered with `WWW-Authenticate` (RFC 6750), `challenge` being its value."""
 
+    status = 401
     challenge = "Bearer"
 
 
@@ -43,10 +43,8 @@ class AccessTokenRefused(NotAuthenticated):
     challenge = 'Bearer error="invalid_token"'
 
 
-class SessionNotFound(AccountsError):
-    """Unknown, revoked, expired or another user's: one answer, so ids reveal nothing."""
-
-    detail = "Session not found"
+class CurrentPasswordIncorrect(AccountsError):
+    detail = "Current password is incorrect"
 
 
 class InvalidEmailToken(AccountsError):
@@ -58,16 +56,27 @@ class InvalidEmailToken(AccountsError):
 class EmailNotVerified(AccountsError):
     """REQUIRE_VERIFIED_EMAIL is on and the user has not followed a verification link."""
 
+    status = 403
     detail = "Email not verified"
 
 
-class CurrentPasswordIncorrect(AccountsError):
-    detail = "Current password is incorrect"
+class SessionNotFound(AccountsError):
+    """Unknown, revoked, expired or another user's: one answer, so ids reveal nothing."""
+
+    status = 404
+    detail = "Session not found"
+
+
+class EmailAlreadyRegistered(AccountsError):
+    status = 409
+    detail = "Email already registered"
 
 
 class WeakPassword(AccountsError):
-    """Django's password validators refused; `errors` is [(code, message), ...]."""
+    """Django's password validators refused; `errors` is [(code, message), ...], answered as a
+    FastAPI-shaped 422 by project.api."""
 
+    status = 422
     detail = "Password is too weak"
 
     def __init__(self, errors: list[tuple[str, str]], field: str = "password") -> None:
@@ -76,14 +85,16 @@ class WeakPassword(AccountsError):
         self.field = field
 
 
-class HasherOverloaded(AccountsError):
-    detail = "Too many password operations in progress, retry shortly"
-    retry_after = 1
-
-
 class Throttled(AccountsError):
+    status = 429
     detail = "Too many requests, retry later"
 
     def __init__(self, retry_after: int) -> None:
         super().__init__()
         self.retry_after = max(1, retry_after)
+
+
+class HasherOverloaded(AccountsError):
+    status = 503
+    detail = "Too many password operations in progress, retry shortly"
+    retry_after = 1

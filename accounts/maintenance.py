@@ -42,7 +42,7 @@ def accounts_purge(request: PurgeRequest) -> dict[str, int]:
     """Dead sessions, dead link tokens, stale throttle counters, and old task results."""
     from django_tasks_db.models import DBTaskResult
 
-    from accounts.services import auth_sessions_purge
+    from accounts.flows.sessions import auth_sessions_purge
 
     sessions, email_tokens, counters = auth_sessions_purge(
         now=request.now, revoked_before=request.revoked_before

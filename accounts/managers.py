@@ -1,17 +1,34 @@
-"""The user manager: email is the login, stored in the one canonical form of
-`UserManager.normalize_email`."""
+"""The managers: users (email is the login, stored in the one canonical form of
+`UserManager.normalize_email`), sessions (the liveness rule, revocation) and the tokens of links
+sent by email (checked and used in one place)."""
 
+import logging
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import idna
 from django.contrib.auth.base_user import BaseUserManager
+from django.db import models, transaction
+from django.utils import timezone
+
+from accounts.exceptions import InvalidEmailToken
+from toolkit import metrics
+from toolkit.tokens import token_digest
 
 if TYPE_CHECKING:
-    from accounts.models import User
+    from accounts.models import (
+        AuthSession,  # noqa: F401 - named in a base class's string
+        EmailToken,
+        EmailTokenPurpose,
+        RevokedReason,
+        User,
+    )
+
+logger = logging.getLogger("accounts")
 
 
 def normalize_domain(domain: str) -> str:
@@ -120,3 +137,68 @@ class UserManager(BaseUserManager["User"]):
         if not extra["is_staff"] or not extra["is_superuser"]:
             raise ValueError("A superuser must have is_staff=True and is_superuser=True.")
         return self.create_user(email, password, **extra)
+
+
+class AuthSessionQuerySet(models.QuerySet["AuthSession"]):
+    def live(self, now: datetime) -> "AuthSessionQuerySet":
+        """The liveness rule: unrevoked and unexpired at `now` (whether the user is active is
+        the user's rule). AuthSession.is_live_at says the same of a row already in hand."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now)
+
+    def revoke(self, *, reason: "RevokedReason", now: datetime | None = None) -> int:
+        """Revoke those of these sessions not revoked yet (sign-out, theft, password change,
+        operator); already revoked ones keep their first reason and time. Returns how many; they
+        are counted (metrics, log) once the transaction commits."""
+        count = self.filter(revoked_at__isnull=True).update(
+            revoked_at=now or timezone.now(), revoked_reason=reason
+        )
+        if count:
+            transaction.on_commit(lambda: sessions_revoked(reason, count), using=self.db)
+        return count
+
+
+def sessions_revoked(reason: str, count: int) -> None:
+    metrics.SESSIONS_REVOKED.labels(reason).inc(count)
+    logger.info(
+        "%d session(s) revoked (%s)",
+        count,
+        reason,
+        extra={"event": "session.revoked", "reason": reason, "count": count},
+    )
+
+
+class EmailTokenQuerySet(models.QuerySet["EmailToken"]):
+    def for_user(self, user: "User") -> "EmailTokenQuerySet":
+        return self.filter(user_id=user.pk)
+
+    def pending(self) -> "EmailTokenQuerySet":
+        """Not used yet (expired ones included: ending them too costs nothing)."""
+        return self.filter(used_at__isnull=True)
+
+    def end(self, now: datetime) -> int:
+        """Make these links dead: marked used at `now`, so a link that was followed meanwhile
+        keeps its own time, and manage.py purge drops them with the used ones. A link being
+        confirmed holds its row's lock: this waits for it, then skips it if it was used."""
+        return self.filter(used_at__isnull=True).update(used_at=now)
+
+    def usable(self, *, token: str, purpose: "EmailTokenPurpose", now: datetime) -> "EmailToken":
+        """The row of a link's token, locked (call inside a transaction), with its user;
+        InvalidEmailToken (400) when it is unknown, of another purpose, or not usable at `now`
+        (EmailToken.is_usable_at)."""
+        found = (
+            self.select_for_update()
+            .select_related("user")
+            .filter(token_hash=token_digest(token), purpose=purpose)
+            .first()
+        )
+        if found is None or not found.is_usable_at(now):
+            raise InvalidEmailToken
+        return found
+
+    def consume(self, *, token: str, purpose: "EmailTokenPurpose", now: datetime) -> "EmailToken":
+        """The one way a link's token is checked and used: `usable`, then marked used at `now`,
+        in the caller's transaction (a refusal after this, rolled back, leaves the link usable)."""
+        found = self.usable(token=token, purpose=purpose, now=now)
+        found.used_at = now
+        found.save(update_fields=["used_at"])
+        return found

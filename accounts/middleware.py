@@ -8,15 +8,15 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 from accounts.exceptions import HasherOverloaded, Throttled
+from accounts.flows.password import failure_budgets
 from accounts.managers import UserManager
-from accounts.services import failure_budgets
 from accounts.throttles import client_ip, throttle_check, throttle_hit
 from toolkit.http import json_error
 from toolkit.middleware import AsyncMiddleware, GetResponse
 
 
-def refusal(error: Throttled | HasherOverloaded, status: int) -> HttpResponseBase:
-    return json_error(status, error.detail, headers={"Retry-After": str(error.retry_after)})
+def refusal(error: Throttled | HasherOverloaded) -> HttpResponseBase:
+    return json_error(error.status, error.detail, headers={"Retry-After": str(error.retry_after)})
 
 
 class AdminLoginThrottleMiddleware(AsyncMiddleware):
@@ -33,7 +33,7 @@ class AdminLoginThrottleMiddleware(AsyncMiddleware):
                 else:
                     await throttle_hit("admin-login-step-ip", ip, settings.RATE_LIMIT_ADMIN_LOGIN)
             except Throttled as throttled:
-                return refusal(throttled, 429)
+                return refusal(throttled)
         return await self.get_response(request)
 
     async def password_step_guard(self, request: HttpRequest, ip: str | None) -> None:
@@ -50,5 +50,5 @@ class AdminLoginThrottleMiddleware(AsyncMiddleware):
     ) -> HttpResponseBase | None:
         # The admin login's password check found the hashing pool full.
         if isinstance(exception, HasherOverloaded):
-            return refusal(exception, 503)
+            return refusal(exception)
         return None

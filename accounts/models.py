@@ -1,7 +1,6 @@
 """Users, their sign-in sessions, the refresh tokens of each session, the tokens of the links sent
 by email, and throttle counters."""
 
-import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,17 +14,16 @@ from django.db.models.functions import Lower
 from django.dispatch import Signal
 from django.utils import timezone
 
-from accounts.managers import UserManager
+from accounts.managers import AuthSessionQuerySet, EmailTokenQuerySet, UserManager
 from accounts.signals import (
+    EventType,
     auth_event_send,
     credentials_changed,
     in_transaction_send,
     user_deactivated,
 )
-from toolkit import metrics
 
 EMAIL_MAX_LENGTH = 254
-logger = logging.getLogger("accounts")
 
 
 class RevokedReason(models.TextChoices):
@@ -133,7 +131,9 @@ class User(AbstractBaseUser, PermissionsMixin):
                         reason=write.reason if write else RevokedReason.PASSWORD_CHANGE, now=now
                     )
                     if write is None:  # a service records its own event, with its session
-                        auth_event_send("password_changed", user_id=self.pk, detail={"via": "save"})
+                        auth_event_send(
+                            EventType.PASSWORD_CHANGED, user_id=self.pk, detail={"via": "save"}
+                        )
                 if deactivated:
                     self.pending_end(now=now, signal=user_deactivated)
                     # Refused while inactive anyway; revoked so that reactivating the account
@@ -170,29 +170,6 @@ class User(AbstractBaseUser, PermissionsMixin):
             self.password_write = None
 
 
-class AuthSessionQuerySet(models.QuerySet["AuthSession"]):
-    def revoke(self, *, reason: RevokedReason, now: datetime | None = None) -> int:
-        """Revoke the live sessions among these (sign-out, theft, password change, operator);
-        already revoked ones keep their first reason and time. Returns how many; they are
-        counted (metrics, log) once the transaction commits."""
-        count = self.filter(revoked_at__isnull=True).update(
-            revoked_at=now or timezone.now(), revoked_reason=reason
-        )
-        if count:
-            transaction.on_commit(lambda: sessions_revoked(reason, count), using=self.db)
-        return count
-
-
-def sessions_revoked(reason: str, count: int) -> None:
-    metrics.SESSIONS_REVOKED.labels(reason).inc(count)
-    logger.info(
-        "%d session(s) revoked (%s)",
-        count,
-        reason,
-        extra={"event": "session.revoked", "reason": reason, "count": count},
-    )
-
-
 class AuthSession(models.Model):
     """One sign-in on one device: what access tokens point at, and what sign-out revokes."""
 
@@ -220,7 +197,8 @@ class AuthSession(models.Model):
         return f"{self.user.email} since {self.created_at:%Y-%m-%d %H:%M}"
 
     def is_live_at(self, now: datetime) -> bool:
-        """Unrevoked and unexpired at `now` (whether its user is active is the user's rule)."""
+        """AuthSessionQuerySet.live's rule for a row loaded without it: the fast path's lookup
+        by primary key, a refresh token's session."""
         return self.revoked_at is None and self.expires_at > now
 
 
@@ -261,21 +239,6 @@ class EmailTokenPurpose(models.TextChoices):
     VERIFY_EMAIL = "verify_email", "Verify the address"
     PASSWORD_RESET = "password_reset", "Reset the password"
     EMAIL_CHANGE = "email_change", "Confirm a new address"
-
-
-class EmailTokenQuerySet(models.QuerySet["EmailToken"]):
-    def for_user(self, user: User) -> "EmailTokenQuerySet":
-        return self.filter(user_id=user.pk)
-
-    def pending(self) -> "EmailTokenQuerySet":
-        """Not used yet (expired ones included: ending them too costs nothing)."""
-        return self.filter(used_at__isnull=True)
-
-    def end(self, now: datetime) -> int:
-        """Make these links dead: marked used at `now`, so a link that was followed meanwhile
-        keeps its own time, and manage.py purge drops them with the used ones. A link being
-        confirmed holds its row's lock: this waits for it, then skips it if it was used."""
-        return self.filter(used_at__isnull=True).update(used_at=now)
 
 
 class EmailToken(models.Model):

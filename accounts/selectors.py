@@ -21,18 +21,20 @@ async def user_email_exists(*, email: str) -> bool:
 async def auth_session_get_live(
     *, session_id: uuid.UUID, user_id: uuid.UUID, now: datetime
 ) -> AuthSession | None:
-    """The session an access token names, if it is live and its user active.
+    """The session an access token names, if it is live (AuthSessionQuerySet.live) and its user
+    active.
 
-    Looked up by primary key alone and judged here, so that the query stays one the fast path
-    can compile once (`fastpath.lookups`), and the rules read plainly.
+    With FAST_PATH the row is found by primary key alone, a query `fastpath.lookups` compiles
+    once, and the same rule is then applied to it (AuthSession.is_live_at).
     """
     if settings.FAST_PATH:
         session = await sync_to_async(session_with_user_lookup.get)(session_id)
+        if session is not None and not session.is_live_at(now):
+            return None
     else:
-        session = await AuthSession.objects.select_related("user").filter(pk=session_id).afirst()
-    if session is None:
-        return None
-    if session.user_id != user_id or not session.is_live_at(now) or not session.user.is_active:
+        live = AuthSession.objects.live(now).select_related("user")
+        session = await live.filter(pk=session_id).afirst()
+    if session is None or session.user_id != user_id or not session.user.is_active:
         return None
     return session
 
@@ -41,8 +43,6 @@ session_with_user_lookup = CompiledPkLookup(AuthSession, "user")
 
 
 async def auth_sessions_live(*, user_id: uuid.UUID, now: datetime) -> list[AuthSession]:
-    """The user's unrevoked, unexpired sessions, newest first (index authsession_user_live)."""
-    sessions = AuthSession.objects.filter(
-        user_id=user_id, revoked_at__isnull=True, expires_at__gt=now
-    ).order_by("-created_at", "-pk")
+    """The user's live sessions, newest first (index authsession_user_live)."""
+    sessions = AuthSession.objects.live(now).filter(user_id=user_id).order_by("-created_at", "-pk")
     return [session async for session in sessions]

@@ -7,33 +7,37 @@ committed with the change, or not at all.
 """
 
 import uuid
-from typing import Any, Literal, get_args
+from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.dispatch import Signal
 
-# The protocol's event types (../shared/API.md); the recording app's choices must equal these.
-EventType = Literal[
-    "signup",
-    "signin",
-    "signin_failed",
-    "mfa_failed",
-    "refresh_reuse",
-    "signout",
-    "session_revoked",
-    "password_changed",
-    "password_reset",
-    "email_verified",
-    "email_changed",
-    "mfa_enabled",
-    "mfa_disabled",
-    "recovery_codes_regenerated",
-    "admin_action",
-]
-EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
-# Sent with: type (EventType), user_id, ip, user_agent, session_id, detail (a JSON-able dict
-# without secrets).
+class EventType(models.TextChoices):
+    """The protocol's event types (../shared/API.md), each with the label the admin shows: the
+    one list, from which the recording app builds its choices."""
+
+    SIGNUP = "signup", "Signed up"
+    SIGNIN = "signin", "Signed in"
+    SIGNIN_FAILED = "signin_failed", "Wrong password"
+    MFA_FAILED = "mfa_failed", "Wrong second-factor code"
+    REFRESH_REUSE = "refresh_reuse", "Refresh token reused (session revoked)"
+    SIGNOUT = "signout", "Signed out"
+    SESSION_REVOKED = "session_revoked", "Session revoked"
+    PASSWORD_CHANGED = "password_changed", "Password changed"
+    PASSWORD_RESET = "password_reset", "Password reset"
+    EMAIL_VERIFIED = "email_verified", "Email verified"
+    EMAIL_CHANGED = "email_changed", "Email changed"
+    MFA_ENABLED = "mfa_enabled", "Two-factor authentication on"
+    MFA_DISABLED = "mfa_disabled", "Two-factor authentication off"
+    RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated", "Recovery codes regenerated"
+    ADMIN_ACTION = "admin_action", "Action by staff"
+
+
+EVENT_TYPES: tuple[str, ...] = tuple(EventType.values)
+
+# Sent with: type (an EventType value), user_id, ip, user_agent, session_id, detail (a JSON-able
+# dict without secrets).
 auth_event = Signal()
 
 
@@ -69,10 +73,11 @@ def auth_event_send(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Announce one event. Must run inside the atomic block of the change it records."""
+    value = EventType(type).value  # receivers get the plain string
     in_transaction_send(
         auth_event,
-        f"auth event {type!r}",
-        type=type,
+        f"auth event {value!r}",
+        type=value,
         user_id=user_id,
         ip=ip,
         user_agent=user_agent,

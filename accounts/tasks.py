@@ -25,9 +25,10 @@ from django.utils import timezone
 
 from accounts.emails import duration_text, email_message_build, email_message_send
 from accounts.models import AuthSession, EmailToken, EmailTokenPurpose, User
-from accounts.tokens import email_token_hash, email_token_new
+from accounts.tokens import email_token_new
 from toolkit.links import link_with_token
-from toolkit.tasks import retry_delay, task_retry_later
+from toolkit.tasks import enqueue_with_transaction, retry_delay, task_retry_later
+from toolkit.tokens import token_digest
 
 logger = logging.getLogger("accounts.tasks")
 
@@ -117,7 +118,7 @@ def link_send(*, user: User, purpose: EmailTokenPurpose, to: str) -> None:
         EmailToken.objects.create(
             user=user,
             purpose=purpose,
-            token_hash=email_token_hash(token),
+            token_hash=token_digest(token),
             email=to,
             created_at=now,
             expires_at=now + timedelta(seconds=ttl),
@@ -176,8 +177,8 @@ def email_change_send(*, user_id: str, new_email: str, session_id: str, attempt:
             user = User.objects.select_for_update().filter(pk=uuid.UUID(user_id)).first()
             if user is None or not user.is_active or user.email == new_email:
                 return
-            asking = AuthSession.objects.filter(pk=uuid.UUID(session_id), user=user).first()
-            if asking is None or not asking.is_live_at(timezone.now()):
+            asking = AuthSession.objects.live(timezone.now())
+            if not asking.filter(pk=uuid.UUID(session_id), user=user).exists():
                 logger.info("Email change of user %s: the session that asked has ended", user.pk)
                 return
             if User.objects.filter(email=new_email).exists():
@@ -225,3 +226,9 @@ def security_notice_send(*, user_id: str, kind: str, to: str, attempt: int = 1) 
         kwargs={"user_id": user_id, "kind": kind, "to": to},
         send=send,
     )
+
+
+def security_notice_enqueue(*, user_id: uuid.UUID, kind: str, to: str) -> None:
+    """Enqueue a notice with the caller's transaction: sent if the change commits, never
+    otherwise (toolkit.tasks.enqueue_with_transaction)."""
+    enqueue_with_transaction(security_notice_send, user_id=str(user_id), kind=kind, to=to)

@@ -1,7 +1,6 @@
 """Access tokens (HS256 JWTs naming a user and a session), opaque refresh tokens, and the tokens
-of links sent by email."""
+of links sent by email (each stored as toolkit.tokens.token_digest)."""
 
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -64,17 +63,8 @@ def refresh_token_new() -> str:
     return secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
 
 
-def refresh_token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 EMAIL_TOKEN_BYTES = 32  # 256 random bits in every link sent by email
 
 
 def email_token_new() -> str:
     return secrets.token_urlsafe(EMAIL_TOKEN_BYTES)
-
-
-def email_token_hash(token: str) -> str:
-    """SHA-256 is enough: the token is 256 random bits, nothing to stretch."""
-    return hashlib.sha256(token.encode()).hexdigest()

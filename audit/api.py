@@ -3,15 +3,13 @@
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Router
-from ninja.decorators import decorate_view
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from accounts.api import ANY, PRIVATE, UNAUTHORIZED, bearer
-from accounts.models import AuthSession
+from accounts.auth import bearer, request_session
 from audit import selectors
 from audit.models import AuthEvent
 from audit.schemas import AuthEventOut
-from toolkit.http import no_store
+from toolkit.routes import private_route, summary
 from toolkit.schemas import ValidationErrorOut
 
 router = Router(tags=["auth"])
@@ -26,15 +24,13 @@ class EventsPagination(LimitOffsetPagination):
         offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
-@router.get(
+@private_route(
+    router.get,
     "/events",
+    {200: list[AuthEventOut], 422: ValidationErrorOut},  # 422: a limit or offset out of bounds
     auth=bearer,
-    response={200: list[AuthEventOut], 422: ValidationErrorOut, **UNAUTHORIZED, **ANY},
-    summary="The caller's security events, newest first",
-    openapi_extra=PRIVATE,
 )
-@decorate_view(no_store)
+@summary("The caller's security events, newest first")
 @paginate(EventsPagination)
 async def events(request: HttpRequest) -> QuerySet[AuthEvent]:
-    caller: AuthSession = request.auth  # type: ignore[attr-defined]
-    return selectors.auth_events_of_user(user_id=caller.user_id)
+    return selectors.auth_events_of_user(user_id=request_session(request).user_id)

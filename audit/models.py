@@ -4,29 +4,14 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.signals import EventType
 
 
 class AuthEvent(models.Model):
-    class Type(models.TextChoices):
-        # Exactly the protocol's event types (API.md; accounts.signals.EventType).
-        SIGNUP = "signup", "Signed up"
-        SIGNIN = "signin", "Signed in"
-        SIGNIN_FAILED = "signin_failed", "Wrong password"
-        MFA_FAILED = "mfa_failed", "Wrong second-factor code"
-        REFRESH_REUSE = "refresh_reuse", "Refresh token reused (session revoked)"
-        SIGNOUT = "signout", "Signed out"
-        SESSION_REVOKED = "session_revoked", "Session revoked"
-        PASSWORD_CHANGED = "password_changed", "Password changed"
-        PASSWORD_RESET = "password_reset", "Password reset"
-        EMAIL_VERIFIED = "email_verified", "Email verified"
-        EMAIL_CHANGED = "email_changed", "Email changed"
-        MFA_ENABLED = "mfa_enabled", "Two-factor authentication on"
-        MFA_DISABLED = "mfa_disabled", "Two-factor authentication off"
-        RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated", "Recovery codes regenerated"
-        ADMIN_ACTION = "admin_action", "Action by staff"
+    """One event of accounts' `auth_event` signal; its types are accounts.signals.EventType."""
 
     id = models.BigAutoField(primary_key=True)
-    type = models.CharField(max_length=32, choices=Type.choices)
+    type = models.CharField(max_length=32, choices=EventType.choices)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_events")
     at = models.DateTimeField(default=timezone.now)
     ip = models.GenericIPAddressField(null=True, blank=True)

@@ -3,6 +3,7 @@
 import uuid
 from typing import Any
 
+from accounts.signals import EventType
 from audit.models import AuthEvent
 
 
@@ -17,7 +18,7 @@ def auth_event_store(
     detail: dict[str, Any],
     **kwargs: Any,
 ) -> None:
-    if type not in AuthEvent.Type.values:
+    if type not in EventType.values:
         raise ValueError(f"unknown auth event type {type!r}")
     AuthEvent.objects.create(
         type=type,

@@ -6,17 +6,17 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.admin import UserAdmin as AccountsUserAdmin
-from accounts.admin import staff_client
+from accounts.client import ClientInfo
 from accounts.models import User
+from mfa.flows.enrolment import mfa_reset_by_staff
 from mfa.models import TOTPDevice
-from mfa.services import mfa_reset_by_staff
 
 
 @admin.action(description="Reset two-factor authentication of the selected users")
 def mfa_reset(
     modeladmin: "admin.ModelAdmin[User]", request: HttpRequest, queryset: "QuerySet[User]"
 ) -> None:
-    client = staff_client(request)
+    client = ClientInfo.from_request(request)
     reset = sum(
         mfa_reset_by_staff(user_id=user_id, staff_id=request.user.pk, client=client)
         for user_id in queryset.values_list("pk", flat=True)

@@ -1,46 +1,23 @@
-"""The second-factor routes under /api/auth/mfa: thin views over mfa.services."""
+"""The second-factor routes under /api/auth/mfa: thin views over the journeys in mfa.flows."""
 
 from django.http import HttpRequest
 from ninja import Router
-from ninja.decorators import decorate_view
 
-from accounts.api import (
-    ANY,
-    PRIVATE,
-    THROTTLED,
-    UNAUTHORIZED,
-    WITH_BODY,
-    bearer,
-    client_info,
-    session_out,
-)
-from accounts.exceptions import AccountsError
-from accounts.models import AuthSession
+from accounts.auth import bearer, request_session
+from accounts.client import ClientInfo
+from accounts.responses import session_out
 from accounts.schemas import MessageOut, SessionOut
-from mfa import services
-from mfa.exceptions import MfaAlreadyOn
+from mfa import flows
 from mfa.schemas import CodeIn, MfaVerifyIn, RecoveryCodesOut, TotpDisableIn, TotpSetupOut
-from toolkit.http import no_store
-from toolkit.schemas import ErrorOut
-
-# Registered beside accounts' mapping in project.api (the rest are 400, or 401 as Unauthorized).
-ERROR_STATUS: dict[type[AccountsError], int] = {MfaAlreadyOn: 409}
+from toolkit.routes import private_route, summary
 
 router = Router(tags=["auth"])
-CONFLICT = {409: ErrorOut}
 
 
-@router.post(
-    "/totp/setup",
-    auth=bearer,
-    response={200: TotpSetupOut, **CONFLICT, **UNAUTHORIZED, **ANY},
-    summary="Start TOTP: a new secret, pending until confirmed",
-    openapi_extra=PRIVATE,
-)
-@decorate_view(no_store)
+@private_route(router.post, "/totp/setup", {200: TotpSetupOut}, refusals=(409,), auth=bearer)
+@summary("Start TOTP: a new secret, pending until confirmed")
 async def totp_setup(request: HttpRequest) -> dict[str, str]:
-    session: AuthSession = request.auth  # type: ignore[attr-defined]
-    enrolment = await services.totp_setup(user=session.user)
+    enrolment = await flows.enrolment.totp_setup(user=request_session(request).user)
     return {
         "secret": enrolment.secret,
         "otpauth_uri": enrolment.otpauth_uri,
@@ -48,66 +25,51 @@ async def totp_setup(request: HttpRequest) -> dict[str, str]:
     }
 
 
-@router.post(
+@private_route(
+    router.post,
     "/totp/confirm",
+    {200: RecoveryCodesOut},
+    refusals=(409, 429),
+    body=True,
     auth=bearer,
-    response={200: RecoveryCodesOut, **CONFLICT, **UNAUTHORIZED, **WITH_BODY, **THROTTLED},
-    summary="Turn TOTP on with a first code; answers the recovery codes, once",
-    openapi_extra=PRIVATE,
 )
-@decorate_view(no_store)
+@summary("Turn TOTP on with a first code; answers the recovery codes, once")
 async def totp_confirm(request: HttpRequest, payload: CodeIn) -> dict[str, list[str]]:
-    session: AuthSession = request.auth  # type: ignore[attr-defined]
-    codes = await services.totp_confirm(
-        user=session.user, code=payload.code, client=client_info(request)
-    )
+    user, client = request_session(request).user, ClientInfo.from_request(request)
+    codes = await flows.enrolment.totp_confirm(user=user, code=payload.code, client=client)
     return {"recovery_codes": codes}
 
 
-@router.post(
-    "/totp/disable",
-    auth=bearer,
-    response={200: MessageOut, **UNAUTHORIZED, **WITH_BODY, **THROTTLED},
-    summary="Turn TOTP off with the current password and a code",
-    openapi_extra=PRIVATE,
+@private_route(
+    router.post, "/totp/disable", {200: MessageOut}, refusals=(429,), body=True, auth=bearer
 )
-@decorate_view(no_store)
+@summary("Turn TOTP off with the current password and a code")
 async def totp_disable(request: HttpRequest, payload: TotpDisableIn) -> dict[str, str]:
-    session: AuthSession = request.auth  # type: ignore[attr-defined]
-    await services.totp_disable(
-        user=session.user,
+    await flows.enrolment.totp_disable(
+        user=request_session(request).user,
         current_password=payload.current_password,
         code=payload.code,
-        client=client_info(request),
+        client=ClientInfo.from_request(request),
     )
     return {"message": "Two-factor authentication is off"}
 
 
-@router.post(
-    "/recovery-codes",
-    auth=bearer,
-    response={200: RecoveryCodesOut, **UNAUTHORIZED, **WITH_BODY, **THROTTLED},
-    summary="New recovery codes (the old ones die), with a code",
-    openapi_extra=PRIVATE,
+@private_route(
+    router.post, "/recovery-codes", {200: RecoveryCodesOut}, refusals=(429,), body=True, auth=bearer
 )
-@decorate_view(no_store)
+@summary("New recovery codes (the old ones die), with a code")
 async def recovery_codes_regenerate(request: HttpRequest, payload: CodeIn) -> dict[str, list[str]]:
-    session: AuthSession = request.auth  # type: ignore[attr-defined]
-    codes = await services.recovery_codes_regenerate(
-        user=session.user, code=payload.code, client=client_info(request)
+    user, client = request_session(request).user, ClientInfo.from_request(request)
+    codes = await flows.enrolment.recovery_codes_regenerate(
+        user=user, code=payload.code, client=client
     )
     return {"recovery_codes": codes}
 
 
-@router.post(
-    "/verify",
-    response={200: SessionOut, **UNAUTHORIZED, **WITH_BODY, **THROTTLED},
-    summary="The sign-in's second step: the mfa_token and a TOTP or recovery code",
-    openapi_extra=PRIVATE,
-)
-@decorate_view(no_store)
+@private_route(router.post, "/verify", {200: SessionOut}, refusals=(401, 429), body=True)
+@summary("The sign-in's second step: the mfa_token and a TOTP or recovery code")
 async def mfa_verify(request: HttpRequest, payload: MfaVerifyIn) -> dict[str, object]:
-    issued = await services.mfa_verify(
-        token=payload.mfa_token, code=payload.code, client=client_info(request)
+    issued = await flows.challenge.mfa_verify(
+        token=payload.mfa_token, code=payload.code, client=ClientInfo.from_request(request)
     )
     return session_out(issued)

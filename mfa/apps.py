@@ -12,8 +12,8 @@ class MfaConfig(AppConfig):
         from accounts.maintenance import purger_register
         from accounts.second_factor import second_factor_provider_register
         from accounts.signals import credentials_changed, user_deactivated
+        from mfa.flows.challenge import mfa_challenges_purge_expired, signin_challenge
         from mfa.receivers import challenges_end
-        from mfa.services import mfa_challenges_purge_expired, signin_challenge
 
         second_factor_provider_register(signin_challenge)
         purger_register(mfa_challenges_purge_expired)

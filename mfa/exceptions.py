@@ -1,4 +1,4 @@
-"""Domain errors of the second factor; project.api maps them with accounts' handler."""
+"""Domain errors of the second factor (on accounts' base: project.api answers them alike)."""
 
 from accounts.exceptions import AccountsError, Unauthorized
 
@@ -16,6 +16,7 @@ class InvalidChallengeCode(Unauthorized):
 
 
 class MfaAlreadyOn(AccountsError):
+    status = 409
     detail = "Two-factor authentication is already on"
 
 

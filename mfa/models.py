@@ -6,6 +6,16 @@ from django.utils import timezone
 from accounts.models import User
 
 
+class TOTPDeviceQuerySet(models.QuerySet["TOTPDevice"]):
+    def on(self) -> "TOTPDeviceQuerySet":
+        """Confirmed by a first code: TOTP is on (what `mfa.selectors.totp_is_on` asks)."""
+        return self.filter(confirmed_at__isnull=False)
+
+    def pending(self) -> "TOTPDeviceQuerySet":
+        """Set up, waiting for the first code."""
+        return self.filter(confirmed_at__isnull=True)
+
+
 class TOTPDevice(models.Model):
     """One authenticator per user; pending (confirmed_at null) until a first code proves it."""
 
@@ -19,6 +29,8 @@ class TOTPDevice(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     # The time step of the last accepted code: a code for it or an earlier step is a replay.
     last_used_step = models.BigIntegerField(null=True, blank=True)
+
+    objects = TOTPDeviceQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"authenticator of {self.user_id}"

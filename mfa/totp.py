@@ -1,6 +1,5 @@
 """RFC 6238 codes (pyotp), the enrolment URI and its QR code (segno, inline SVG)."""
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -8,6 +7,8 @@ import time
 
 import pyotp
 import segno
+
+from toolkit.tokens import token_digest
 
 STEP_SECONDS = 30
 # A code of the previous, current or next step is accepted: clocks drift, people type slowly.
@@ -64,4 +65,4 @@ def recovery_code_new() -> str:
 
 
 def recovery_code_hash(code: str) -> str:
-    return hashlib.sha256(code_normalize(code).encode()).hexdigest()
+    return token_digest(code_normalize(code))

@@ -30,21 +30,21 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts.admin import staff_client
+from accounts.client import ClientInfo
 from accounts.exceptions import Throttled
 from accounts.middleware import refusal
 from accounts.models import User
-from mfa.admin_login import (
+from mfa.exceptions import InvalidChallengeCode, InvalidCode, MfaAlreadyOn
+from mfa.flows.admin_login import (
     SETUP_TTL_SECONDS,
     admin_challenge_is_live,
     admin_challenge_start,
     admin_code_verify,
     admin_totp_pending,
-    admin_totp_setup_start,
 )
-from mfa.exceptions import InvalidChallengeCode, InvalidCode, MfaAlreadyOn
+from mfa.flows.challenge import CHALLENGE_MAX_FAILURES, CHALLENGE_TTL_SECONDS
+from mfa.flows.enrolment import totp_confirm, totp_setup
 from mfa.forms import CodeForm
-from mfa.services import CHALLENGE_MAX_FAILURES, CHALLENGE_TTL_SECONDS, totp_confirm
 
 PENDING = "mfa.admin_login"  # the session key of the half-done login
 CODE_STEP, SETUP_STEP = "code", "setup"
@@ -145,7 +145,7 @@ class PasswordStepView(LoginView):
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         user = form.get_user()
         next_url = self.get_success_url()
-        token = admin_challenge_start(user=user, client=staff_client(self.request))
+        token = admin_challenge_start(user=user, client=ClientInfo.from_request(self.request))
         if token is not None:
             return pending_login_begin(
                 self.request,
@@ -157,7 +157,7 @@ class PasswordStepView(LoginView):
             )
         if settings.ADMIN_REQUIRE_MFA:
             try:
-                admin_totp_setup_start(user=user)
+                async_to_sync(totp_setup)(user=user)  # the secret is shown by the next page
             except MfaAlreadyOn:  # turned on since the look above: log in again, with a code
                 return login_again(self.request, next_url)
             return pending_login_begin(
@@ -198,12 +198,11 @@ def admin_login_code(request: HttpRequest) -> HttpResponseBase:
         return login_again(request, safe_next(request))
     form = CodeForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
+        code, client = form.cleaned_data["code"], ClientInfo.from_request(request)
         try:
-            user = async_to_sync(admin_code_verify)(
-                token=pending.token, code=form.cleaned_data["code"], client=staff_client(request)
-            )
+            user = async_to_sync(admin_code_verify)(token=pending.token, code=code, client=client)
         except Throttled as throttled:
-            return refusal(throttled, 429)
+            return refusal(throttled)
         except InvalidChallengeCode:
             if not admin_challenge_is_live(token=pending.token):
                 return login_again(request, pending.next, TOO_MANY)
@@ -235,12 +234,11 @@ def admin_login_setup(request: HttpRequest) -> HttpResponseBase:
         return login_again(request, pending.next)
     form = CodeForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
+        code, client = form.cleaned_data["code"], ClientInfo.from_request(request)
         try:
-            codes = async_to_sync(totp_confirm)(
-                user=pending.user, code=form.cleaned_data["code"], client=staff_client(request)
-            )
+            codes = async_to_sync(totp_confirm)(user=pending.user, code=code, client=client)
         except Throttled as throttled:
-            return refusal(throttled, 429)
+            return refusal(throttled)
         except MfaAlreadyOn:
             return login_again(request, pending.next)
         except InvalidCode:

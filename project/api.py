@@ -12,7 +12,6 @@ from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 
-from accounts.api import ERROR_STATUS as ACCOUNTS_ERROR_STATUS
 from accounts.api import router as accounts_router
 from accounts.exceptions import (
     AccountsError,
@@ -22,15 +21,12 @@ from accounts.exceptions import (
 )
 from audit.api import router as audit_router
 from health.api import router as health_router
-from mfa.api import ERROR_STATUS as MFA_ERROR_STATUS
 from mfa.api import router as mfa_router
 from toolkit.http import JSON_CONTENT_TYPE, json_error
 from toolkit.openapi import schema_finalize
 from toolkit.request_context import request_route
 
 logger = logging.getLogger("project.api")
-# Each app's domain errors and their statuses; the first matching class wins.
-ERROR_STATUS = {**MFA_ERROR_STATUS, **ACCOUNTS_ERROR_STATUS}
 DATABASE_RETRY_AFTER = "5"
 
 
@@ -176,7 +172,6 @@ def weak_password(request: HttpRequest, exc: WeakPassword) -> HttpResponse:
 
 @api.exception_handler(AccountsError)
 def accounts_error(request: HttpRequest, exc: AccountsError) -> HttpResponse:
-    status = next((code for kind, code in ERROR_STATUS.items() if isinstance(exc, kind)), 400)
     headers = {}
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
@@ -184,7 +179,7 @@ def accounts_error(request: HttpRequest, exc: AccountsError) -> HttpResponse:
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = exc.challenge
     # A Throttled refusal was logged as a security event where it was decided (throttles).
-    return json_error(status, exc.detail, headers=headers)
+    return json_error(exc.status, exc.detail, headers=headers)
 
 
 @api.exception_handler(DatabaseError)

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 
 from accounts.models import AuthSession, RefreshToken, User
-from accounts.tokens import refresh_token_hash
+from toolkit.tokens import token_digest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SIGNUP = "/api/auth/signup"
@@ -54,7 +54,7 @@ async def test_signup_stores_a_hashed_password_a_session_and_only_a_token_hash(a
     assert session.user_agent == "pytest-agent"
     assert session.client_ip == "127.0.0.1"
     token = await RefreshToken.objects.aget(session=session)
-    assert token.token_hash == refresh_token_hash(body["refresh_token"])
+    assert token.token_hash == token_digest(body["refresh_token"])
     assert not await RefreshToken.objects.filter(token_hash=body["refresh_token"]).aexists()
 
 

@@ -15,9 +15,10 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts import tasks
+from accounts.client import ClientInfo
 from accounts.exceptions import EmailAlreadyRegistered
+from accounts.flows.signup import _user_create
 from accounts.models import EmailToken, User
-from accounts.services import ClientInfo, user_create_with_session
 from tests.accounts.helpers import bearer, signup
 from tests.accounts.test_admin import admin_login
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -85,11 +86,9 @@ async def test_a_rolled_back_change_sends_nothing_with_the_immediate_backend():
 
 
 async def test_a_sign_up_that_loses_a_race_enqueues_nothing(database_tasks):
-    await sync_to_async(user_create_with_session)(
-        email="race@example.com", encoded_password="!", client=CLIENT
-    )
+    await sync_to_async(_user_create)(email="race@example.com", encoded_password="!", client=CLIENT)
     with pytest.raises(EmailAlreadyRegistered):
-        await sync_to_async(user_create_with_session)(
+        await sync_to_async(_user_create)(
             email="race@example.com", encoded_password="!", client=CLIENT
         )
     assert await DBTaskResult.objects.acount() == 1

@@ -6,8 +6,10 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import transaction
 
-from accounts import selectors, services
+from accounts import selectors
+from accounts.client import ClientInfo
 from accounts.exceptions import AccessTokenRefused
+from accounts.flows.password import user_password_change
 from accounts.models import AuthSession, User
 from accounts.tokens import access_token_decode
 from tests.accounts.helpers import bearer, signup
@@ -131,11 +133,11 @@ async def test_password_change_on_a_session_revoked_meanwhile_is_refused(api):
     # ...then, while its passwords were being hashed, the session was signed out.
     assert (await api.post("/api/auth/signout", headers=bearer(session))).status_code == 200
     with pytest.raises(AccessTokenRefused):
-        await services.user_password_change(
+        await user_password_change(
             session=authenticated,
             current_password=DEFAULT_PASSWORD,
             new_password="changed-too-late-123",
-            client=services.ClientInfo(ip="127.0.0.1", user_agent="test"),
+            client=ClientInfo(ip="127.0.0.1", user_agent="test"),
         )
     user = await User.objects.aget(email="raced-change@example.com")
     assert user.check_password(DEFAULT_PASSWORD)

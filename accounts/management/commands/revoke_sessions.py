@@ -6,7 +6,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.managers import UserManager
 from accounts.models import RevokedReason, User
-from accounts.services import auth_sessions_revoke_sync
 
 
 class Command(BaseCommand):
@@ -20,7 +19,5 @@ class Command(BaseCommand):
         user = User.objects.filter(email=email).first()
         if user is None:
             raise CommandError(f"No user with email {email!r}.")
-        count = auth_sessions_revoke_sync(
-            sessions=user.auth_sessions.all(), reason=RevokedReason.ADMIN
-        )
+        count = user.auth_sessions.revoke(reason=RevokedReason.ADMIN)
         self.stdout.write(f"Revoked {count} session(s) of {email}.")

@@ -1,0 +1,79 @@
+"""Opening a session: the answer every journey that signs someone in gives."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from accounts.client import USER_AGENT_MAX_LENGTH, ClientInfo
+from accounts.exceptions import EmailNotVerified
+from accounts.models import AuthSession, RefreshToken, User
+from accounts.signals import EventType
+from accounts.tokens import access_token_encode, refresh_token_new
+from toolkit import metrics
+from toolkit.tokens import token_digest
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    user: User
+    session: AuthSession
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+    @classmethod
+    def with_access_token(
+        cls, *, user: User, session: AuthSession, refresh_token: str, now: datetime
+    ) -> "IssuedSession":
+        """The answer for `session`: `refresh_token` and a new access token."""
+        return cls(
+            user=user,
+            session=session,
+            access_token=access_token_encode(user_id=user.pk, session_id=session.pk, now=now),
+            refresh_token=refresh_token,
+            expires_in=settings.ACCESS_TOKEN_TTL,
+        )
+
+
+def auth_session_issue(*, user: User, client: ClientInfo, now: datetime) -> IssuedSession:
+    """Open a session with its first refresh token. Call inside a transaction."""
+    expires_at = now + timedelta(seconds=settings.REFRESH_TOKEN_TTL)
+    session = AuthSession.objects.create(
+        user=user,
+        created_at=now,
+        last_used_at=now,
+        expires_at=expires_at,
+        client_ip=client.ip,
+        user_agent=client.user_agent[:USER_AGENT_MAX_LENGTH],
+    )
+    refresh_token = refresh_token_new()
+    RefreshToken.objects.create(
+        session=session,
+        token_hash=token_digest(refresh_token),
+        created_at=now,
+        expires_at=expires_at,
+    )
+    # Counted once the session exists for good (a sign-up that loses its race rolls back).
+    transaction.on_commit(metrics.SESSIONS_ISSUED.inc)
+    return IssuedSession.with_access_token(
+        user=user, session=session, refresh_token=refresh_token, now=now
+    )
+
+
+def auth_session_issue_with_event(
+    *, user: User, client: ClientInfo, now: datetime, detail: dict[str, Any] | None = None
+) -> IssuedSession:
+    """A signed-in session and its `signin` event. Call inside a transaction."""
+    issued = auth_session_issue(user=user, client=client, now=now)
+    client.event(EventType.SIGNIN, user_id=user.pk, session_id=issued.session.pk, detail=detail)
+    return issued
+
+
+def email_verified_ensure(user: User) -> None:
+    """With REQUIRE_VERIFIED_EMAIL, only users who followed a verification link (or reset their
+    password by email) get sessions: EmailNotVerified (403) for the others."""
+    if settings.REQUIRE_VERIFIED_EMAIL and not user.email_verified:
+        raise EmailNotVerified

@@ -1,0 +1,179 @@
+"""A session's life after sign-in: refresh-token rotation with theft detection, sign-out, the
+user's own sessions (revoke one, revoke the others), the record of use, and the purge of what is
+dead."""
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.client import ClientInfo
+from accounts.exceptions import InvalidRefreshToken, SessionNotFound
+from accounts.flows.issue import IssuedSession, email_verified_ensure
+from accounts.models import AuthSession, EmailToken, RefreshToken, RevokedReason, ThrottleCounter
+from accounts.signals import EventType
+from accounts.throttles import throttle_hit
+from accounts.tokens import refresh_token_new
+from toolkit.tokens import token_digest
+
+logger = logging.getLogger("accounts")
+
+
+class RefreshReuse(Exception):
+    """A rotated refresh token came back: someone holds a copy."""
+
+
+async def refresh_token_rotate(*, token: str, client: ClientInfo) -> IssuedSession:
+    """A new refresh token for a live session's current one, which stops working. A token that
+    was rotated already is theft: its session is revoked, and the answer is 401 either way."""
+    await throttle_hit("refresh-ip", client.ip, settings.RATE_LIMIT_REFRESH)
+    return await sync_to_async(_refresh_token_rotate)(token=token, client=client)
+
+
+def _refresh_token_rotate(*, token: str, client: ClientInfo) -> IssuedSession:
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            current = (
+                RefreshToken.objects.select_for_update()
+                .select_related("session__user")
+                .filter(token_hash=token_digest(token))
+                .first()
+            )
+            if current is None:
+                raise InvalidRefreshToken
+            session = current.session
+            if current.used_at is not None:
+                raise RefreshReuse(session.pk, session.user_id)
+            if (
+                current.expires_at <= now
+                or not session.is_live_at(now)
+                or not session.user.is_active
+            ):
+                raise InvalidRefreshToken
+            email_verified_ensure(session.user)
+            current.used_at = now
+            current.save(update_fields=["used_at"])
+            new_token = refresh_token_new()
+            session.last_used_at = now
+            session.expires_at = now + timedelta(seconds=settings.REFRESH_TOKEN_TTL)
+            if client.ip:
+                session.client_ip = client.ip
+            session.save(update_fields=["last_used_at", "expires_at", "client_ip"])
+            RefreshToken.objects.create(
+                session=session,
+                token_hash=token_digest(new_token),
+                parent=current,
+                created_at=now,
+                expires_at=session.expires_at,
+            )
+            return IssuedSession.with_access_token(
+                user=session.user, session=session, refresh_token=new_token, now=now
+            )
+    except RefreshReuse as reuse:
+        session_id, user_id = reuse.args
+        _refresh_reuse_revoke(session_id=session_id, user_id=user_id, client=client, now=now)
+        raise InvalidRefreshToken from None
+
+
+def _refresh_reuse_revoke(
+    *, session_id: uuid.UUID, user_id: uuid.UUID, client: ClientInfo, now: datetime
+) -> None:
+    with transaction.atomic():
+        revoked = AuthSession.objects.filter(pk=session_id).revoke(
+            reason=RevokedReason.REFRESH_REUSE, now=now
+        )
+        if revoked:
+            client.event(EventType.REFRESH_REUSE, user_id=user_id, session_id=session_id)
+    logger.warning(
+        "Refresh token reuse: session %s revoked",
+        session_id,
+        extra={"event": "refresh_token.reused", "session_id": str(session_id)},
+    )
+
+
+async def auth_session_signout(*, session: AuthSession, client: ClientInfo) -> None:
+    await sync_to_async(_auth_session_signout)(session=session, client=client)
+
+
+def _auth_session_signout(*, session: AuthSession, client: ClientInfo) -> None:
+    with transaction.atomic():
+        revoked = AuthSession.objects.filter(pk=session.pk).revoke(reason=RevokedReason.SIGNOUT)
+        if revoked:
+            client.event(EventType.SIGNOUT, user_id=session.user_id, session_id=session.pk)
+
+
+async def auth_session_revoke_own(
+    *, caller: AuthSession, session_id: uuid.UUID, client: ClientInfo
+) -> None:
+    """Revoke one live session of the caller's user; SessionNotFound (404) for any other."""
+    await sync_to_async(_auth_session_revoke_own)(
+        caller=caller, session_id=session_id, client=client
+    )
+
+
+def _auth_session_revoke_own(
+    *, caller: AuthSession, session_id: uuid.UUID, client: ClientInfo
+) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        revoked = (
+            AuthSession.objects.live(now)
+            .filter(pk=session_id, user_id=caller.user_id)
+            .revoke(reason=RevokedReason.SIGNOUT, now=now)
+        )
+        if not revoked:
+            raise SessionNotFound
+        client.event(EventType.SESSION_REVOKED, user_id=caller.user_id, session_id=session_id)
+
+
+async def auth_sessions_revoke_others(*, caller: AuthSession, client: ClientInfo) -> int:
+    """Revoke every live session of the caller's user but the calling one; one event."""
+    return await sync_to_async(_auth_sessions_revoke_others)(caller=caller, client=client)
+
+
+def _auth_sessions_revoke_others(*, caller: AuthSession, client: ClientInfo) -> int:
+    now = timezone.now()
+    with transaction.atomic():
+        revoked = (
+            AuthSession.objects.live(now)
+            .filter(user_id=caller.user_id)
+            .exclude(pk=caller.pk)
+            .revoke(reason=RevokedReason.SIGNOUT, now=now)
+        )
+        if revoked:
+            client.event(
+                EventType.SESSION_REVOKED,
+                user_id=caller.user_id,
+                session_id=caller.pk,
+                detail={"revoked": revoked, "scope": "others"},
+            )
+        return revoked
+
+
+async def auth_session_touch(*, session: AuthSession, now: datetime) -> None:
+    """Record use at most once a minute: a write per request would cost more than it tells."""
+    if now - session.last_used_at > timedelta(minutes=1):
+        session.last_used_at = now
+        await AuthSession.objects.filter(pk=session.pk).aupdate(last_used_at=now)
+
+
+def auth_sessions_purge(*, now: datetime, revoked_before: datetime) -> tuple[int, int, int]:
+    """Delete dead sessions (their refresh tokens cascade), used and expired email tokens, and
+    day-old throttle counters; returns how many of each (manage.py purge, through
+    accounts.maintenance)."""
+    dead = AuthSession.objects.filter(Q(expires_at__lte=now) | Q(revoked_at__lte=revoked_before))
+    sessions = dead.count()
+    dead.delete()
+    email_tokens, _ = EmailToken.objects.filter(
+        Q(used_at__isnull=False) | Q(expires_at__lte=now)
+    ).delete()
+    counters, _ = ThrottleCounter.objects.filter(
+        window_start__lt=int(now.timestamp()) - 86_400
+    ).delete()
+    return sessions, email_tokens, counters
