@@ -19,16 +19,21 @@ from django_tasks_db.models import DBTaskResult
 from accounts.models import User
 from tests.conftest import ROOT, missing_tool, server_environment
 from tests.factories import DEFAULT_PASSWORD
-from tests.mail import parts, token_in
+from tests.support.mail import parts, token_in
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgresql,
+    pytest.mark.live,
+    pytest.mark.slow,
+]
 NEW_PASSWORD = "a brand new passphrase"
 
 
 @pytest.fixture(scope="module")
 def mail_server(django_db_setup, tmp_path_factory):
     try:
-        from tests.mailserver import MailServer
+        from tests.support.mailserver import MailServer
     except ImportError:
         missing_tool("aiosmtpd (make install-dev)")
     try:

@@ -12,7 +12,7 @@ from accounts.models import User
 from tests.accounts.helpers import signin, signup
 from tests.factories import DEFAULT_PASSWORD
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql, pytest.mark.attack]
 
 FULLWIDTH_A = "\uff41"
 CYRILLIC_A = "\u0430"

@@ -17,7 +17,7 @@ from tests.accounts.test_admin import admin_login
 from tests.factories import DEFAULT_PASSWORD
 from toolkit.rates import Rate
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql, pytest.mark.attack]
 SIGNIN = "/api/auth/signin"
 PASSWORD = "/api/auth/password"
 WRONG = "wrong-guess-123"

@@ -13,12 +13,12 @@ from accounts.tokens import access_token_decode
 from tests.accounts.helpers import bearer, signup
 from tests.accounts.test_admin import admin_login, csrf_token
 from tests.factories import DEFAULT_PASSWORD
-from tests.mail import link_token, only_message_to
 from tests.mfa.helpers import MFA, clock, code, totp_on
+from tests.support.mail import link_token, only_message_to
 
 __all__ = ["clock"]  # the fixture
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql, pytest.mark.attack]
 ME = "/api/auth/me"
 REFRESH = "/api/auth/refresh"
 

@@ -10,7 +10,12 @@ import pytest
 from accounts.models import AuthSession, RefreshToken, User
 from tests.factories import DEFAULT_PASSWORD
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgresql,
+    pytest.mark.live,
+    pytest.mark.attack,
+]
 
 
 def mixed_case(email: str, n: int) -> str:

@@ -5,12 +5,12 @@ cannot spend the owner's budget from their own address."""
 import pytest
 
 from tests.accounts.helpers import signup
+from tests.accounts.test_password_guessing import client_from
 from tests.factories import DEFAULT_PASSWORD
 from tests.mfa.helpers import MFA, clock, code, totp_on
-from tests.security.test_password_guessing import client_from
 from toolkit.rates import Rate
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql, pytest.mark.attack]
 __all__ = ["clock"]  # the fixture
 VERIFY = f"{MFA}/verify"
 WRONG = "000000"

@@ -10,8 +10,8 @@ from audit.models import AuthEvent
 from mfa.models import MfaChallenge
 from tests.accounts.helpers import bearer, signup
 from tests.factories import DEFAULT_PASSWORD
-from tests.mail import link_token, only_message_to
 from tests.mfa.helpers import MFA, code, totp_on
+from tests.support.mail import link_token, only_message_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 NEW_PASSWORD = "a brand new passphrase"

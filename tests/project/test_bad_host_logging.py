@@ -5,7 +5,12 @@ import time
 import httpx
 import pytest
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgresql,
+    pytest.mark.live,
+    pytest.mark.attack,
+]
 EVIL_HOST = "evil.example"
 
 

@@ -9,7 +9,7 @@ from django.views.debug import ExceptionReporter, get_default_exception_reporter
 
 from project.database import DatabaseConfig
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgresql, pytest.mark.attack]
 
 SECRETS = {
     "DATABASE_URL": "postgresql://app:db-pass-1c9f@db.internal/app",

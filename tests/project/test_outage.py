@@ -10,8 +10,10 @@ import psycopg
 import pytest
 
 from tests.factories import DEFAULT_PASSWORD
-from tests.pgcluster import Cluster, start_cluster
-from tests.processes import run_manage
+from tests.support.commands import run_manage
+from tests.support.pgcluster import Cluster, start_cluster
+
+pytestmark = [pytest.mark.postgresql, pytest.mark.live, pytest.mark.slow]
 
 POOL_TIMEOUT = 1.0
 READINESS_TIMEOUT = 1.0

@@ -7,9 +7,14 @@ import subprocess
 import httpx
 import pytest
 
-from tests.processes import ROOT
+from tests.support.commands import ROOT
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgresql,
+    pytest.mark.live,
+    pytest.mark.attack,
+]
 HOST = "api.example.com"
 HTTPS = {"Host": HOST, "X-Forwarded-Proto": "https"}
 PRODUCTION = {

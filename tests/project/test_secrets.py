@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import ROOT, run_manage
+from tests.support.commands import ROOT, run_manage
+
+pytestmark = [pytest.mark.postgresql, pytest.mark.attack]
 
 STRONG_SECRET_KEY = "k3J9-vQ2_xW8zR5tY1uI7oP4aS6dF0gH2jK5lZ8xC3vB9nM1qW4eR7tY0uI3oP6aS"
 STRONG_JWT_SECRET = "Zq8-rT3_vN6yB1mK4xW9cJ2hL7pF5dS0aG"

@@ -12,7 +12,13 @@ import pytest
 
 from tests.factories import DEFAULT_PASSWORD
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgresql,
+    pytest.mark.live,
+    pytest.mark.attack,
+    pytest.mark.slow,
+]
 STORM = 200
 CONCURRENCY = 2
 QUEUE = 8

@@ -17,7 +17,12 @@ from accounts.models import AuthSession, RefreshToken, User
 from tests.conftest import subprocess_database_url
 from tests.factories import DEFAULT_PASSWORD
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgresql,
+    pytest.mark.live,
+    pytest.mark.slow,
+]
 
 APPLICATION_NAME = "shutdown-storm"
 CLIENTS = 16
@@ -158,7 +163,7 @@ def test_sigterm_during_a_signup_storm_answers_or_cleanly_refuses_every_request(
 
 
 def test_shutdown_timeout_bounds_how_long_requests_in_flight_may_take(serve_factory):
-    server = serve_factory(TEST_ROOT_URLCONF="tests.live_slow_urls", SHUTDOWN_TIMEOUT="2")
+    server = serve_factory(TEST_ROOT_URLCONF="tests.support.live_slow_urls", SHUTDOWN_TIMEOUT="2")
 
     async def requests_then_sigterm() -> tuple[httpx.Response | Exception, ...]:
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:

@@ -8,9 +8,14 @@ import httpx
 import pytest
 from django.conf import settings
 
-from tests.pgcluster import Cluster, free_port, start_cluster
+from tests.support.pgcluster import Cluster, free_port, start_cluster
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgresql,
+    pytest.mark.live,
+    pytest.mark.slow,
+]
 SECRET = "pw-that-must-never-show"
 
 

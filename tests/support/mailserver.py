@@ -16,7 +16,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from tests.pgcluster import free_port
+from tests.support.pgcluster import free_port
 
 USERNAME = "mailer"
 PASSWORD = "smtp-password-for-tests"

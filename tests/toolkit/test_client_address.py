@@ -15,7 +15,7 @@ from accounts.throttles import throttle_identity
 from tests.factories import DEFAULT_PASSWORD
 from toolkit.rates import Rate
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql, pytest.mark.attack]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import EmailToken, EmailTokenPurpose, User
 from tests.accounts.helpers import bearer, signin, signup
 from tests.factories import DEFAULT_PASSWORD
-from tests.mail import html_part, link_token, only_message_to, sent_to
+from tests.support.mail import html_part, link_token, only_message_to, sent_to
 from toolkit.rates import Rate
 
 pytestmark = pytest.mark.django_db(transaction=True)

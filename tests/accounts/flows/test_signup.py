@@ -142,7 +142,7 @@ async def test_signup_error_never_echoes_the_password(api):
 
 
 async def test_signup_accepts_unicode_domains(api, password):
-    # Unicode local parts are refused (look-alikes): tests/security/test_lookalike_emails.py.
+    # Unicode local parts are refused (look-alikes): tests/accounts/test_lookalike_emails.py.
     response = await api.post(SIGNUP, json={"email": "Unicode@Exämple.com", "password": password})
     assert response.status_code == 201
     assert response.json()["user"]["email"] == "unicode@exämple.com"

@@ -277,7 +277,7 @@ async def test_a_challenge_dies_when_the_password_changes(api, clock):
 
 
 async def test_a_challenge_dies_when_the_password_is_reset(api, clock):
-    from tests.mail import link_token, only_message_to
+    from tests.support.mail import link_token, only_message_to
 
     session = await signup(api, "reset.meanwhile@example.com")
     secret, _ = await totp_on(api, session, clock)

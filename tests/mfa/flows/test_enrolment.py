@@ -252,7 +252,7 @@ async def test_disable_when_off_is_400(api, clock):
 
 
 async def test_turning_totp_on_ends_a_pending_email_change(api, clock):
-    from tests.mail import link_token, only_message_to
+    from tests.support.mail import link_token, only_message_to
 
     session = await signup(api, "strengthened@example.com")
     asked = await api.post(

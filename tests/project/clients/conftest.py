@@ -13,12 +13,6 @@ CLIENTS_DIR = Path(__file__).resolve().parent
 phase_reports = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/clients/" in str(item.path):
-            item.add_marker(pytest.mark.postgresql)
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item,
@@ -36,8 +30,8 @@ def failed(request: pytest.FixtureRequest) -> bool:
 
 @pytest.fixture(scope="session")
 def node_modules() -> Path:
-    """tests/clients/node_modules from the committed lockfile (`npm ci` when absent or older
-    than the lockfile)."""
+    """tests/project/clients/node_modules from the committed lockfile (`npm ci` when absent or
+    older than the lockfile)."""
     npm = shutil.which("npm")
     if shutil.which("node") is None or npm is None:
         missing_tool("node/npm")

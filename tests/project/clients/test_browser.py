@@ -12,10 +12,15 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.clients.conftest import failed
 from tests.factories import DEFAULT_PASSWORD
+from tests.project.clients.conftest import failed
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgresql,
+    pytest.mark.live,
+    pytest.mark.slow,
+]
 
 PAGE = "<!DOCTYPE html><html><head><title>frontend</title></head><body>frontend</body></html>"
 TIMEOUT_MS = 15_000

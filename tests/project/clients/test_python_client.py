@@ -15,7 +15,12 @@ import pytest
 
 from tests.factories import DEFAULT_PASSWORD
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgresql,
+    pytest.mark.live,
+    pytest.mark.slow,
+]
 
 PACKAGE = "accounts_client"
 NEW_PASSWORD = "another horse battery staple"

@@ -7,9 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.clients.conftest import CLIENTS_DIR
+from tests.project.clients.conftest import CLIENTS_DIR
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgresql,
+    pytest.mark.live,
+    pytest.mark.slow,
+]
 
 SOURCES = CLIENTS_DIR / "typescript"
 
