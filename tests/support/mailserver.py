@@ -4,9 +4,7 @@ same port to simulate an outage."""
 
 import email
 import email.policy
-import shutil
 import ssl
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,41 +14,11 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from tests.support.certificates import self_signed_certificate
 from tests.support.pgcluster import free_port
 
 USERNAME = "mailer"
 PASSWORD = "smtp-password-for-tests"
-
-
-def certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for localhost and 127.0.0.1 (the client checks the name)."""
-    if shutil.which("openssl") is None:
-        raise RuntimeError("openssl is not installed")
-    key, cert = directory / "smtp.key", directory / "smtp.crt"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        capture_output=True,
-        check=True,
-    )
-    key.chmod(0o600)
-    return key, cert
 
 
 @dataclass
@@ -104,7 +72,7 @@ class MailServer:
     controller: Controller | None = None
 
     def __post_init__(self) -> None:
-        self.key, self.cert = certificate(self.directory)
+        self.key, self.cert = self_signed_certificate(self.directory, "smtp")
 
     def start(self) -> "MailServer":
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

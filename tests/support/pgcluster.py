@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.certificates import CertificateUnavailable, self_signed_certificate
+
 SUPERUSER = "postgres"
 
 
@@ -105,30 +107,10 @@ class Cluster:
         return self
 
     def make_certificate(self) -> None:
-        key, cert = self.data / "server.key", self.data / "server.crt"
-        result = subprocess.run(
-            [
-                "openssl",
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=localhost",
-                "-keyout",
-                str(key),
-                "-out",
-                str(cert),
-            ],
-            capture_output=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise ClusterUnavailable("openssl could not make a certificate")
-        key.chmod(0o600)
+        try:
+            key, cert = self_signed_certificate(self.data, "server")
+        except CertificateUnavailable as error:
+            raise ClusterUnavailable(str(error)) from error
         if os.geteuid() == 0:
             shutil.chown(key, SUPERUSER)
             shutil.chown(cert, SUPERUSER)
