@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.pgcluster import free_port, start_cluster
+from tests.support.pgcluster import free_port, start_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 PEER = ROOT.parent / "shared" / "peer" / "run"

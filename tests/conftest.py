@@ -20,6 +20,16 @@ from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.postgres_plugin import running_in_ci
 
 ROOT = Path(__file__).resolve().parent.parent
+# The fixtures that start a server process; a test using any of them is `live` (pyproject.toml).
+LIVE_FIXTURES = {"live_server_factory", "serve_factory", "module_live_server", "redis_url"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `live` every test that starts a server through a fixture, whatever its module says,
+    so that `-m live` and `-m "not live"` select by what a test does."""
+    for item in items:
+        if LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.live)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -112,7 +122,7 @@ class LiveServer:
         ]
 
     def start(self, wait_ready: bool = True, timeout: float = 30) -> "LiveServer":
-        from tests.pgcluster import free_port
+        from tests.support.pgcluster import free_port
 
         self.port = self.port or free_port()
         assert self.output_path is not None
@@ -259,7 +269,7 @@ def module_live_server(
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
     """A throwaway redis-server on loopback; skipped without one (a failure under CI=true)."""
-    from tests.pgcluster import free_port
+    from tests.support.pgcluster import free_port
 
     binary = shutil.which("redis-server")
     if binary is None:

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.pgcluster import Cluster, ClusterUnavailable, start_cluster
+from tests.support.pgcluster import Cluster, ClusterUnavailable, start_cluster
 
 state: dict[str, object] = {"cluster": None, "database": "", "fallback_reason": ""}
 

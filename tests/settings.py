@@ -37,15 +37,15 @@ DATABASES = {"default": DATABASE.settings}
 
 # A cheap Argon2, except for a live server started with TEST_PRODUCTION_HASHER=1 (overload tests).
 if not env_bool("TEST_PRODUCTION_HASHER", False):
-    PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher", *PASSWORD_HASHERS]
+    PASSWORD_HASHERS = ["tests.support.hashers.FastArgon2PasswordHasher", *PASSWORD_HASHERS]
 
 # Throttles are off except in the tests about them, which turn them on (or pass RATE_LIMITS=on
 # to a live server).
 RATE_LIMITS = env_bool("RATE_LIMITS", False)
 
-MIDDLEWARE = ["tests.middleware.WorkerPidMiddleware", *MIDDLEWARE]
+MIDDLEWARE = ["tests.support.middleware.WorkerPidMiddleware", *MIDDLEWARE]
 
-# A live server may add test views (TEST_ROOT_URLCONF=tests.live_slow_urls: slow requests).
+# A live server may add test views (TEST_ROOT_URLCONF=tests.support.live_slow_urls: slow requests).
 ROOT_URLCONF = os.environ.get("TEST_ROOT_URLCONF") or ROOT_URLCONF
 
 # Without a mail server, development prints messages on the console; a live server started by a

@@ -22,8 +22,8 @@ from accounts.models import EmailToken, User
 from tests.accounts.helpers import bearer, signup
 from tests.accounts.test_admin import admin_login
 from tests.factories import DEFAULT_PASSWORD, UserFactory
-from tests.mail import link_token, only_message_to, sent_to
-from tests.pgcluster import free_port
+from tests.support.mail import link_token, only_message_to, sent_to
+from tests.support.pgcluster import free_port
 from toolkit.tasks import enqueue_with_transaction, retry_delay
 
 pytestmark = pytest.mark.django_db(transaction=True)

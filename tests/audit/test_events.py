@@ -145,7 +145,7 @@ async def test_a_wrong_current_password_records_signin_failed_and_no_password_ch
 
 async def test_a_password_change_and_a_reset_record_one_event_each_with_the_new_session(api):
     from accounts.tokens import access_token_decode
-    from tests.mail import link_token, only_message_to
+    from tests.support.mail import link_token, only_message_to
 
     session = await signup(api, "once@example.com")
     changed = await api.post(

@@ -12,7 +12,7 @@ from django.db import connections
 
 from fastpath.handlers import WarmThreadASGIHandler
 from tests.accounts.helpers import bearer, signup
-from tests.slow_urls import borrowed_connections
+from tests.support.slow_urls import borrowed_connections
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -23,7 +23,7 @@ pytestmark = [
 
 @pytest.fixture
 def slow_urls(settings):
-    settings.ROOT_URLCONF = "tests.slow_urls"
+    settings.ROOT_URLCONF = "tests.support.slow_urls"
     from django.urls import clear_url_caches
 
     clear_url_caches()
@@ -187,7 +187,7 @@ async def call_application(
 async def test_a_client_that_disconnects_cancels_the_view(slow_urls):
     from django.core import signals
 
-    from tests.slow_urls import cancelled_views
+    from tests.support.slow_urls import cancelled_views
 
     finished: list[str] = []
 

@@ -5,8 +5,8 @@ import time
 import pytest
 
 from tests.conftest import subprocess_database_url
-from tests.pgcluster import free_port
-from tests.processes import run_manage
+from tests.support.commands import run_manage
+from tests.support.pgcluster import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

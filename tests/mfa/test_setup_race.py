@@ -16,7 +16,7 @@ from mfa.models import TOTPDevice
 from mfa.sealing import secret_open
 from tests.factories import DEFAULT_PASSWORD
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql, pytest.mark.slow]
 MFA = "/api/auth/mfa"
 # Seconds into confirm's transaction at which setup arrives: at once, and while confirm holds
 # the device's row lock (the trigger below makes that last a while).

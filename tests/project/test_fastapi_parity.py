@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, subprocess_database_url
-from tests.pgcluster import free_port
 from tests.postgres_plugin import running_in_ci
+from tests.support.pgcluster import free_port
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql]
 PEER = ROOT.parent / "shared" / "peer" / "run"

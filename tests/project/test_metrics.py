@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.factories import DEFAULT_PASSWORD, UserFactory
-from tests.processes import ROOT, run_manage
+from tests.support.commands import ROOT, run_manage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

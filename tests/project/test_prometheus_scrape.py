@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from tests.conftest import missing_tool
-from tests.pgcluster import free_port
+from tests.support.pgcluster import free_port
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql, pytest.mark.slow]
 
 TOKEN = "prometheus-scrape-token-0123456789"
 

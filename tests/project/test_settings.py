@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.processes import ROOT, documented_variables, run_manage
+from tests.support.commands import ROOT, documented_variables, run_manage
 
 STRONG_SECRET = "k3J9-vQ2_xW8zR5tY1uI7oP4aS6dF0gH2jK5lZ8xC3vB9nM1qW4eR7tY0uI3oP6aS"
 PRODUCTION = {

@@ -209,7 +209,7 @@ async def test_a_path_cannot_forge_a_log_line_in_process(
 
 @pytest.mark.parametrize("line_break", ["%0a", "%0d%0a"])
 def test_a_path_cannot_forge_a_log_line_of_a_live_server(serve_factory, line_break):
-    from tests.pgcluster import free_port
+    from tests.support.pgcluster import free_port
 
     unreachable = f"postgresql://nobody:nothing@127.0.0.1:{free_port()}/accounts"
     server = serve_factory(

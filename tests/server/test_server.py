@@ -7,7 +7,7 @@ import httpx
 import pytest
 from django.conf import settings
 
-from tests.pgcluster import free_port
+from tests.support.pgcluster import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
