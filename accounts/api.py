@@ -19,6 +19,7 @@ from accounts.exceptions import (
     InvalidEmailToken,
     SessionNotFound,
     Throttled,
+    ThrottleStoreUnavailable,
     Unauthorized,
 )
 from accounts.models import AuthSession
@@ -55,6 +56,7 @@ ERROR_STATUS: dict[type[AccountsError], int] = {
     EmailAlreadyRegistered: 409,
     Throttled: 429,
     HasherOverloaded: 503,
+    ThrottleStoreUnavailable: 503,
 }
 
 router = Router(tags=["auth"])

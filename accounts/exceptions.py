@@ -81,6 +81,14 @@ class HasherOverloaded(AccountsError):
     retry_after = 1
 
 
+class ThrottleStoreUnavailable(AccountsError):
+    """Redis (REDIS_URL) did not answer: a request a throttle must count is refused, since an
+    uncounted password guess is what the throttles exist to prevent (503, Retry-After)."""
+
+    detail = "Service temporarily unavailable: the throttle store is not reachable"
+    retry_after = 5
+
+
 class Throttled(AccountsError):
     detail = "Too many requests, retry later"
 

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
-from accounts.exceptions import HasherOverloaded, Throttled
+from accounts.exceptions import HasherOverloaded, Throttled, ThrottleStoreUnavailable
 from accounts.managers import UserManager
 from accounts.services import failure_budgets
 from accounts.throttles import client_ip, throttle_check, throttle_hit
@@ -13,7 +13,9 @@ from toolkit.http import json_error
 from toolkit.middleware import AsyncMiddleware, GetResponse
 
 
-def refusal(error: Throttled | HasherOverloaded, status: int) -> HttpResponseBase:
+def refusal(
+    error: Throttled | HasherOverloaded | ThrottleStoreUnavailable, status: int
+) -> HttpResponseBase:
     return json_error(status, error.detail, headers={"Retry-After": str(error.retry_after)})
 
 
@@ -35,12 +37,14 @@ class AdminLoginThrottleMiddleware(AsyncMiddleware):
                         await throttle_check(scope, identity, rate)
             except Throttled as throttled:
                 return refusal(throttled, 429)
+            except ThrottleStoreUnavailable as unavailable:
+                return refusal(unavailable, 503)
         return await self.get_response(request)
 
     def process_exception(
         self, request: HttpRequest, exception: Exception
     ) -> HttpResponseBase | None:
-        # The admin login's password check found the hashing pool full.
-        if isinstance(exception, HasherOverloaded):
+        # The admin login's password check found the hashing pool full, or Redis away.
+        if isinstance(exception, HasherOverloaded | ThrottleStoreUnavailable):
             return refusal(exception, 503)
         return None
