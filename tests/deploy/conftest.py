@@ -28,6 +28,15 @@ def cluster_start(options: ClusterOptions) -> ServiceCluster:
         raise
 
 
+def cluster_finish(cluster: ServiceCluster) -> None:
+    """Stop everything; KEEP_CLUSTER_LOGS=1 keeps the logs for a look afterwards."""
+    if os.environ.get("KEEP_CLUSTER_LOGS"):
+        cluster.stop()
+        print(f"\ncluster logs kept in {cluster.directory}")
+    else:
+        cluster.remove()
+
+
 @pytest.fixture(scope="module")
 def cluster_factory() -> Iterator[Callable[..., ServiceCluster]]:
     """Start clusters that live until the end of the module (a start costs ten seconds or so)."""
@@ -40,9 +49,4 @@ def cluster_factory() -> Iterator[Callable[..., ServiceCluster]]:
 
     yield start
     for cluster in clusters:
-        # KEEP_CLUSTER_LOGS=1 keeps the logs (the directory is printed) for a look afterwards.
-        if os.environ.get("KEEP_CLUSTER_LOGS"):
-            cluster.stop()
-            print(f"\ncluster logs kept in {cluster.directory}")
-        else:
-            cluster.remove()
+        cluster_finish(cluster)
