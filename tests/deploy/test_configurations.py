@@ -1,6 +1,7 @@
 """The deploy/ examples as the cluster tests render them (only addresses change), and what a
 missing program does to a cluster test: a skip on a laptop, a failure under CI=true."""
 
+import importlib.util
 import subprocess
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from tests.conftest import missing_tool
 from tests.deploy.conftest import cluster_start
 from tests.support import haproxy, pgbouncer
-from tests.support.cluster import ClusterOptions, ServiceCluster
+from tests.support.cluster import ClusterOptions, ServiceCluster, served_module
 
 
 def test_haproxy_rendering_changes_only_addresses():
@@ -80,3 +81,7 @@ def test_a_missing_program_fails_a_cluster_test_under_ci(monkeypatch, missing, c
     monkeypatch.setattr(ServiceCluster, "start", start)
     with pytest.raises(outcome, match="not installed"):
         cluster_start(ClusterOptions())
+
+
+def test_the_instances_run_what_make_run_serves():
+    assert importlib.util.find_spec(served_module()) is not None

@@ -8,6 +8,7 @@ stops everything on Ctrl-C; tests/deploy/ and bench/cluster.py drive the same cl
 """
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -35,9 +36,21 @@ DATABASE = "accounts"
 SHUTDOWN_TIMEOUT = 10
 
 
+def served_module() -> str:
+    """The module `make run` serves (its recipe's `$(PY) -m MODULE` line), read from the
+    Makefile so that the cluster's instances never drift from what `make run` starts."""
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = re.search(r"^run:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    modules = re.findall(r"\$\(PY\) -m (\S+)", recipe.group(1) if recipe else "")
+    if not modules:
+        raise ProcessFailed("the Makefile's run target starts no `$(PY) -m MODULE`")
+    return str(modules[-1])
+
+
 @dataclass
 class Instance:
-    """One `python -m project.serve` on its own port (WORKERS processes behind it)."""
+    """One `python -m project.serve` (what `make run` serves) on its own port, with WORKERS
+    processes behind it."""
 
     number: int
     env: dict[str, str]
@@ -55,7 +68,7 @@ class Instance:
 
     def start(self) -> "Instance":
         env = {**self.env, "HOST": "127.0.0.1", "PORT": str(self.port)}
-        command = [sys.executable, "-m", "project.serve"]
+        command = [sys.executable, "-m", served_module()]
         self.process = Process(self.name, command, self.log, env=env, cwd=ROOT).start()
         return self
 
