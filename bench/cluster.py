@@ -12,8 +12,11 @@ settings). Nothing is asserted: it measures and prints.
 """
 
 import argparse
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from run import SIGNUP_LUA, Figures, wrk  # noqa: E402 - bench/run.py's wrk driver
+from run import SIGNUP_LUA, Figures, parse_wrk  # noqa: E402 - bench/run.py's wrk parsing
 
 from tests.support.cluster import DATABASE, ClusterOptions, ServiceCluster  # noqa: E402
 from tests.support.load import PASSWORD  # noqa: E402
@@ -35,6 +38,21 @@ SETTINGS = {
     "RATE_LIMITS": "off",
     "LOG_LEVEL": "warning",
 }
+
+
+def wrk(url: str, *, seconds: int, connections: int, header: str = "", script: str = "") -> Figures:
+    """wrk with one thread, and a timeout long enough for a sign-up queued behind others'
+    hashes (wrk's default, 2 s, would drop them from the figures)."""
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "--latency"]
+    with tempfile.TemporaryDirectory() as directory:
+        if script:
+            lua = Path(directory) / "request.lua"
+            lua.write_text(script)
+            command += ["-s", str(lua)]
+        if header:
+            command += ["-H", header]
+        result = subprocess.run([*command, url], capture_output=True, text=True, check=True)
+    return parse_wrk(result.stdout)
 
 
 def instances_in_service(cluster: ServiceCluster, count: int) -> None:
@@ -87,6 +105,8 @@ def main() -> None:
     parser.add_argument("--signup-connections", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=200, help="connections opened per path")
     arguments = parser.parse_args()
+    # Other work on the machine shows in every figure: say how busy it was.
+    load = ", ".join(f"{figure:.1f}" for figure in os.getloadavg())
     options = ClusterOptions(settings="project", task_worker=False, environment=SETTINGS)
     cluster = ServiceCluster(options)
     print(f"Starting the cluster in {cluster.directory} ...", file=sys.stderr, flush=True)
@@ -99,27 +119,24 @@ def main() -> None:
             instances_in_service(cluster, count)
             me = wrk(
                 f"{cluster.url}/api/auth/me",
-                duration=arguments.seconds,
+                seconds=arguments.seconds,
                 connections=arguments.connections,
                 header=header,
-                pin=False,
             )
             lines.append(row(f"`GET /api/auth/me`, {count} instance(s)", me))
             signups = wrk(
                 f"{cluster.url}/api/auth/signup",
-                duration=arguments.signup_seconds,
+                seconds=arguments.signup_seconds,
                 connections=arguments.signup_connections,
                 script=SIGNUP_LUA % f"bench{count}-{time.time_ns()}-",
-                pin=False,
             )
             lines.append(row(f"`POST /api/auth/signup`, {count} instance(s)", signups))
         # One instance straight, without HAProxy: what the proxy hop costs.
         direct = wrk(
             f"{cluster.instances[0].url}/api/auth/me",
-            duration=arguments.seconds,
+            seconds=arguments.seconds,
             connections=arguments.connections,
             header=header,
-            pin=False,
         )
         lines.append(row("`GET /api/auth/me`, 1 instance without HAProxy", direct))
         assert cluster.postgres is not None and cluster.pgbouncer is not None
@@ -135,7 +152,7 @@ def main() -> None:
     finally:
         cluster.remove()
     command = f"make cluster-bench BENCH_ARGS='{' '.join(sys.argv[1:])}'"
-    print(f"\n{datetime.now(UTC):%Y-%m-%d}, `{command}`")
+    print(f"\n{datetime.now(UTC):%Y-%m-%d}, `{command}`, load average before: {load}")
     print("\n".join(lines))
 
 
