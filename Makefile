@@ -3,7 +3,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON_FOUND = $(shell scripts/find-python)
 
-.PHONY: install install-dev run worker test test-fast lint fmt bench deploy-check clean
+.PHONY: install install-dev run worker cluster test test-fast test-pgbouncer lint fmt bench \
+	cluster-bench deploy-check clean
 
 $(PY):
 	@python="$(PYTHON_FOUND)"; test -n "$$python" || exit 1; \
@@ -35,6 +36,16 @@ worker: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py db_worker --no-reload
 
+# The service as deployed, on this machine (docs/deployment-cluster.md): three instances of what
+# `make run` serves (WORKERS processes each) behind HAProxy on CLUSTER_PORT (deploy/haproxy.cfg),
+# the task worker, PgBouncer in transaction mode (deploy/pgbouncer.ini) in front of a throwaway
+# PostgreSQL (made in /tmp, removed at the end: nothing is kept), Redis for the throttles. Prints
+# the URL; Ctrl-C stops everything. Reads .env like `make run`, except DATABASE_URL and REDIS_URL.
+CLUSTER_PORT ?= 8080
+cluster: install-dev
+	@scripts/cluster-tools
+	$(PY) -m tests.support.cluster --port $(CLUSTER_PORT) --workers $(or $(WORKERS),1)
+
 # The whole suite. Never reads .env. PostgreSQL: TEST_DATABASE_URL, else a throwaway cluster.
 # `make test FAST_PATH=off` runs it on stock Django (no fastpath package in the request path).
 FAST_PATH ?= on
@@ -46,6 +57,16 @@ test: install-dev
 # and SMTP server, the generated clients and the browser); quick live-server and attack tests stay.
 test-fast: install-dev
 	ENVIRONMENT=test FAST_PATH=$(FAST_PATH) $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# The API, email and second-factor tests again, through PgBouncer in transaction mode (the
+# suite's own connections, its live servers and its manage.py commands alike).
+PGBOUNCER_TESTS := tests/accounts/test_api.py tests/accounts/flows/test_email_links.py \
+	tests/accounts/flows/test_password.py tests/accounts/test_tasks.py \
+	tests/accounts/test_worker.py tests/mfa
+test-pgbouncer: install-dev
+	@scripts/cluster-tools
+	ENVIRONMENT=test FAST_PATH=$(FAST_PATH) $(PY) -m pytest --through-pgbouncer $(PGBOUNCER_TESTS) \
+	  $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
@@ -61,6 +82,12 @@ fmt: install-dev
 bench: install-dev
 	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# /me and sign-ups through HAProxy with one, two and three instances, and a connection through
+# PgBouncer against a direct one (bench/cluster.py; figures in docs/deployment-cluster.md).
+cluster-bench: install-dev
+	@scripts/cluster-tools wrk
+	$(PY) bench/cluster.py $(BENCH_ARGS)
 
 # The deployment files, offline: the Kubernetes manifests against the Kubernetes schemas bundled
 # in kubernetes-validate, and checkov on deploy/ and the Dockerfile (every finding fixed, or

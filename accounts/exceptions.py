@@ -85,6 +85,15 @@ class WeakPassword(AccountsError):
         self.field = field
 
 
+class ThrottleStoreUnavailable(AccountsError):
+    """Redis (REDIS_URL) did not answer: a request a throttle must count is refused, since an
+    uncounted password guess is what the throttles exist to prevent (503, Retry-After)."""
+
+    status = 503
+    detail = "Service temporarily unavailable: the throttle store is not reachable"
+    retry_after = 5
+
+
 class Throttled(AccountsError):
     status = 429
     detail = "Too many requests, retry later"

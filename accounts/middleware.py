@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
-from accounts.exceptions import HasherOverloaded, Throttled
+from accounts.exceptions import HasherOverloaded, Throttled, ThrottleStoreUnavailable
 from accounts.flows.password import failure_budgets
 from accounts.managers import UserManager
 from accounts.throttles import client_ip, throttle_check, throttle_hit
@@ -15,7 +15,7 @@ from toolkit.http import json_error
 from toolkit.middleware import AsyncMiddleware, GetResponse
 
 
-def refusal(error: Throttled | HasherOverloaded) -> HttpResponseBase:
+def refusal(error: Throttled | HasherOverloaded | ThrottleStoreUnavailable) -> HttpResponseBase:
     return json_error(error.status, error.detail, headers={"Retry-After": str(error.retry_after)})
 
 
@@ -34,6 +34,8 @@ class AdminLoginThrottleMiddleware(AsyncMiddleware):
                     await throttle_hit("admin-login-step-ip", ip, settings.RATE_LIMIT_ADMIN_LOGIN)
             except Throttled as throttled:
                 return refusal(throttled)
+            except ThrottleStoreUnavailable as unavailable:
+                return refusal(unavailable)
         return await self.get_response(request)
 
     async def password_step_guard(self, request: HttpRequest, ip: str | None) -> None:
@@ -48,7 +50,7 @@ class AdminLoginThrottleMiddleware(AsyncMiddleware):
     def process_exception(
         self, request: HttpRequest, exception: Exception
     ) -> HttpResponseBase | None:
-        # The admin login's password check found the hashing pool full.
-        if isinstance(exception, HasherOverloaded):
+        # The admin login's password check found the hashing pool full, or Redis away.
+        if isinstance(exception, HasherOverloaded | ThrottleStoreUnavailable):
             return refusal(exception)
         return None

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.tasks import Task, task
 from django.utils import timezone
 
@@ -68,6 +68,10 @@ def delivery_attempt(
     attempt is recorded as failed with its error."""
     try:
         send()
+    except DatabaseError:
+        # Not the mail server's doing, and no retry could be enqueued reliably now: the worker
+        # (accounts/management/commands/db_worker.py) puts this very task back in the queue.
+        raise
     except Exception as error:
         name = current.name
         if permanent_failure(error):

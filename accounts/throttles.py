@@ -1,6 +1,11 @@
 """Fixed-window throttles in a store every worker process shares: PostgreSQL (or SQLite) by
-default, counted atomically with one upsert; Redis when REDIS_URL is set."""
+default, counted atomically with one upsert; Redis when REDIS_URL is set.
 
+Redis not answering refuses what it should count (ThrottleStoreUnavailable, 503 with
+Retry-After) and nothing else; a count it cannot take back is left standing. Redis kept without
+persistence forgets its counts when it restarts: every budget starts afresh."""
+
+import contextlib
 import hashlib
 import ipaddress
 import logging
@@ -17,7 +22,7 @@ from django.db import connection
 from django.db.models import F
 from django.http import HttpRequest
 
-from accounts.exceptions import AccountsError, Throttled
+from accounts.exceptions import AccountsError, Throttled, ThrottleStoreUnavailable
 from accounts.models import ThrottleCounter
 from toolkit import metrics
 from toolkit.client_address import ForwardedAddressInvalid, configured_rule
@@ -123,6 +128,22 @@ def redis_client() -> "redis.asyncio.Redis":
     return redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
 
 
+def redis_errors() -> tuple[type[Exception], ...]:
+    from redis.exceptions import RedisError
+
+    return (RedisError, OSError)
+
+
+def throttle_store_unavailable(error: Exception) -> ThrottleStoreUnavailable:
+    # redis-py's messages name the host and port, never the URL's password.
+    logger.error(
+        "Throttle store unreachable: %s",
+        " ".join(str(error).split())[:200] or type(error).__name__,
+        extra={"event": "throttle.store_unreachable"},
+    )
+    return ThrottleStoreUnavailable()
+
+
 def redis_key(key: str, window_start: int) -> str:
     return f"throttle:{key}:{window_start}"
 
@@ -132,10 +153,13 @@ async def increment(key: str, window_start: int, ttl: int, by: int = 1) -> int:
     window: it only takes back what this window counted)."""
     if settings.REDIS_URL:
         client = redis_client()
-        async with client.pipeline(transaction=True) as pipe:
-            pipe.incrby(redis_key(key, window_start), by)
-            pipe.expire(redis_key(key, window_start), ttl + 1)
-            count, _ = await pipe.execute()
+        try:
+            async with client.pipeline(transaction=True) as pipe:
+                pipe.incrby(redis_key(key, window_start), by)
+                pipe.expire(redis_key(key, window_start), ttl + 1)
+                count, _ = await pipe.execute()
+        except redis_errors() as error:
+            raise throttle_store_unavailable(error) from None
         return int(count)
     if by < 0:
         return await sync_to_async(database_decrement)(key, window_start, -by)
@@ -144,7 +168,10 @@ async def increment(key: str, window_start: int, ttl: int, by: int = 1) -> int:
 
 async def peek(key: str, window_start: int) -> int:
     if settings.REDIS_URL:
-        value = await redis_client().get(redis_key(key, window_start))
+        try:
+            value = await redis_client().get(redis_key(key, window_start))
+        except redis_errors() as error:
+            raise throttle_store_unavailable(error) from None
         return int(value or 0)
     row = await ThrottleCounter.objects.filter(key=key, window_start=window_start).afirst()
     return row.count if row else 0
@@ -187,7 +214,9 @@ def throttle_refused(scope: str, retry_after: int) -> Throttled:
 async def throttle_forgive(attempt: Attempt | None) -> None:
     """Take back one counted attempt, in the window it was counted in."""
     if attempt is not None:
-        await increment(attempt.key, attempt.window_start, attempt.period, by=-1)
+        # Best effort: an answer already decided is not turned into a 503 for want of it.
+        with contextlib.suppress(ThrottleStoreUnavailable):
+            await increment(attempt.key, attempt.window_start, attempt.period, by=-1)
 
 
 async def throttle_hit(scope: str, identity: str | None, rate: Rate) -> None:

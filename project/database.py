@@ -1,18 +1,23 @@
 """Turn a `DATABASE_URL` in any spelling the old backend's users hold into Django's DATABASES entry.
 
 Accepted: `postgresql://`, `postgres://`, `postgresql+asyncpg://`, `postgresql+psycopg://` (and
-`+psycopg2`), `sqlite:///relative/path`, `sqlite:////absolute/path`. asyncpg's `ssl=` becomes
-libpq's `sslmode=`; asyncpg-only options are dropped with a warning. Every error is one sentence
-that names `DATABASE_URL` and never quotes the URL, because the URL carries the password.
+`+psycopg2`), `sqlite:///relative/path`, `sqlite:////absolute/path`. The old backend's spellings
+are translated first (the scheme's driver suffix goes, asyncpg's `ssl=` becomes libpq's
+`sslmode=`, asyncpg-only options are dropped with a warning); then libpq itself parses the URL
+(psycopg's `conninfo_to_dict`), so whatever libpq accepts works as libpq means it: host lists
+(`postgresql://u:p@h1:5432,h2:5432/db?target_session_attrs=read-write`, the way to follow a
+failover), `target_session_attrs`, `load_balance_hosts`, IPv6 in brackets, percent-encoding.
+Every error is one sentence that names `DATABASE_URL` and never quotes the URL, because the URL
+carries the password.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
+from urllib.parse import SplitResult, quote, unquote, urlsplit
 
-from django.core.exceptions import ImproperlyConfigured
+from project.database_options import URL_PARTS, connection_options, fail
 
 POSTGRES_SCHEMES = frozenset(
     {
@@ -25,63 +30,7 @@ POSTGRES_SCHEMES = frozenset(
     }
 )
 SQLITE_SCHEMES = frozenset({"sqlite", "sqlite3"})
-SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
-CHANNEL_BINDING_MODES = ("disable", "prefer", "require")
-
-# asyncpg's `ssl=` takes booleans as well as libpq's modes.
-ASYNCPG_SSL_WORDS = {
-    "true": "require",
-    "1": "require",
-    "yes": "require",
-    "on": "require",
-    "false": "disable",
-    "0": "disable",
-    "no": "disable",
-    "off": "disable",
-}
-
-# libpq connection parameters that are passed to psycopg as they are.
-LIBPQ_PASSTHROUGH = frozenset(
-    {
-        "application_name",
-        "gssencmode",
-        "keepalives",
-        "keepalives_count",
-        "keepalives_idle",
-        "keepalives_interval",
-        "options",
-        "passfile",
-        "sslcert",
-        "sslcompression",
-        "sslcrl",
-        "sslkey",
-        "sslpassword",
-        "sslrootcert",
-        "sslsni",
-        "ssl_min_protocol_version",
-        "ssl_max_protocol_version",
-        "target_session_attrs",
-        "tcp_user_timeout",
-    }
-)
-
-# Options that only asyncpg or SQLAlchemy understand: harmless to drop, worth a warning.
-DROPPED_OPTIONS = frozenset(
-    {
-        "command_timeout",
-        "direct_tls",
-        "max_cached_statement_lifetime",
-        "max_cacheable_statement_size",
-        "prepared_statement_cache_size",
-        "prepared_statement_name_func",
-        "server_settings",
-        "statement_cache_size",
-        "timeout",
-        "async_fallback",
-        "pool_size",
-        "max_overflow",
-    }
-)
+HIGHEST_PORT = 65535
 
 
 @dataclass(frozen=True)
@@ -110,10 +59,6 @@ class DatabaseConfig:
     @property
     def is_postgresql(self) -> bool:
         return bool(self.settings["ENGINE"] == "django.db.backends.postgresql")
-
-
-def fail(reason: str) -> ImproperlyConfigured:
-    return ImproperlyConfigured(f"DATABASE_URL {reason}")
 
 
 def database_config_from_url(url: str, *, base_dir: Path, pool: PoolSettings) -> DatabaseConfig:
@@ -157,9 +102,10 @@ def sqlite_config(url: str, *, base_dir: Path) -> DatabaseConfig:
 
 
 def split_url(url: str) -> SplitResult:
+    """The URL's parts, urllib's way, only to find its query string. A password with an
+    unencoded `?`, `/` or `#` ends the host part early; libpq then finds a malformed port."""
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - urllib validates the port lazily
     except ValueError:
         # urllib's own message can quote the netloc, password included: never chain it.
         raise fail("has a malformed host or port.") from None
@@ -168,17 +114,27 @@ def split_url(url: str) -> SplitResult:
 
 def postgresql_config(url: str, *, pool: PoolSettings) -> DatabaseConfig:
     parts = split_url(url)
-    host = parts.hostname or ""
-    name = unquote(parts.path.lstrip("/"))
-    if not host:
-        raise fail("names no host: expected postgresql://USER:PASSWORD@HOST:PORT/NAME.")
+    # The host part first: a password holding an unencoded `?` shows up as a bad port there,
+    # before its tail is read as a query string.
+    params = libpq_parse(f"postgresql://{parts.netloc}{parts.path}")
+    ports_check(params)
+    translated, warnings = connection_options(parts.query)
+    if parts.fragment:
+        raise fail("has a '#' in it: percent-encode special characters (%23).")
+    if translated:
+        query = "&".join(f"{key}={quote(value, safe='')}" for key, value in translated.items())
+        params = libpq_parse(f"postgresql://{parts.netloc}{parts.path}?{query}")
+    hosts, ports = host_list(params)
+    name = params.get("dbname", "")
     if not name:
         raise fail("names no database: add /NAME after the host.")
     if "/" in name:
         raise fail("has a database name containing '/'.")
 
-    options, warnings = connection_options(parts.query)
-    is_pooler = pool.pooler if pool.pooler is not None else looks_like_pooler(host, parts.port)
+    options: dict[str, Any] = {key: value for key, value in params.items() if key not in URL_PARTS}
+    if "connect_timeout" in options:
+        options["connect_timeout"] = int(options["connect_timeout"])
+    is_pooler = pool.pooler if pool.pooler is not None else looks_like_pooler(hosts, ports)
     statement_timeout_ms = int(pool.statement_timeout * 1000)
     if statement_timeout_ms and not is_pooler:
         # Sent as a startup parameter; PgBouncer in transaction mode rejects startup options.
@@ -198,75 +154,79 @@ def postgresql_config(url: str, *, pool: PoolSettings) -> DatabaseConfig:
     settings: dict[str, Any] = {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": name,
-        "USER": unquote(parts.username or ""),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": host,
-        "PORT": str(parts.port or ""),
+        "USER": params.get("user", ""),
+        "PASSWORD": params.get("password", ""),
+        # libpq's lists as libpq takes them: Django hands both to psycopg unchanged, and psycopg
+        # tries each host in turn (target_session_attrs picks the primary after a failover).
+        "HOST": ",".join(hosts),
+        "PORT": ",".join(ports),
         "CONN_MAX_AGE": 0,  # the pool keeps connections; Django requires 0 with a pool
         "DISABLE_SERVER_SIDE_CURSORS": is_pooler,
         "OPTIONS": options,
     }
-    shown_host = f"[{host}]" if ":" in host else host
-    port = f":{parts.port}" if parts.port else ""
     user = f"{settings['USER']}@" if settings["USER"] else ""
     return DatabaseConfig(
         settings=settings,
         warnings=warnings,
-        label=f"postgresql://{user}{shown_host}{port}/{name}",
+        label=f"postgresql://{user}{shown_hosts(hosts, ports)}/{name}",
     )
+
+
+def libpq_parse(url: str) -> dict[str, str]:
+    """libpq's own reading of a URL (percent-decoding, host lists, IPv6 brackets)."""
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(url)
+    except ProgrammingError:
+        # libpq's message quotes the token it choked on, which may be the password.
+        raise fail("is malformed: percent-encode special characters in it.") from None
+    return {key: str(value) for key, value in params.items()}
+
+
+def host_list(params: dict[str, str]) -> tuple[list[str], list[str]]:
+    """The hosts and ports, checked as libpq would check them when connecting, but now: one
+    port for every host, or one port per host; a blank entry means the default port."""
+    hosts = params.get("host", "").split(",") if params.get("host") else []
+    ports = params.get("port", "").split(",") if "port" in params else []
+    if not hosts:
+        raise fail("names no host: expected postgresql://USER:PASSWORD@HOST:PORT/NAME.")
+    if "" in hosts:
+        raise fail("has an empty entry in its host list.")
+    ports_check(params)
+    if len(ports) > 1 and len(ports) != len(hosts):
+        raise fail(
+            f"names {len(hosts)} host(s) and {len(ports)} ports: give one port per host, "
+            "or one for all of them."
+        )
+    return hosts, ports
+
+
+def ports_check(params: dict[str, str]) -> None:
+    for port in params.get("port", "").split(","):
+        if port and not (port.isdigit() and 0 < int(port) <= HIGHEST_PORT):
+            raise fail("has a malformed host or port.")
+
+
+def shown_hosts(hosts: list[str], ports: list[str]) -> str:
+    """`h1:5432,[::1]:5433`: the hosts and ports of a label."""
+    shown = []
+    for position, host in enumerate(hosts):
+        port = ports[position] if len(ports) > 1 else ports[0] if ports else ""
+        text = f"[{host}]" if ":" in host else host
+        shown.append(f"{text}:{port}" if port else text)
+    return ",".join(shown)
 
 
 # Transaction-mode poolers (PgBouncer and the hosted ones built on it): no startup options, no
 # server-side cursors across transactions.
-POOLER_PORT = 6432  # PgBouncer's customary port
+POOLER_PORT = "6432"  # PgBouncer's customary port
 
 
-def looks_like_pooler(host: str, port: int | None) -> bool:
+def looks_like_pooler(hosts: list[str], ports: list[str]) -> bool:
     """Neon's `-pooler` hosts, Supabase's `pooler.supabase.com`, anything on port 6432."""
-    host = host.lower()
-    return "-pooler." in host or host.endswith(".pooler.supabase.com") or port == POOLER_PORT
-
-
-def connection_options(query: str) -> tuple[dict[str, Any], list[str]]:
-    """libpq options from the URL's query string, and warnings for what was dropped."""
-    options: dict[str, Any] = {}
-    warnings: list[str] = []
-    try:
-        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
-    except ValueError:
-        raise fail("has a malformed query string after '?'.") from None
-    sslmode_from_ssl = None
-    for key, value in pairs:
-        key = key.strip().lower()
-        value = value.strip()
-        if key == "sslmode":
-            options["sslmode"] = one_of(key, value.lower(), SSL_MODES)
-        elif key == "ssl":
-            word = value.lower()
-            sslmode_from_ssl = ASYNCPG_SSL_WORDS.get(word) or one_of(
-                key, word, SSL_MODES + tuple(ASYNCPG_SSL_WORDS)
-            )
-        elif key == "channel_binding":
-            options["channel_binding"] = one_of(key, value.lower(), CHANNEL_BINDING_MODES)
-        elif key == "connect_timeout":
-            if not value.isdigit():
-                raise fail(f"has connect_timeout={value!r}: it must be a whole number of seconds.")
-            options["connect_timeout"] = int(value)
-        elif key in LIBPQ_PASSTHROUGH:
-            options[key] = value
-        elif key in DROPPED_OPTIONS:
-            warnings.append(f"DATABASE_URL option {key!r} is for asyncpg only and was ignored.")
-        elif key.isidentifier():
-            raise fail(f"has the unknown option {key!r}.")
-        else:
-            # Likely a password with an unencoded '?' or '#': never echo what may be part of it.
-            raise fail("has a malformed query string: percent-encode special characters.")
-    if sslmode_from_ssl and options.setdefault("sslmode", sslmode_from_ssl) != sslmode_from_ssl:
-        raise fail("has both sslmode= and ssl= with different meanings: keep one.")
-    return options, warnings
-
-
-def one_of(key: str, value: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise fail(f"has {key}={value!r}: use one of {', '.join(allowed)}.")
-    return value
+    return POOLER_PORT in ports or any(
+        "-pooler." in host.lower() or host.lower().endswith(".pooler.supabase.com")
+        for host in hosts
+    )

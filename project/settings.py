@@ -113,13 +113,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "ninja",
-    # The task queue's table, its admin and `manage.py db_worker` (TASKS_BACKEND=database).
-    "django_tasks_db",
     "accounts",
     # After accounts: audit records its events, mfa extends its user admin and sign-in.
     "audit",
     "mfa",
     "health",
+    # The task queue's table and its admin. After accounts, whose `manage.py db_worker` (this
+    # app's worker, waiting out database outages) replaces this app's own.
+    "django_tasks_db",
 ]
 
 # The fast path (package `fastpath`): Django internals replaced for speed, each pinned by tests.

@@ -18,6 +18,10 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     developer's own .env (which manage.py reads, never overriding) cannot change the outcome."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO")}
     environment.update(dict.fromkeys(documented_variables(), ""))
+    # Except what this run says about its own database (tests/postgres_plugin.py: through
+    # PgBouncer, DB_POOLER=on).
+    if os.environ.get("DB_POOLER"):
+        environment["DB_POOLER"] = os.environ["DB_POOLER"]
     # The test run's development key file (tests/settings.py), not the repository's.
     environment["DEVELOPMENT_SECRET_FILE"] = os.environ.get("DEVELOPMENT_SECRET_FILE", "")
     environment.update(env)
