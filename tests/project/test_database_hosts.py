@@ -12,8 +12,8 @@ from django.db import OperationalError
 from django.db.utils import ConnectionHandler
 
 from project.database import PoolSettings, database_config_from_url
+from tests.support.commands import run_manage
 from tests.support.pgcluster import free_port
-from tests.support.processes import run_manage
 
 BASE = Path("/srv/app")
 POOL = PoolSettings(min_size=0, max_size=4, timeout=2, connect_timeout=3, statement_timeout=30)
