@@ -17,10 +17,11 @@ from tests.accounts.test_admin import admin_login, csrf_token
 from tests.factories import DEFAULT_PASSWORD
 from tests.mfa.helpers import MFA, clock, code, totp_on
 from tests.support.mail import link_token, only_message_to
+from tests.support.markers import POSTGRESQL
 
 __all__ = ["clock"]  # the fixture
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql, pytest.mark.attack]
+pytestmark = [*POSTGRESQL, pytest.mark.attack]
 ME = "/api/auth/me"
 REFRESH = "/api/auth/refresh"
 

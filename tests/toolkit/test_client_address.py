@@ -13,9 +13,10 @@ import pytest
 from accounts.models import AuthSession, User
 from accounts.throttles import throttle_identity
 from tests.factories import DEFAULT_PASSWORD
+from tests.support.markers import POSTGRESQL
 from toolkit.rates import Rate
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql, pytest.mark.attack]
+pytestmark = [*POSTGRESQL, pytest.mark.attack]
 
 
 @pytest.fixture
