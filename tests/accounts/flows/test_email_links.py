@@ -10,7 +10,7 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import EmailToken, EmailTokenPurpose, User
-from tests.accounts.helpers import bearer, signin, signup
+from tests.accounts.helpers import bearer, change_password, confirm_reset, signin, signup
 from tests.factories import DEFAULT_PASSWORD
 from tests.support.mail import html_part, link_token, only_message_to, sent_to
 from toolkit.rates import Rate
@@ -360,11 +360,7 @@ async def assert_link_dead(api, token: str, user_id: str, email: str) -> None:
 
 async def test_a_password_change_ends_a_pending_email_change(api):
     session, token = await pending_change(api, "owner@example.com", "attacker@example.com")
-    changed = await api.post(
-        "/api/auth/password",
-        json={"current_password": DEFAULT_PASSWORD, "new_password": "the owner's new passphrase"},
-        headers=bearer(session),
-    )
+    changed = await change_password(api, session, "the owner's new passphrase")
     assert changed.status_code == 200
     await assert_link_dead(api, token, session["user"]["id"], "owner@example.com")
 
@@ -372,11 +368,7 @@ async def test_a_password_change_ends_a_pending_email_change(api):
 async def test_a_password_reset_ends_a_pending_email_change(api):
     session, token = await pending_change(api, "resetter@example.com", "thief@example.com")
     await api.post("/api/auth/password/reset", json={"email": "resetter@example.com"})
-    reset = link_token(only_message_to("resetter@example.com", "Reset your password"))
-    confirmed = await api.post(
-        "/api/auth/password/reset/confirm",
-        json={"token": reset, "new_password": "the owner's new passphrase"},
-    )
+    confirmed = await confirm_reset(api, "resetter@example.com", "the owner's new passphrase")
     assert confirmed.status_code == 200
     await assert_link_dead(api, token, session["user"]["id"], "resetter@example.com")
 
@@ -386,11 +378,7 @@ async def test_a_password_change_ends_a_pending_verification_link_too(api):
     verify = link_token(
         only_message_to("unverified.changer@example.com", "Confirm your email address")
     )
-    changed = await api.post(
-        "/api/auth/password",
-        json={"current_password": DEFAULT_PASSWORD, "new_password": "the owner's new passphrase"},
-        headers=bearer(session),
-    )
+    changed = await change_password(api, session, "the owner's new passphrase")
     assert changed.status_code == 200
     response = await api.post("/api/auth/email/verify", json={"token": verify})
     assert response.status_code == 400
@@ -399,11 +387,7 @@ async def test_a_password_change_ends_a_pending_verification_link_too(api):
 
 async def test_a_change_asked_for_after_the_password_changed_still_works(api):
     session, _ = await pending_change(api, "later@example.com", "first.try@example.com")
-    changed = await api.post(
-        "/api/auth/password",
-        json={"current_password": DEFAULT_PASSWORD, "new_password": "the owner's new passphrase"},
-        headers=bearer(session),
-    )
+    changed = await change_password(api, session, "the owner's new passphrase")
     fresh = changed.json()
     response = await change(api, fresh, "second.try@example.com", "the owner's new passphrase")
     assert response.status_code == 202

@@ -4,7 +4,7 @@ import pytest
 
 from accounts.models import User
 from mfa.models import RecoveryCode, TOTPDevice
-from tests.accounts.helpers import bearer, signup
+from tests.accounts.helpers import ask_email_change, bearer, signup
 from tests.mfa.helpers import MFA, code, totp_on
 from toolkit.rates import Rate
 
@@ -255,11 +255,7 @@ async def test_turning_totp_on_ends_a_pending_email_change(api, clock):
     from tests.support.mail import link_token, only_message_to
 
     session = await signup(api, "strengthened@example.com")
-    asked = await api.post(
-        "/api/auth/email/change",
-        json={"new_email": "asked.before@example.com", "current_password": PASSWORD},
-        headers=bearer(session),
-    )
+    asked = await ask_email_change(api, session, "asked.before@example.com", PASSWORD)
     assert asked.status_code == 202
     token = link_token(
         only_message_to("asked.before@example.com", "Confirm your new email address")
