@@ -2,6 +2,7 @@
 its user, and a password change needs a calling session that is still live when the change is
 written."""
 
+import httpx
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import transaction
@@ -32,21 +33,27 @@ async def assert_session_dead(api, session: dict) -> None:
     assert refreshed.status_code == 401
 
 
-async def test_admin_change_password_form_ends_the_users_sessions(api):
-    session = await signup(api, "changed-by-staff@example.com")
+async def post_password_form(api, session: dict, staff_email: str, data: dict) -> httpx.Response:
+    """Sign in to the admin as a new superuser and post its password form for `session`'s user."""
     await User.objects.acreate_user(
-        "boss@example.com", "boss-passphrase", is_staff=True, is_superuser=True
+        staff_email, "boss-passphrase", is_staff=True, is_superuser=True
     )
-    assert (await admin_login(api, "boss@example.com", "boss-passphrase")).status_code == 302
+    assert (await admin_login(api, staff_email, "boss-passphrase")).status_code == 302
     url = f"/admin/accounts/user/{session['user']['id']}/password/"
     form = await api.get(url)
-    response = await api.post(
-        url,
-        data={
+    return await api.post(url, data={**data, "csrfmiddlewaretoken": csrf_token(form.text)})
+
+
+async def test_admin_change_password_form_ends_the_users_sessions(api):
+    session = await signup(api, "changed-by-staff@example.com")
+    response = await post_password_form(
+        api,
+        session,
+        "boss@example.com",
+        {
             "password1": "set-by-the-operator-1",
             "password2": "set-by-the-operator-1",
             "usable_password": "true",
-            "csrfmiddlewaretoken": csrf_token(form.text),
         },
     )
     assert response.status_code == 302, response.text[:500]
@@ -57,18 +64,13 @@ async def test_admin_change_password_form_ends_the_users_sessions(api):
 
 async def test_admin_disabling_password_login_ends_the_users_sessions(api):
     session = await signup(api, "disabled-by-staff@example.com")
-    await User.objects.acreate_user(
-        "boss2@example.com", "boss-passphrase", is_staff=True, is_superuser=True
-    )
-    assert (await admin_login(api, "boss2@example.com", "boss-passphrase")).status_code == 302
-    url = f"/admin/accounts/user/{session['user']['id']}/password/"
-    form = await api.get(url)
-    response = await api.post(
-        url,
-        data={
+    response = await post_password_form(
+        api,
+        session,
+        "boss2@example.com",
+        {
             "usable_password": "false",
             "unset-password": "Disable password-based authentication",  # the form's button
-            "csrfmiddlewaretoken": csrf_token(form.text),
         },
     )
     assert response.status_code == 302, response.text[:500]
