@@ -46,16 +46,9 @@ async def post_password_form(api, session: dict, staff_email: str, data: dict) -
 
 async def test_admin_change_password_form_ends_the_users_sessions(api):
     session = await signup(api, "changed-by-staff@example.com")
-    response = await post_password_form(
-        api,
-        session,
-        "boss@example.com",
-        {
-            "password1": "set-by-the-operator-1",
-            "password2": "set-by-the-operator-1",
-            "usable_password": "true",
-        },
-    )
+    new_password = "set-by-the-operator-1"
+    form = {"password1": new_password, "password2": new_password, "usable_password": "true"}
+    response = await post_password_form(api, session, "boss@example.com", form)
     assert response.status_code == 302, response.text[:500]
     await assert_session_dead(api, session)
     revoked = await AuthSession.objects.aget(user_id=session["user"]["id"])
@@ -64,15 +57,11 @@ async def test_admin_change_password_form_ends_the_users_sessions(api):
 
 async def test_admin_disabling_password_login_ends_the_users_sessions(api):
     session = await signup(api, "disabled-by-staff@example.com")
-    response = await post_password_form(
-        api,
-        session,
-        "boss2@example.com",
-        {
-            "usable_password": "false",
-            "unset-password": "Disable password-based authentication",  # the form's button
-        },
-    )
+    form = {
+        "usable_password": "false",
+        "unset-password": "Disable password-based authentication",  # the form's button
+    }
+    response = await post_password_form(api, session, "boss2@example.com", form)
     assert response.status_code == 302, response.text[:500]
     await assert_session_dead(api, session)
 
