@@ -191,17 +191,19 @@ def server_environment(**overrides: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
-    """Start uvicorn subprocesses on the test database; every one is stopped after the test
-    (before pytest-django drops the database, which fails while pooled connections are open)."""
-    servers: list[LiveServer] = []
+def started_servers[Server: LiveServer](
+    kind: type[Server], logs: Path, name: str
+) -> Iterator[Callable[..., Server]]:
+    """Start `kind` subprocesses on the test database, logging to `logs`; every one is stopped
+    afterwards (before pytest-django drops the database, which fails while pooled connections
+    are open)."""
+    servers: list[Server] = []
 
-    def start(*args: str, wait_ready: bool = True, timeout: float = 30, **env: str) -> LiveServer:
-        server = LiveServer(
+    def start(*args: str, wait_ready: bool = True, timeout: float = 30, **env: str) -> Server:
+        server = kind(
             env=server_environment(**env),
             args=list(args),
-            output_path=tmp_path / f"server-{len(servers)}.log",
+            output_path=logs / f"{name}-{len(servers)}.log",
         )
         servers.append(server)
         server.start(wait_ready=wait_ready, timeout=timeout)
@@ -210,24 +212,18 @@ def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Start uvicorn subprocesses on the test database; every one is stopped after the test."""
+    yield from started_servers(LiveServer, tmp_path, "server")
 
 
 @pytest.fixture
 def serve_factory(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
     """Start `make run`'s server on the test database; stopped before the database is dropped."""
-    servers: list[ServeProcess] = []
-
-    def start(wait_ready: bool = True, timeout: float = 30, **env: str) -> ServeProcess:
-        server = ServeProcess(
-            env=server_environment(**env), output_path=tmp_path / f"serve-{len(servers)}.log"
-        )
-        servers.append(server)
-        server.start(wait_ready=wait_ready, timeout=timeout)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+    yield from started_servers(ServeProcess, tmp_path, "serve")
 
 
 def missing_tool(what: str) -> None:
@@ -250,20 +246,7 @@ def module_live_server(
     if not server_environment()["TEST_SERVER_DATABASE_URL"].startswith("postgres"):
         missing_tool("PostgreSQL")
     logs = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
-    servers: list[LiveServer] = []
-
-    def start(*args: str, **env: str) -> LiveServer:
-        server = LiveServer(
-            env=server_environment(**env),
-            args=list(args),
-            output_path=logs / f"server-{len(servers)}.log",
-        )
-        servers.append(server)
-        return server.start()
-
-    yield start
-    for server in servers:
-        server.stop()
+    yield from started_servers(LiveServer, logs, "server")
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
-"""Small helpers for the accounts tests: sign up and sign in through the API."""
+"""Small helpers for the accounts tests: sign up, sign in, and change a password or address
+through the API."""
 
 import httpx
 
 from tests.factories import DEFAULT_PASSWORD
+from tests.support.mail import link_token, only_message_to
 
 
 async def signup(api: httpx.AsyncClient, email: str, password: str = DEFAULT_PASSWORD) -> dict:
@@ -19,3 +21,25 @@ async def signin(api: httpx.AsyncClient, email: str, password: str = DEFAULT_PAS
 
 def bearer(session: dict) -> dict[str, str]:
     return {"Authorization": f"Bearer {session['access_token']}"}
+
+
+async def change_password(
+    api: httpx.AsyncClient, session: dict, new_password: str, current: str = DEFAULT_PASSWORD
+) -> httpx.Response:
+    body = {"current_password": current, "new_password": new_password}
+    return await api.post("/api/auth/password", json=body, headers=bearer(session))
+
+
+async def confirm_reset(api: httpx.AsyncClient, email: str, new_password: str) -> httpx.Response:
+    """Follow the reset link mailed to `email` (asked for already), setting `new_password`."""
+    token = link_token(only_message_to(email, "Reset your password"))
+    return await api.post(
+        "/api/auth/password/reset/confirm", json={"token": token, "new_password": new_password}
+    )
+
+
+async def ask_email_change(
+    api: httpx.AsyncClient, session: dict, new_email: str, password: str = DEFAULT_PASSWORD
+) -> httpx.Response:
+    body = {"new_email": new_email, "current_password": password}
+    return await api.post("/api/auth/email/change", json=body, headers=bearer(session))

@@ -20,13 +20,9 @@ from accounts.models import User
 from tests.conftest import ROOT, missing_tool, server_environment
 from tests.factories import DEFAULT_PASSWORD
 from tests.support.mail import parts, token_in
+from tests.support.markers import LIVE
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.postgresql,
-    pytest.mark.live,
-    pytest.mark.slow,
-]
+pytestmark = [*LIVE, pytest.mark.slow]
 NEW_PASSWORD = "a brand new passphrase"
 
 

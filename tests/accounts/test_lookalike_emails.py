@@ -11,8 +11,9 @@ from accounts.managers import UserManager
 from accounts.models import User
 from tests.accounts.helpers import signin, signup
 from tests.factories import DEFAULT_PASSWORD
+from tests.support.markers import POSTGRESQL
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql, pytest.mark.attack]
+pytestmark = [*POSTGRESQL, pytest.mark.attack]
 
 FULLWIDTH_A = "\uff41"
 CYRILLIC_A = "\u0430"

@@ -15,9 +15,10 @@ from accounts.models import ThrottleCounter, User
 from tests.accounts.helpers import bearer, signup
 from tests.accounts.test_admin import admin_login
 from tests.factories import DEFAULT_PASSWORD
+from tests.support.markers import POSTGRESQL
 from toolkit.rates import Rate
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql, pytest.mark.attack]
+pytestmark = [*POSTGRESQL, pytest.mark.attack]
 SIGNIN = "/api/auth/signin"
 PASSWORD = "/api/auth/password"
 WRONG = "wrong-guess-123"

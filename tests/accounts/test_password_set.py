@@ -2,6 +2,7 @@
 its user, and a password change needs a calling session that is still live when the change is
 written."""
 
+import httpx
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import transaction
@@ -17,10 +18,11 @@ from tests.accounts.test_admin import admin_login, csrf_token
 from tests.factories import DEFAULT_PASSWORD
 from tests.mfa.helpers import MFA, clock, code, totp_on
 from tests.support.mail import link_token, only_message_to
+from tests.support.markers import POSTGRESQL
 
 __all__ = ["clock"]  # the fixture
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql, pytest.mark.attack]
+pytestmark = [*POSTGRESQL, pytest.mark.attack]
 ME = "/api/auth/me"
 REFRESH = "/api/auth/refresh"
 
@@ -31,23 +33,22 @@ async def assert_session_dead(api, session: dict) -> None:
     assert refreshed.status_code == 401
 
 
-async def test_admin_change_password_form_ends_the_users_sessions(api):
-    session = await signup(api, "changed-by-staff@example.com")
+async def post_password_form(api, session: dict, staff_email: str, data: dict) -> httpx.Response:
+    """Sign in to the admin as a new superuser and post its password form for `session`'s user."""
     await User.objects.acreate_user(
-        "boss@example.com", "boss-passphrase", is_staff=True, is_superuser=True
+        staff_email, "boss-passphrase", is_staff=True, is_superuser=True
     )
-    assert (await admin_login(api, "boss@example.com", "boss-passphrase")).status_code == 302
+    assert (await admin_login(api, staff_email, "boss-passphrase")).status_code == 302
     url = f"/admin/accounts/user/{session['user']['id']}/password/"
     form = await api.get(url)
-    response = await api.post(
-        url,
-        data={
-            "password1": "set-by-the-operator-1",
-            "password2": "set-by-the-operator-1",
-            "usable_password": "true",
-            "csrfmiddlewaretoken": csrf_token(form.text),
-        },
-    )
+    return await api.post(url, data={**data, "csrfmiddlewaretoken": csrf_token(form.text)})
+
+
+async def test_admin_change_password_form_ends_the_users_sessions(api):
+    session = await signup(api, "changed-by-staff@example.com")
+    new_password = "set-by-the-operator-1"
+    form = {"password1": new_password, "password2": new_password, "usable_password": "true"}
+    response = await post_password_form(api, session, "boss@example.com", form)
     assert response.status_code == 302, response.text[:500]
     await assert_session_dead(api, session)
     revoked = await AuthSession.objects.aget(user_id=session["user"]["id"])
@@ -56,20 +57,11 @@ async def test_admin_change_password_form_ends_the_users_sessions(api):
 
 async def test_admin_disabling_password_login_ends_the_users_sessions(api):
     session = await signup(api, "disabled-by-staff@example.com")
-    await User.objects.acreate_user(
-        "boss2@example.com", "boss-passphrase", is_staff=True, is_superuser=True
-    )
-    assert (await admin_login(api, "boss2@example.com", "boss-passphrase")).status_code == 302
-    url = f"/admin/accounts/user/{session['user']['id']}/password/"
-    form = await api.get(url)
-    response = await api.post(
-        url,
-        data={
-            "usable_password": "false",
-            "unset-password": "Disable password-based authentication",  # the form's button
-            "csrfmiddlewaretoken": csrf_token(form.text),
-        },
-    )
+    form = {
+        "usable_password": "false",
+        "unset-password": "Disable password-based authentication",  # the form's button
+    }
+    response = await post_password_form(api, session, "boss2@example.com", form)
     assert response.status_code == 302, response.text[:500]
     await assert_session_dead(api, session)
 

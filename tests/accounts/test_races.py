@@ -9,13 +9,9 @@ import pytest
 
 from accounts.models import AuthSession, RefreshToken, User
 from tests.factories import DEFAULT_PASSWORD
+from tests.support.markers import LIVE
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.postgresql,
-    pytest.mark.live,
-    pytest.mark.attack,
-]
+pytestmark = [*LIVE, pytest.mark.attack]
 
 
 def mixed_case(email: str, n: int) -> str:

@@ -19,9 +19,9 @@ from accounts.client import ClientInfo
 from accounts.exceptions import EmailAlreadyRegistered
 from accounts.flows.signup import _user_create
 from accounts.models import EmailToken, User
-from tests.accounts.helpers import bearer, signup
+from tests.accounts.helpers import ask_email_change, bearer, change_password, confirm_reset, signup
 from tests.accounts.test_admin import admin_login
-from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.factories import UserFactory
 from tests.support.mail import link_token, only_message_to, sent_to
 from tests.support.pgcluster import free_port
 from toolkit.tasks import enqueue_with_transaction, retry_delay
@@ -264,11 +264,7 @@ async def run_queued(task) -> None:
 
 async def test_a_password_change_notice_goes_to_the_address_it_concerned(api, database_tasks):
     session = await signup(api, "before.move@example.com")
-    response = await api.post(
-        "/api/auth/password",
-        json={"current_password": DEFAULT_PASSWORD, "new_password": "new passphrase!"},
-        headers=bearer(session),
-    )
+    response = await change_password(api, session, "new passphrase!")
     assert response.status_code == 200
     # The address moves before a worker gets to the notice.
     await User.objects.filter(pk=session["user"]["id"]).aupdate(email="after.move@example.com")
@@ -281,11 +277,7 @@ async def test_a_password_reset_notice_goes_to_the_address_that_was_reset(api, d
     await UserFactory().create("reset.before.move@example.com")
     await api.post("/api/auth/password/reset", json={"email": "reset.before.move@example.com"})
     await run_queued(tasks.password_reset_send)
-    token = link_token(only_message_to("reset.before.move@example.com", "Reset your password"))
-    confirmed = await api.post(
-        "/api/auth/password/reset/confirm",
-        json={"token": token, "new_password": "a brand new passphrase"},
-    )
+    confirmed = await confirm_reset(api, "reset.before.move@example.com", "a brand new passphrase")
     assert confirmed.status_code == 200
     await User.objects.filter(email="reset.before.move@example.com").aupdate(
         email="reset.after.move@example.com"
@@ -307,17 +299,9 @@ async def test_an_address_change_link_queued_before_a_password_change_is_never_m
     api, database_tasks
 ):
     session = await signup(api, "slow.worker@example.com")
-    asked = await api.post(
-        "/api/auth/email/change",
-        json={"new_email": "too.late@example.com", "current_password": DEFAULT_PASSWORD},
-        headers=bearer(session),
-    )
+    asked = await ask_email_change(api, session, "too.late@example.com")
     assert asked.status_code == 202
-    changed = await api.post(
-        "/api/auth/password",
-        json={"current_password": DEFAULT_PASSWORD, "new_password": "new passphrase!"},
-        headers=bearer(session),
-    )
+    changed = await change_password(api, session, "new passphrase!")
     assert changed.status_code == 200
     # Only now does a worker get to the link.
     await run_queued(tasks.email_change_send)
@@ -327,22 +311,14 @@ async def test_an_address_change_link_queued_before_a_password_change_is_never_m
 
 async def test_an_address_change_link_is_made_while_the_asking_session_lives(api, database_tasks):
     session = await signup(api, "quick.worker@example.com")
-    await api.post(
-        "/api/auth/email/change",
-        json={"new_email": "in.time@example.com", "current_password": DEFAULT_PASSWORD},
-        headers=bearer(session),
-    )
+    await ask_email_change(api, session, "in.time@example.com")
     await run_queued(tasks.email_change_send)
     only_message_to("in.time@example.com", "Confirm your new email address")
 
 
 async def test_a_confirmed_change_commits_its_notice_to_the_old_address(api, database_tasks):
     session = await signup(api, "committed.old@example.com")
-    await api.post(
-        "/api/auth/email/change",
-        json={"new_email": "committed.new@example.com", "current_password": DEFAULT_PASSWORD},
-        headers=bearer(session),
-    )
+    await ask_email_change(api, session, "committed.new@example.com")
     await run_queued(tasks.email_change_send)
     token = link_token(
         only_message_to("committed.new@example.com", "Confirm your new email address")

@@ -8,9 +8,10 @@ from tests.accounts.helpers import signup
 from tests.accounts.test_password_guessing import client_from
 from tests.factories import DEFAULT_PASSWORD
 from tests.mfa.helpers import MFA, clock, code, totp_on
+from tests.support.markers import POSTGRESQL
 from toolkit.rates import Rate
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql, pytest.mark.attack]
+pytestmark = [*POSTGRESQL, pytest.mark.attack]
 __all__ = ["clock"]  # the fixture
 VERIFY = f"{MFA}/verify"
 WRONG = "000000"

@@ -15,8 +15,9 @@ from mfa import totp
 from mfa.models import TOTPDevice
 from mfa.sealing import secret_open
 from tests.factories import DEFAULT_PASSWORD
+from tests.support.markers import POSTGRESQL
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql, pytest.mark.slow]
+pytestmark = [*POSTGRESQL, pytest.mark.slow]
 MFA = "/api/auth/mfa"
 # Seconds into confirm's transaction at which setup arrives: at once, and while confirm holds
 # the device's row lock (the trigger below makes that last a while).

@@ -5,12 +5,9 @@ import time
 import httpx
 import pytest
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.postgresql,
-    pytest.mark.live,
-    pytest.mark.attack,
-]
+from tests.support.markers import LIVE
+
+pytestmark = [*LIVE, pytest.mark.attack]
 EVIL_HOST = "evil.example"
 
 

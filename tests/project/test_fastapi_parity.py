@@ -12,9 +12,10 @@ import pytest
 
 from tests.conftest import ROOT, subprocess_database_url
 from tests.postgres_plugin import running_in_ci
+from tests.support.markers import POSTGRESQL
 from tests.support.pgcluster import free_port
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql]
+pytestmark = POSTGRESQL
 PEER = ROOT.parent / "shared" / "peer" / "run"
 SIGNUP = "/api/auth/signup"
 # Bodies both services refuse; password rules differ on purpose (ours are Django's validators,

@@ -18,14 +18,9 @@ from django.utils import timezone
 
 from accounts.tokens import access_token_encode
 from tests.factories import DEFAULT_PASSWORD
+from tests.support.markers import LIVE
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.postgresql,
-    pytest.mark.live,
-    pytest.mark.attack,
-    pytest.mark.slow,
-]
+pytestmark = [*LIVE, pytest.mark.attack, pytest.mark.slow]
 
 # Schema-valid passwords can still fail Django's validators (common, numeric): the schema cannot
 # say so, hence no positive_data_acceptance.

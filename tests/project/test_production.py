@@ -8,13 +8,9 @@ import httpx
 import pytest
 
 from tests.support.commands import ROOT
+from tests.support.markers import LIVE
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.postgresql,
-    pytest.mark.live,
-    pytest.mark.attack,
-]
+pytestmark = [*LIVE, pytest.mark.attack]
 HOST = "api.example.com"
 HTTPS = {"Host": HOST, "X-Forwarded-Proto": "https"}
 PRODUCTION = {

@@ -9,9 +9,10 @@ import httpx
 import pytest
 
 from tests.conftest import missing_tool
+from tests.support.markers import POSTGRESQL
 from tests.support.pgcluster import free_port
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql, pytest.mark.slow]
+pytestmark = [*POSTGRESQL, pytest.mark.slow]
 
 TOKEN = "prometheus-scrape-token-0123456789"
 

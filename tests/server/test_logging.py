@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support.markers import POSTGRESQL
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql]
+pytestmark = POSTGRESQL
 
 
 def json_lines(output: str) -> list[dict]:

@@ -11,14 +11,9 @@ import httpx
 import pytest
 
 from tests.factories import DEFAULT_PASSWORD
+from tests.support.markers import LIVE
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.postgresql,
-    pytest.mark.live,
-    pytest.mark.attack,
-    pytest.mark.slow,
-]
+pytestmark = [*LIVE, pytest.mark.attack, pytest.mark.slow]
 STORM = 200
 CONCURRENCY = 2
 QUEUE = 8

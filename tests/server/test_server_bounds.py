@@ -10,13 +10,9 @@ import time
 import httpx
 import pytest
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.postgresql,
-    pytest.mark.live,
-    pytest.mark.attack,
-    pytest.mark.slow,
-]
+from tests.support.markers import LIVE
+
+pytestmark = [*LIVE, pytest.mark.attack, pytest.mark.slow]
 
 HEADER_TIMEOUT = 2.0
 BOUNDS = {"HEADER_TIMEOUT": str(HEADER_TIMEOUT), "MAX_HEADER_BYTES": "65536"}

@@ -16,13 +16,9 @@ from django.conf import settings
 from accounts.models import AuthSession, RefreshToken, User
 from tests.conftest import subprocess_database_url
 from tests.factories import DEFAULT_PASSWORD
+from tests.support.markers import LIVE
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.postgresql,
-    pytest.mark.live,
-    pytest.mark.slow,
-]
+pytestmark = [*LIVE, pytest.mark.slow]
 
 APPLICATION_NAME = "shutdown-storm"
 CLIENTS = 16

@@ -8,14 +8,10 @@ import httpx
 import pytest
 from django.conf import settings
 
+from tests.support.markers import LIVE
 from tests.support.pgcluster import Cluster, free_port, start_cluster
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.postgresql,
-    pytest.mark.live,
-    pytest.mark.slow,
-]
+pytestmark = [*LIVE, pytest.mark.slow]
 SECRET = "pw-that-must-never-show"
 
 

@@ -13,9 +13,10 @@ import pytest
 from accounts.models import AuthSession, User
 from accounts.throttles import throttle_identity
 from tests.factories import DEFAULT_PASSWORD
+from tests.support.markers import POSTGRESQL
 from toolkit.rates import Rate
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql, pytest.mark.attack]
+pytestmark = [*POSTGRESQL, pytest.mark.attack]
 
 
 @pytest.fixture
@@ -35,6 +36,16 @@ async def signup_from(address: str, email: str, headers: dict[str, str] | None =
             json={"email": email, "password": DEFAULT_PASSWORD},
             headers=headers or {},
         )
+
+
+async def recorded_address(
+    address: str, email: str, headers: dict[str, str] | None = None
+) -> str | None:
+    """Sign up from `address` and answer the client address the new session recorded."""
+    response = await signup_from(address, email, headers)
+    assert response.status_code == 201, response.text
+    session = await AuthSession.objects.aget(user__email=email)
+    return session.client_ip
 
 
 @pytest.mark.parametrize(
@@ -74,10 +85,7 @@ async def test_ipv4_mapped_ipv6_shares_the_ipv4_addresss_bucket(one_signup_an_ho
 
 
 async def test_sessions_record_the_full_ipv6_address_not_its_network():
-    response = await signup_from("2001:db8:1:2::abcd", "full@example.com")
-    assert response.status_code == 201
-    session = await AuthSession.objects.aget(user__email="full@example.com")
-    assert session.client_ip == "2001:db8:1:2::abcd"
+    assert await recorded_address("2001:db8:1:2::abcd", "full@example.com") == "2001:db8:1:2::abcd"
 
 
 @pytest.mark.parametrize(
@@ -92,12 +100,10 @@ async def test_sessions_record_the_full_ipv6_address_not_its_network():
 async def test_client_ip_header_accepts_host_port_forms(settings, entry, recorded):
     settings.CLIENT_IP_HEADER = "X-Forwarded-For"
     email = f"port{abs(hash(entry))}@example.com"
-    response = await signup_from(
-        "10.0.0.1", email, headers={"X-Forwarded-For": f"198.51.100.1, {entry}"}
+    assert (
+        await recorded_address("10.0.0.1", email, {"X-Forwarded-For": f"198.51.100.1, {entry}"})
+        == recorded
     )
-    assert response.status_code == 201, response.text
-    session = await AuthSession.objects.aget(user__email=email)
-    assert session.client_ip == recorded
 
 
 async def test_clients_behind_the_proxy_sending_ports_keep_their_own_buckets(one_signup_an_hour):
@@ -137,10 +143,7 @@ async def test_admin_login_with_garbage_client_ip_header_is_a_json_400(api, sett
 
 async def test_requests_without_the_client_ip_header_use_the_peer_address(settings):
     settings.CLIENT_IP_HEADER = "X-Forwarded-For"
-    response = await signup_from("192.0.2.44", "direct@example.com")
-    assert response.status_code == 201
-    session = await AuthSession.objects.aget(user__email="direct@example.com")
-    assert session.client_ip == "192.0.2.44"
+    assert await recorded_address("192.0.2.44", "direct@example.com") == "192.0.2.44"
 
 
 async def test_per_email_and_ip_failure_budget_is_shared_by_an_ipv6_64(settings, users):
@@ -207,22 +210,21 @@ async def test_a_spoofed_header_from_an_untrusted_peer_does_not_escape_the_throt
 
 async def test_a_spoofed_header_from_an_untrusted_peer_is_not_the_sessions_address(settings):
     settings.CLIENT_IP_HEADER = "X-Forwarded-For"
-    response = await signup_from(
-        UNTRUSTED_PEER, "spoofed@example.com", {"X-Forwarded-For": "198.51.100.1"}
+    assert (
+        await recorded_address(
+            UNTRUSTED_PEER, "spoofed@example.com", {"X-Forwarded-For": "198.51.100.1"}
+        )
+        == UNTRUSTED_PEER
     )
-    assert response.status_code == 201
-    session = await AuthSession.objects.aget(user__email="spoofed@example.com")
-    assert session.client_ip == UNTRUSTED_PEER
 
 
 @pytest.mark.parametrize("entry", GARBAGE)
 async def test_garbage_in_the_header_from_an_untrusted_peer_is_ignored_not_refused(settings, entry):
     settings.CLIENT_IP_HEADER = "X-Forwarded-For"
     email = f"ignored{abs(hash(entry))}@example.com"
-    response = await signup_from(UNTRUSTED_PEER, email, {"X-Forwarded-For": entry})
-    assert response.status_code == 201, response.text
-    session = await AuthSession.objects.aget(user__email=email)
-    assert session.client_ip == UNTRUSTED_PEER
+    assert (
+        await recorded_address(UNTRUSTED_PEER, email, {"X-Forwarded-For": entry}) == UNTRUSTED_PEER
+    )
 
 
 async def test_the_admin_login_throttle_counts_an_untrusted_peer_whatever_its_header(settings):
@@ -247,12 +249,12 @@ async def test_the_admin_login_throttle_counts_an_untrusted_peer_whatever_its_he
 
 async def test_the_header_from_a_trusted_peer_is_the_sessions_address(settings):
     settings.CLIENT_IP_HEADER = "X-Forwarded-For"
-    response = await signup_from(
-        TRUSTED_PEER, "proxied@example.com", {"X-Forwarded-For": "198.51.100.1"}
+    assert (
+        await recorded_address(
+            TRUSTED_PEER, "proxied@example.com", {"X-Forwarded-For": "198.51.100.1"}
+        )
+        == "198.51.100.1"
     )
-    assert response.status_code == 201
-    session = await AuthSession.objects.aget(user__email="proxied@example.com")
-    assert session.client_ip == "198.51.100.1"
 
 
 @pytest.mark.parametrize(
@@ -268,10 +270,7 @@ async def test_trusted_proxies_are_the_configured_networks_only(settings, peer, 
     settings.CLIENT_IP_HEADER = "X-Forwarded-For"
     settings.TRUSTED_PROXIES = (ipaddress.ip_network("192.0.2.0/24"),)
     email = f"net{abs(hash(peer))}@example.com"
-    response = await signup_from(peer, email, {"X-Forwarded-For": "198.51.100.1"})
-    assert response.status_code == 201
-    session = await AuthSession.objects.aget(user__email=email)
-    assert session.client_ip == recorded
+    assert await recorded_address(peer, email, {"X-Forwarded-For": "198.51.100.1"}) == recorded
 
 
 async def test_the_access_log_ignores_a_spoofed_header_from_an_untrusted_peer(

@@ -10,7 +10,7 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import EmailToken, EmailTokenPurpose, User
-from tests.accounts.helpers import bearer, signin, signup
+from tests.accounts.helpers import bearer, change_password, confirm_reset, signin, signup
 from tests.factories import DEFAULT_PASSWORD
 from tests.support.mail import html_part, link_token, only_message_to, sent_to
 from toolkit.rates import Rate
@@ -326,21 +326,34 @@ async def test_a_newer_change_request_kills_the_older_link(api):
     assert (await api.post(CONFIRM, json={"token": newer})).status_code == 200
 
 
-async def test_change_is_throttled_per_new_address(api, settings):
-    one = await signup(api, "spammer1@example.com")
+async def two_changes(api, settings, limit: str, email: str, *new_emails: str) -> list[int]:
+    """Sign up `email`, allow one change an hour under the throttle setting `limit`, and ask
+    for a change to each of `new_emails`: their statuses."""
+    session = await signup(api, email)
     settings.RATE_LIMITS = True
-    settings.RATE_LIMIT_EMAIL_CHANGE_EMAIL = Rate(count=1, period=3600)
-    assert (await change(api, one, "victim@example.com")).status_code == 202
-    assert (await change(api, one, "victim@example.com")).status_code == 429
-    assert len(sent_to("victim@example.com")) == 1
+    setattr(settings, limit, Rate(count=1, period=3600))
+    return [(await change(api, session, new_email)).status_code for new_email in new_emails]
+
+
+async def test_change_is_throttled_per_new_address(api, settings):
+    victim = "victim@example.com"
+    statuses = await two_changes(
+        api, settings, "RATE_LIMIT_EMAIL_CHANGE_EMAIL", "spammer1@example.com", victim, victim
+    )
+    assert statuses == [202, 429]
+    assert len(sent_to(victim)) == 1
 
 
 async def test_change_is_throttled_per_client_ip(api, settings):
-    one = await signup(api, "ipchanger@example.com")
-    settings.RATE_LIMITS = True
-    settings.RATE_LIMIT_EMAIL_CHANGE = Rate(count=1, period=3600)
-    assert (await change(api, one, "a.new@example.com")).status_code == 202
-    assert (await change(api, one, "b.new@example.com")).status_code == 429
+    statuses = await two_changes(
+        api,
+        settings,
+        "RATE_LIMIT_EMAIL_CHANGE",
+        "ipchanger@example.com",
+        "a.new@example.com",
+        "b.new@example.com",
+    )
+    assert statuses == [202, 429]
 
 
 async def pending_change(api, email: str, new_email: str) -> tuple[dict, str]:
@@ -360,11 +373,7 @@ async def assert_link_dead(api, token: str, user_id: str, email: str) -> None:
 
 async def test_a_password_change_ends_a_pending_email_change(api):
     session, token = await pending_change(api, "owner@example.com", "attacker@example.com")
-    changed = await api.post(
-        "/api/auth/password",
-        json={"current_password": DEFAULT_PASSWORD, "new_password": "the owner's new passphrase"},
-        headers=bearer(session),
-    )
+    changed = await change_password(api, session, "the owner's new passphrase")
     assert changed.status_code == 200
     await assert_link_dead(api, token, session["user"]["id"], "owner@example.com")
 
@@ -372,11 +381,7 @@ async def test_a_password_change_ends_a_pending_email_change(api):
 async def test_a_password_reset_ends_a_pending_email_change(api):
     session, token = await pending_change(api, "resetter@example.com", "thief@example.com")
     await api.post("/api/auth/password/reset", json={"email": "resetter@example.com"})
-    reset = link_token(only_message_to("resetter@example.com", "Reset your password"))
-    confirmed = await api.post(
-        "/api/auth/password/reset/confirm",
-        json={"token": reset, "new_password": "the owner's new passphrase"},
-    )
+    confirmed = await confirm_reset(api, "resetter@example.com", "the owner's new passphrase")
     assert confirmed.status_code == 200
     await assert_link_dead(api, token, session["user"]["id"], "resetter@example.com")
 
@@ -386,11 +391,7 @@ async def test_a_password_change_ends_a_pending_verification_link_too(api):
     verify = link_token(
         only_message_to("unverified.changer@example.com", "Confirm your email address")
     )
-    changed = await api.post(
-        "/api/auth/password",
-        json={"current_password": DEFAULT_PASSWORD, "new_password": "the owner's new passphrase"},
-        headers=bearer(session),
-    )
+    changed = await change_password(api, session, "the owner's new passphrase")
     assert changed.status_code == 200
     response = await api.post("/api/auth/email/verify", json={"token": verify})
     assert response.status_code == 400
@@ -399,11 +400,7 @@ async def test_a_password_change_ends_a_pending_verification_link_too(api):
 
 async def test_a_change_asked_for_after_the_password_changed_still_works(api):
     session, _ = await pending_change(api, "later@example.com", "first.try@example.com")
-    changed = await api.post(
-        "/api/auth/password",
-        json={"current_password": DEFAULT_PASSWORD, "new_password": "the owner's new passphrase"},
-        headers=bearer(session),
-    )
+    changed = await change_password(api, session, "the owner's new passphrase")
     fresh = changed.json()
     response = await change(api, fresh, "second.try@example.com", "the owner's new passphrase")
     assert response.status_code == 202

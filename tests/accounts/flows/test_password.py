@@ -24,6 +24,23 @@ ACCEPTED = {"message": "If the address is registered, a reset link is on its way
 NEW_PASSWORD = "a brand new passphrase"
 
 
+async def assert_only_the_new_password_works(api, email: str, fresh: dict, *old: dict) -> None:
+    """`fresh` (the answer to the change) is a live session, every `old` one is dead, and only
+    NEW_PASSWORD signs in."""
+    assert (await api.get("/api/auth/me", headers=bearer(fresh))).status_code == 200
+    for session in old:
+        assert (await api.get("/api/auth/me", headers=bearer(session))).status_code == 401
+        refreshed = await api.post(
+            "/api/auth/refresh", json={"refresh_token": session["refresh_token"]}
+        )
+        assert refreshed.status_code == 401
+    await signin(api, email, NEW_PASSWORD)
+    old_password = await api.post(
+        "/api/auth/signin", json={"email": email, "password": DEFAULT_PASSWORD}
+    )
+    assert old_password.status_code == 401
+
+
 async def test_password_change_replaces_every_session(api):
     first = await signup(api, "changer@example.com")
     second = await signin(api, "changer@example.com")
@@ -34,18 +51,7 @@ async def test_password_change_replaces_every_session(api):
     )
     assert response.status_code == 200
     fresh = response.json()
-    assert (await api.get("/api/auth/me", headers=bearer(fresh))).status_code == 200
-    for old in (first, second):
-        assert (await api.get("/api/auth/me", headers=bearer(old))).status_code == 401
-        refreshed = await api.post(
-            "/api/auth/refresh", json={"refresh_token": old["refresh_token"]}
-        )
-        assert refreshed.status_code == 401
-    await signin(api, "changer@example.com", NEW_PASSWORD)
-    old_password = await api.post(
-        "/api/auth/signin", json={"email": "changer@example.com", "password": DEFAULT_PASSWORD}
-    )
-    assert old_password.status_code == 401
+    await assert_only_the_new_password_works(api, "changer@example.com", fresh, first, second)
 
 
 async def test_password_change_with_a_wrong_current_password_is_400(api):
@@ -140,18 +146,7 @@ async def test_reset_confirm_sets_the_password_revokes_every_session_and_verifie
     assert set(fresh) == {"user", "access_token", "refresh_token", "token_type", "expires_in"}
     assert fresh["user"]["email_verified"] is True
     assert response.headers["cache-control"] == "no-store"
-    assert (await api.get("/api/auth/me", headers=bearer(fresh))).status_code == 200
-    for old in (first, second):
-        assert (await api.get("/api/auth/me", headers=bearer(old))).status_code == 401
-        refreshed = await api.post(
-            "/api/auth/refresh", json={"refresh_token": old["refresh_token"]}
-        )
-        assert refreshed.status_code == 401
-    await signin(api, "forgetful@example.com", NEW_PASSWORD)
-    old_password = await api.post(
-        "/api/auth/signin", json={"email": "forgetful@example.com", "password": DEFAULT_PASSWORD}
-    )
-    assert old_password.status_code == 401
+    await assert_only_the_new_password_works(api, "forgetful@example.com", fresh, first, second)
     assert (await User.objects.aget(email="forgetful@example.com")).email_verified
 
 

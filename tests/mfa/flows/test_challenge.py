@@ -12,7 +12,7 @@ from accounts.models import AuthSession
 from accounts.tokens import access_token_decode
 from audit.models import AuthEvent
 from mfa.models import MfaChallenge
-from tests.accounts.helpers import bearer, signup
+from tests.accounts.helpers import bearer, change_password, confirm_reset, signup
 from tests.factories import DEFAULT_PASSWORD
 from tests.mfa.helpers import MFA, code, totp_on
 from tests.support.mail import link_token, only_message_to
@@ -272,11 +272,7 @@ async def test_a_challenge_dies_when_the_password_changes(api, clock):
     session = await signup(api, "changed.meanwhile@example.com")
     secret, _ = await totp_on(api, session, clock)
     challenge = await challenge_for(api, "changed.meanwhile@example.com")
-    changed = await api.post(
-        "/api/auth/password",
-        json={"current_password": PASSWORD, "new_password": "the owner's new passphrase"},
-        headers=bearer(session),
-    )
+    changed = await change_password(api, session, "the owner's new passphrase", PASSWORD)
     assert changed.status_code == 200
     assert await answer(api, challenge, secret, clock) == 401
     assert not await MfaChallenge.objects.aexists()
@@ -287,11 +283,7 @@ async def test_a_challenge_dies_when_the_password_is_reset(api, clock):
     secret, _ = await totp_on(api, session, clock)
     challenge = await challenge_for(api, "reset.meanwhile@example.com")
     await api.post("/api/auth/password/reset", json={"email": "reset.meanwhile@example.com"})
-    token = link_token(only_message_to("reset.meanwhile@example.com", "Reset your password"))
-    reset = await api.post(
-        "/api/auth/password/reset/confirm",
-        json={"token": token, "new_password": "the owner's new passphrase"},
-    )
+    reset = await confirm_reset(api, "reset.meanwhile@example.com", "the owner's new passphrase")
     assert reset.status_code == 200
     assert await answer(api, challenge, secret, clock) == 401
 

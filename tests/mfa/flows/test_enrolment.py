@@ -4,7 +4,7 @@ import pytest
 
 from accounts.models import User
 from mfa.models import RecoveryCode, TOTPDevice
-from tests.accounts.helpers import bearer, signup
+from tests.accounts.helpers import ask_email_change, bearer, signup
 from tests.mfa.helpers import MFA, code, totp_on
 from toolkit.rates import Rate
 
@@ -101,15 +101,20 @@ async def test_codes_within_one_step_either_side_are_accepted_two_steps_are_not(
     assert response.status_code == (200 if accepted else 400)
 
 
+async def status_for_code(api, session: dict, endpoint: str, totp_code: str) -> int:
+    """The status of posting `totp_code` to the second-factor `endpoint` as `session`."""
+    response = await api.post(
+        f"{MFA}/{endpoint}", json={"code": totp_code}, headers=bearer(session)
+    )
+    return response.status_code
+
+
 async def test_a_code_two_steps_ahead_is_refused(api, clock):
     session = await signup(api, "ahead@example.com")
     secret = (await api.post(f"{MFA}/totp/setup", headers=bearer(session))).json()["secret"]
-    response = await api.post(
-        f"{MFA}/totp/confirm",
-        json={"code": code(secret, clock.step() + 2)},
-        headers=bearer(session),
+    assert (
+        await status_for_code(api, session, "totp/confirm", code(secret, clock.step() + 2)) == 400
     )
-    assert response.status_code == 400
 
 
 async def test_window_edges_follow_the_clock_at_a_step_boundary(api, clock):
@@ -117,37 +122,21 @@ async def test_window_edges_follow_the_clock_at_a_step_boundary(api, clock):
     secret = (await api.post(f"{MFA}/totp/setup", headers=bearer(session))).json()["secret"]
     step = clock.step()
     clock.now = (step + 2) * 30  # the first second of step + 2: step is now two behind
-    late = await api.post(
-        f"{MFA}/totp/confirm", json={"code": code(secret, step)}, headers=bearer(session)
-    )
-    assert late.status_code == 400
+    assert await status_for_code(api, session, "totp/confirm", code(secret, step)) == 400
     clock.now -= 0.001  # the last instant of step + 1: step is one behind
-    in_time = await api.post(
-        f"{MFA}/totp/confirm", json={"code": code(secret, step)}, headers=bearer(session)
-    )
-    assert in_time.status_code == 200
+    assert await status_for_code(api, session, "totp/confirm", code(secret, step)) == 200
 
 
 async def test_a_used_code_is_refused_again_and_so_is_an_older_one(api, clock):
     session = await signup(api, "replay@example.com")
     secret, _ = await totp_on(api, session, clock)
     now = code(secret, clock.step())
-    first = await api.post(f"{MFA}/recovery-codes", json={"code": now}, headers=bearer(session))
-    assert first.status_code == 200
-    replay = await api.post(f"{MFA}/recovery-codes", json={"code": now}, headers=bearer(session))
-    assert replay.status_code == 400
-    older = await api.post(
-        f"{MFA}/recovery-codes",
-        json={"code": code(secret, clock.step() - 1)},
-        headers=bearer(session),
-    )
-    assert older.status_code == 400
-    newer = await api.post(
-        f"{MFA}/recovery-codes",
-        json={"code": code(secret, clock.step() + 1)},
-        headers=bearer(session),
-    )
-    assert newer.status_code == 200
+    assert await status_for_code(api, session, "recovery-codes", now) == 200
+    assert await status_for_code(api, session, "recovery-codes", now) == 400  # replayed
+    older = code(secret, clock.step() - 1)
+    assert await status_for_code(api, session, "recovery-codes", older) == 400
+    newer = code(secret, clock.step() + 1)
+    assert await status_for_code(api, session, "recovery-codes", newer) == 200
 
 
 async def test_regenerating_recovery_codes_kills_the_old_ones(api, clock):
@@ -255,11 +244,7 @@ async def test_turning_totp_on_ends_a_pending_email_change(api, clock):
     from tests.support.mail import link_token, only_message_to
 
     session = await signup(api, "strengthened@example.com")
-    asked = await api.post(
-        "/api/auth/email/change",
-        json={"new_email": "asked.before@example.com", "current_password": PASSWORD},
-        headers=bearer(session),
-    )
+    asked = await ask_email_change(api, session, "asked.before@example.com", PASSWORD)
     assert asked.status_code == 202
     token = link_token(
         only_message_to("asked.before@example.com", "Confirm your new email address")

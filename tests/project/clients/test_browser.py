@@ -14,13 +14,9 @@ import pytest
 
 from tests.factories import DEFAULT_PASSWORD
 from tests.project.clients.conftest import failed
+from tests.support.markers import LIVE
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.postgresql,
-    pytest.mark.live,
-    pytest.mark.slow,
-]
+pytestmark = [*LIVE, pytest.mark.slow]
 
 PAGE = "<!DOCTYPE html><html><head><title>frontend</title></head><body>frontend</body></html>"
 TIMEOUT_MS = 15_000

@@ -14,13 +14,9 @@ import httpx
 import pytest
 
 from tests.factories import DEFAULT_PASSWORD
+from tests.support.markers import LIVE
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.postgresql,
-    pytest.mark.live,
-    pytest.mark.slow,
-]
+pytestmark = [*LIVE, pytest.mark.slow]
 
 PACKAGE = "accounts_client"
 NEW_PASSWORD = "another horse battery staple"

@@ -8,13 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.project.clients.conftest import CLIENTS_DIR
+from tests.support.markers import LIVE
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.postgresql,
-    pytest.mark.live,
-    pytest.mark.slow,
-]
+pytestmark = [*LIVE, pytest.mark.slow]
 
 SOURCES = CLIENTS_DIR / "typescript"
 
