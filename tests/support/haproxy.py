@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.pgcluster import free_port
-from tests.support.process import Process
+from tests.support.process import Process, system_binary
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEPLOY_CONFIG = ROOT / "deploy" / "haproxy.cfg"
@@ -24,10 +24,7 @@ class HAProxyUnavailable(Exception):
 
 
 def haproxy_binary() -> str:
-    found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/bin")
-    if found is None:
-        raise HAProxyUnavailable("haproxy is not installed")
-    return found
+    return system_binary("haproxy", HAProxyUnavailable)
 
 
 def render(template: str, *, port: int, servers: list[int], socket_path: Path) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from tests.support.pgcluster import SUPERUSER, free_port
-from tests.support.process import Process
+from tests.support.process import Process, system_binary
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEPLOY_CONFIG = ROOT / "deploy" / "pgbouncer.ini"
@@ -22,10 +22,7 @@ class PgBouncerUnavailable(Exception):
 
 
 def pgbouncer_binary() -> str:
-    found = shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin:/usr/bin")
-    if found is None:
-        raise PgBouncerUnavailable("pgbouncer is not installed")
-    return found
+    return system_binary("pgbouncer", PgBouncerUnavailable)
 
 
 def render(template: str, *, databases: dict[str, str], settings: dict[str, str]) -> str:

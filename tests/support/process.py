@@ -3,6 +3,7 @@ signalled, stopped (never leaving a child behind)."""
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,6 +14,15 @@ from pathlib import Path
 
 class ProcessFailed(Exception):
     """The program exited, or did not come up in time; the message ends with its log's tail."""
+
+
+def system_binary(name: str, unavailable: type[Exception]) -> str:
+    """A program from PATH, or from the system directories a root shell may leave off PATH
+    (Debian puts haproxy and pgbouncer in /usr/sbin); `unavailable` when it is not installed."""
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
+    if found is None:
+        raise unavailable(f"{name} is not installed")
+    return found
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
