@@ -20,6 +20,7 @@ requests in flight get after SIGTERM.
 
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 from types import FrameType
@@ -34,26 +35,39 @@ from toolkit.env import entry_environment_prepare
 APPLICATION = "project.asgi:application"
 
 
-def supervise(config: uvicorn.Config) -> None:
-    """`uvicorn.run` with several workers, except that SIGTERM reaches the workers at once.
+class DrainingSupervisor(Multiprocess):
+    """uvicorn's supervisor, except that SIGTERM (and SIGINT) reach the workers at once.
 
     uvicorn's supervisor queues the signal and looks at its queue every half second before it
-    passes SIGTERM on; meanwhile every worker would go on saying "ready". Here the supervisor's
-    handler still queues it (uvicorn's shutdown then runs as before: terminate, join, exit) and
-    also passes it on to each worker right away, which starts draining (server.draining). A
-    second SIGTERM from the supervisor changes nothing for a worker already draining.
+    passes SIGTERM on; meanwhile every worker would go on saying "ready". Here the handler still
+    queues it (uvicorn's shutdown then runs as before: terminate, join, exit) and also passes it
+    on to each worker right away, which starts draining (server.draining). From then on a worker
+    that exits is not replaced: uvicorn's loop could otherwise find it gone before it reads its
+    queue and start a new one in the middle of the shutdown. A second SIGTERM from the
+    supervisor changes nothing for a worker already draining.
     """
-    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
-    queue_signal = signal.getsignal(signal.SIGTERM)
 
-    def terminate_workers_now(number: int, frame: FrameType | None) -> None:
-        if callable(queue_signal):
-            queue_signal(number, frame)
-        for process in supervisor.processes:
+    terminating = False
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+        super().__init__(config, sockets)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self.terminate_now)
+
+    def terminate_now(self, number: int, frame: FrameType | None) -> None:
+        self.terminating = True
+        self.signal_queue.append(number)
+        for process in self.processes:
             process.terminate()
 
-    signal.signal(signal.SIGTERM, terminate_workers_now)
-    supervisor.run()
+    def keep_subprocess_alive(self) -> None:
+        if not self.terminating:
+            super().keep_subprocess_alive()
+
+
+def supervise(config: uvicorn.Config) -> None:
+    """`uvicorn.run` with several workers, through DrainingSupervisor."""
+    DrainingSupervisor(config, sockets=[config.bind_socket()]).run()
 
 
 def main() -> None:
