@@ -63,6 +63,8 @@ JWT_ISSUER = env_str("JWT_ISSUER", "accounts-api")
 JWT_AUDIENCE = env_str("JWT_AUDIENCE", "accounts-api")
 ACCESS_TOKEN_TTL = env_int("ACCESS_TOKEN_TTL", 900, minimum=1)
 REFRESH_TOKEN_TTL = env_int("REFRESH_TOKEN_TTL", 2_592_000, minimum=1)
+REFRESH_REUSE_GRACE = env_int("REFRESH_REUSE_GRACE", 10, minimum=0)  # two tabs refreshing at once
+REAUTH_MAX_AGE = env_int("REAUTH_MAX_AGE", 300, minimum=1)  # how long a sign-in stays fresh
 
 # --- Hosts, proxies, CORS ------------------------------------------------------------------------
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
@@ -75,10 +77,10 @@ HOST_CHECK_EXEMPT_PATHS = ("/health", "/health/ready", "/metrics")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 CORS_ALLOWED_ORIGINS = env_origins("CORS_ORIGINS", "http://localhost:3000")
 CORS_ALLOW_CREDENTIALS = True
-# A page may read every response header the API documents (Retry-After on 429, ...).
+# A page may read every response header the API documents (Retry-After on 429, ...), send its
+# own request id (it then names the request in our logs), and ask for the cookie transport.
 CORS_EXPOSE_HEADERS = list(DOCUMENTED_RESPONSE_HEADERS)
-# ...and send its own request id, which then names the request in our logs.
-CORS_ALLOW_HEADERS = (*cors_default_headers, "x-request-id")
+CORS_ALLOW_HEADERS = (*cors_default_headers, "x-request-id", "x-auth-transport")
 
 BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", IS_PRODUCTION)
 if BEHIND_TLS_PROXY:
@@ -123,8 +125,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
 ]
 
-# The fast path (package `fastpath`): Django internals replaced for speed, each pinned by tests.
-# Off: stock Django throughout (same behaviour, slower).
+# The fast path: Django internals replaced for speed, each pinned by tests; off: stock Django.
 FAST_PATH = env_bool("FAST_PATH", True)
 # Where the admin lives, without the leading slash: its URLs, its HTML errors, its login throttle
 # and (on the fast path) the only place sessions, CSRF, request.user and messages run.
@@ -213,9 +214,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Password hashes running at once, lowered to what the memory budget holds (Argon2: 100 MiB per
-# hash; accounts.hashing does the arithmetic), and hashes allowed to wait.
-# The cores this process may use (sched_getaffinity is Linux-only).
+# Password hashes running at once (at most what HASHER_MEMORY_MIB holds: accounts.hashing), and
+# hashes allowed to wait; the cores this process may use (sched_getaffinity is Linux-only).
 CPU_CORES = (
     len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 )

@@ -1,12 +1,29 @@
 """The journeys of an account, one module each (django-allauth's account/internal/flows is the
 model): signup, signin, sessions (refresh, sign-out, the user's own sessions, the purge),
 password (change, reset, and the checks every password guess goes through), email_links
-(verification, address change); issue opens the sessions they answer.
+(verification, address change), reauthentication (a fresh session again); issue opens the
+sessions they answer.
 
 Each public function is the async service a view calls, keyword-only and typed; the work it does
 in one transaction is a private helper beside it. Each change of security interest sends
 `auth_event` inside its transaction."""
 
-from accounts.flows import email_links, issue, password, sessions, signin, signup
+from accounts.flows import (
+    email_links,
+    issue,
+    password,
+    reauthentication,
+    sessions,
+    signin,
+    signup,
+)
 
-__all__ = ["email_links", "issue", "password", "sessions", "signin", "signup"]
+__all__ = [
+    "email_links",
+    "issue",
+    "password",
+    "reauthentication",
+    "sessions",
+    "signin",
+    "signup",
+]

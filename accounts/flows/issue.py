@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -64,11 +63,14 @@ def auth_session_issue(*, user: User, client: ClientInfo, now: datetime) -> Issu
 
 
 def auth_session_issue_with_event(
-    *, user: User, client: ClientInfo, now: datetime, detail: dict[str, Any] | None = None
+    *, user: User, client: ClientInfo, now: datetime, method: str
 ) -> IssuedSession:
-    """A signed-in session and its `signin` event. Call inside a transaction."""
+    """A signed-in session and its `signin` event, saying how (`method`: password, totp,
+    recovery_code, ...). Call inside a transaction."""
     issued = auth_session_issue(user=user, client=client, now=now)
-    client.event(EventType.SIGNIN, user_id=user.pk, session_id=issued.session.pk, detail=detail)
+    client.event(
+        EventType.SIGNIN, user_id=user.pk, session_id=issued.session.pk, detail={"method": method}
+    )
     return issued
 
 
