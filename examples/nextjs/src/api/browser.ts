@@ -5,7 +5,8 @@ import createClient from "openapi-fetch";
 import { COOKIE_TRANSPORT } from "./cookies";
 import type { components, paths } from "./schema";
 
-export type Session = components["schemas"]["SessionOut"];
+// In cookie mode the API answers SessionCookieOut (no refresh token); the document lists both.
+export type Session = components["schemas"]["SessionCookieOut"] | components["schemas"]["SessionOut"];
 export type Challenge = components["schemas"]["SigninChallengeOut"];
 
 export const api = createClient<paths>({

@@ -84,7 +84,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Trade a refresh token for a new session answer (the old token stops working) */
+        /**
+         * Trade a refresh token for a new session answer (the old token stops working)
+         * @description The token from the body or, when the body has none (or there is no body), from the `__Host-refresh` cookie. Presented again within REFRESH_REUSE_GRACE seconds of its first use (two tabs at once), it answers again; later, the session is revoked.
+         */
         post: operations["refresh"];
         delete?: never;
         options?: never;
@@ -101,7 +104,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke this session's access and refresh tokens */
+        /**
+         * Revoke this session's access and refresh tokens
+         * @description With the access token (header or cookie), or the `__Host-refresh` cookie alone; in cookie mode both cookies are cleared.
+         */
         post: operations["signout"];
         delete?: never;
         options?: never;
@@ -299,6 +305,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/reauthenticate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Prove who you are again: the session is fresh for REAUTH_MAX_AGE seconds
+         * @description The password, or a second-factor code (TOTP or recovery). A wrong one is 401 and spends the same failure budgets as a wrong sign-in.
+         */
+        post: operations["reauthenticate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/events": {
         parameters: {
             query?: never;
@@ -432,6 +458,25 @@ export interface components {
                 }[];
             };
         };
+        /**
+         * SessionCookieOut
+         * @description A session answer in cookie mode: the refresh token is in the `__Host-refresh` cookie.
+         */
+        SessionCookieOut: {
+            user: components["schemas"]["UserOut"];
+            /** Access Token */
+            access_token: string;
+            /**
+             * Token Type
+             * @constant
+             */
+            token_type: "bearer";
+            /**
+             * Expires In
+             * @description Seconds until the access token expires.
+             */
+            expires_in: number;
+        };
         /** SessionOut */
         SessionOut: {
             user: components["schemas"]["UserOut"];
@@ -536,7 +581,7 @@ export interface components {
         /** RefreshIn */
         RefreshIn: {
             /** Refresh Token */
-            refresh_token: string;
+            refresh_token?: string | null;
         };
         /** MessageOut */
         MessageOut: {
@@ -617,6 +662,24 @@ export interface components {
             /** Current Password */
             current_password: string;
         };
+        /** ReauthenticatedOut */
+        ReauthenticatedOut: {
+            /**
+             * Reauthenticated At
+             * Format: date-time
+             */
+            reauthenticated_at: string;
+        };
+        /**
+         * ReauthenticateIn
+         * @description One proof: the password, or a second-factor code (TOTP or recovery).
+         */
+        ReauthenticateIn: {
+            /** Password */
+            password?: string | null;
+            /** Code */
+            code?: string | null;
+        };
         /** Input */
         Input: {
             /**
@@ -645,6 +708,11 @@ export interface components {
             user_agent: string;
             /** Session Id */
             session_id: string | null;
+            /**
+             * Method
+             * @description How a sign-in or re-authentication was made (password, totp, ...).
+             */
+            method: string | null;
         };
         /** PagedAuthEventOut */
         PagedAuthEventOut: {
@@ -710,6 +778,8 @@ export interface components {
         Pragma: string;
         /** @description This request's id, in every log line about it: the client's own `X-Request-ID` when it sent a valid one (1-128 of `A-Z a-z 0-9 . _ -`), else one made by the server. Quote it when reporting a problem. */
         "X-Request-ID": string;
+        /** @description In cookie mode (`X-Auth-Transport: cookie`, or a session cookie sent): `__Host-access` and `__Host-refresh` set (HttpOnly; Secure; SameSite=Lax; Path=/), or cleared with Max-Age=0 by sign-out and a refused refresh. */
+        "Set-Cookie": string;
     };
     pathItems: never;
 }
@@ -771,7 +841,10 @@ export interface operations {
     signup: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. */
+                "X-Auth-Transport"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -784,13 +857,14 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Pragma: components["headers"]["Pragma"];
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SessionOut"];
+                    "application/json": components["schemas"]["SessionOut"] | components["schemas"]["SessionCookieOut"];
                 };
             };
             /** @description Bad Request */
@@ -884,7 +958,10 @@ export interface operations {
     signin: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. */
+                "X-Auth-Transport"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -897,13 +974,14 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Pragma: components["headers"]["Pragma"];
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SessionOut"] | components["schemas"]["SigninChallengeOut"];
+                    "application/json": components["schemas"]["SessionOut"] | components["schemas"]["SessionCookieOut"] | components["schemas"]["SigninChallengeOut"];
                 };
             };
             /** @description Bad Request */
@@ -1010,9 +1088,15 @@ export interface operations {
     refresh: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. */
+                "X-Auth-Transport"?: "cookie";
+            };
             path?: never;
-            cookie?: never;
+            cookie?: {
+                /** @description The refresh token, when the body carries none (cookie mode). */
+                "__Host-refresh"?: string;
+            };
         };
         requestBody: {
             content: {
@@ -1023,13 +1107,14 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Pragma: components["headers"]["Pragma"];
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SessionOut"];
+                    "application/json": components["schemas"]["SessionOut"] | components["schemas"]["SessionCookieOut"];
                 };
             };
             /** @description Bad Request */
@@ -1047,6 +1132,7 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Pragma: components["headers"]["Pragma"];
@@ -1136,15 +1222,22 @@ export interface operations {
     signout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. */
+                "X-Auth-Transport"?: "cookie";
+            };
             path?: never;
-            cookie?: never;
+            cookie?: {
+                /** @description The refresh token, when the body carries none (cookie mode). */
+                "__Host-refresh"?: string;
+            };
         };
         requestBody?: never;
         responses: {
             /** @description OK */
             200: {
                 headers: {
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Pragma: components["headers"]["Pragma"];
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -1169,7 +1262,20 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Pragma: components["headers"]["Pragma"];
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -1258,7 +1364,10 @@ export interface operations {
     password_change: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. */
+                "X-Auth-Transport"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -1271,13 +1380,14 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Pragma: components["headers"]["Pragma"];
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SessionOut"];
+                    "application/json": components["schemas"]["SessionOut"] | components["schemas"]["SessionCookieOut"];
                 };
             };
             /** @description Bad Request */
@@ -1296,6 +1406,18 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Pragma: components["headers"]["Pragma"];
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -1476,6 +1598,18 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Service Unavailable */
             503: {
                 headers: {
@@ -1528,6 +1662,18 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Pragma: components["headers"]["Pragma"];
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -1698,6 +1844,18 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Too Many Requests */
             429: {
                 headers: {
@@ -1830,7 +1988,10 @@ export interface operations {
     password_reset_confirm: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. */
+                "X-Auth-Transport"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -1843,13 +2004,14 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Pragma: components["headers"]["Pragma"];
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SessionOut"] | components["schemas"]["SigninChallengeOut"];
+                    "application/json": components["schemas"]["SessionOut"] | components["schemas"]["SessionCookieOut"] | components["schemas"]["SigninChallengeOut"];
                 };
             };
             /** @description Bad Request */
@@ -1956,6 +2118,18 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Pragma: components["headers"]["Pragma"];
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2141,6 +2315,132 @@ export interface operations {
             };
         };
     };
+    reauthenticate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReauthenticateIn"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReauthenticatedOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Content Too Large */
+            413: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     events: {
         parameters: {
             query?: {
@@ -2263,6 +2563,18 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Conflict */
             409: {
                 headers: {
@@ -2331,6 +2643,18 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Pragma: components["headers"]["Pragma"];
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2466,6 +2790,18 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Content Too Large */
             413: {
                 headers: {
@@ -2580,6 +2916,18 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Content Too Large */
             413: {
                 headers: {
@@ -2647,7 +2995,10 @@ export interface operations {
     mfa_verify: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. */
+                "X-Auth-Transport"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -2660,13 +3011,14 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Pragma: components["headers"]["Pragma"];
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SessionOut"];
+                    "application/json": components["schemas"]["SessionOut"] | components["schemas"]["SessionCookieOut"];
                 };
             };
             /** @description Bad Request */
