@@ -107,7 +107,5 @@ def test_within_the_grace_twenty_concurrent_refreshes_of_one_token_all_answer(
     assert len(tokens) == 20
     auth_session = AuthSession.objects.get(user__email="refresh.tabs@example.com")
     assert auth_session.revoked_at is None
-    assert (
-        RefreshToken.objects.filter(session=auth_session, used_at__isnull=True).count() == 20
-    )
+    assert RefreshToken.objects.filter(session=auth_session, used_at__isnull=True).count() == 20
     assert {r.json()["user"]["id"] for r in responses} == {session["user"]["id"]}
