@@ -351,7 +351,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start TOTP: a new secret, pending until confirmed */
+        /**
+         * Start TOTP: a new secret, pending until confirmed
+         * @description Needs a fresh session (signed in or re-authenticated within REAUTH_MAX_AGE).
+         */
         post: operations["totp_setup"];
         delete?: never;
         options?: never;
@@ -1098,9 +1101,9 @@ export interface operations {
                 "__Host-refresh"?: string;
             };
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["RefreshIn"];
+                "application/json": components["schemas"]["RefreshIn"] | null;
             };
         };
         responses: {
