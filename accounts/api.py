@@ -34,6 +34,7 @@ from accounts.schemas import (
 )
 from accounts.transport import (
     REFRESH_COOKIE,
+    TransportHeader,
     cookie_mode,
     cookie_of,
     session_transport,
@@ -60,7 +61,9 @@ REFRESH_TOKEN_MISSING = {
 )
 @summary("Create an account and sign in")
 @session_transport
-async def signup(request: HttpRequest, payload: SignupIn) -> tuple[int, dict[str, object]]:
+async def signup(
+    request: HttpRequest, payload: SignupIn, transport: TransportHeader = None
+) -> tuple[int, dict[str, object]]:
     issued = await flows.signup.user_signup(
         email=payload.email, password=payload.password, client=ClientInfo.from_request(request)
     )
@@ -81,7 +84,9 @@ async def signup(request: HttpRequest, payload: SignupIn) -> tuple[int, dict[str
     "/api/auth/mfa/verify instead (`mfa_required` is then true).",
 )
 @session_transport
-async def signin(request: HttpRequest, payload: SigninIn) -> dict[str, object]:
+async def signin(
+    request: HttpRequest, payload: SigninIn, transport: TransportHeader = None
+) -> dict[str, object]:
     answer = await flows.signin.user_signin(
         email=payload.email, password=payload.password, client=ClientInfo.from_request(request)
     )
@@ -105,7 +110,9 @@ async def signin(request: HttpRequest, payload: SigninIn) -> dict[str, object]:
     "its first use (two tabs at once), it answers again; later, the session is revoked.",
 )
 @session_transport_ending
-async def refresh(request: HttpRequest, payload: RefreshIn | None = None) -> dict[str, object]:
+async def refresh(
+    request: HttpRequest, payload: RefreshIn | None = None, transport: TransportHeader = None
+) -> dict[str, object]:
     # No body at all (as `fetch()` posts in cookie mode): no payload.
     token = (payload and payload.refresh_token) or cookie_of(request, REFRESH_COOKIE)
     if token is None:
@@ -155,7 +162,9 @@ async def me(request: HttpRequest) -> object:
 )
 @summary("Change the password; every session of the user is replaced by a new one")
 @session_transport
-async def password_change(request: HttpRequest, payload: PasswordChangeIn) -> dict[str, object]:
+async def password_change(
+    request: HttpRequest, payload: PasswordChangeIn, transport: TransportHeader = None
+) -> dict[str, object]:
     issued = await flows.password.user_password_change(
         session=request_session(request),
         current_password=payload.current_password,
@@ -260,7 +269,7 @@ async def password_reset(
 )
 @session_transport
 async def password_reset_confirm(
-    request: HttpRequest, payload: PasswordResetConfirmIn
+    request: HttpRequest, payload: PasswordResetConfirmIn, transport: TransportHeader = None
 ) -> dict[str, object]:
     answer = await flows.password.password_reset_confirm(
         token=payload.token,

@@ -5,15 +5,18 @@ A route that answers a session is decorated with `session_transport`: when the r
 for cookies, `accounts.responses.session_out` leaves the refresh token out of the body and the
 decorator sets both cookies on the answer. Refresh and sign-out are decorated with
 `session_transport_ending`, which also clears both cookies when they end or refuse a session.
-Bearer clients (no header, no cookie of ours) see no change.
+Bearer clients (no header, no cookie of ours) see no change. Those routes also declare
+`transport: TransportHeader = None`, so that ninja documents the header and refuses a value
+other than `cookie` or `bearer`; the value itself is read here (cookies_wanted).
 """
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from ninja import Header
 from ninja.decorators import decorate_view
 
 from accounts.exceptions import CsrfFailed
@@ -125,14 +128,17 @@ def session_transport_ending[V: Callable[..., Any]](view: V) -> V:
 
 
 # What the OpenAPI document says of these routes (private_route's `openapi`).
-TRANSPORT_PARAMETER = {
-    "in": "header",
-    "name": TRANSPORT_HEADER,
-    "required": False,
-    "description": "`cookie`: the session goes in two HttpOnly cookies (`__Host-access`, "
-    "`__Host-refresh`) and the refresh token stays out of the body; for browser apps.",
-    "schema": {"type": "string", "enum": ["cookie"]},
-}
+# The header as a route parameter: ninja documents it and refuses another value (422), so a
+# typo in a browser app ("cookies") fails loudly instead of answering tokens in the body.
+TransportHeader = Annotated[
+    Literal["cookie", "bearer"] | None,
+    Header(
+        alias=TRANSPORT_HEADER,
+        description="`cookie`: the session goes in two HttpOnly cookies (`__Host-access`, "
+        "`__Host-refresh`) and the refresh token stays out of the body; for browser apps. "
+        "`bearer` (or no header): everything in the body.",
+    ),
+]
 SET_COOKIE_HEADER = {"$ref": "#/components/headers/Set-Cookie"}  # toolkit.openapi.SET_COOKIE
 REFRESH_COOKIE_PARAMETER = {
     "in": "cookie",
@@ -144,8 +150,8 @@ REFRESH_COOKIE_PARAMETER = {
 
 
 def transport_openapi(status: int, *, refresh_cookie: bool = False) -> dict[str, Any]:
-    """The header, the refresh cookie (refresh, sign-out), and the cookies set or cleared."""
-    parameters = [TRANSPORT_PARAMETER]
+    """The refresh cookie (refresh, sign-out) and the cookies set or cleared."""
+    parameters = []
     responses: dict[str, Any] = {str(status): {"headers": {"Set-Cookie": SET_COOKIE_HEADER}}}
     if refresh_cookie:
         parameters.append(REFRESH_COOKIE_PARAMETER)

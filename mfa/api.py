@@ -7,7 +7,7 @@ from accounts.auth import fresh_session_auth, request_session, session_auth
 from accounts.client import ClientInfo
 from accounts.responses import session_out
 from accounts.schemas import MessageOut, SessionCookieOut, SessionOut
-from accounts.transport import session_transport, transport_openapi
+from accounts.transport import TransportHeader, session_transport, transport_openapi
 from mfa import flows
 from mfa.schemas import CodeIn, MfaVerifyIn, RecoveryCodesOut, TotpDisableIn, TotpSetupOut
 from toolkit.routes import private_route, summary
@@ -88,7 +88,9 @@ async def recovery_codes_regenerate(request: HttpRequest, payload: CodeIn) -> di
 )
 @summary("The sign-in's second step: the mfa_token and a TOTP or recovery code")
 @session_transport
-async def mfa_verify(request: HttpRequest, payload: MfaVerifyIn) -> dict[str, object]:
+async def mfa_verify(
+    request: HttpRequest, payload: MfaVerifyIn, transport: TransportHeader = None
+) -> dict[str, object]:
     issued = await flows.challenge.mfa_verify(
         token=payload.mfa_token, code=payload.code, client=ClientInfo.from_request(request)
     )

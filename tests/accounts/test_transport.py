@@ -235,3 +235,15 @@ async def test_every_route_that_answers_a_session_can_answer_it_in_cookies(api, 
     assert response.status_code == 200, response.text
     assert "refresh_token" not in response.json()
     assert set(jar(response)) == {"__Host-access", "__Host-refresh"}
+
+
+@pytest.mark.parametrize("value", ["cookies", "Cookie ", "jwt"])
+async def test_an_unknown_transport_is_422_before_anything_happens(api, value):
+    response = await api.post(
+        f"{AUTH}/signup",
+        json={"email": "typo@example.com", "password": DEFAULT_PASSWORD},
+        headers={"X-Auth-Transport": value},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["header", "X-Auth-Transport"]
+    assert not await AuthSession.objects.filter(user__email="typo@example.com").aexists()

@@ -845,8 +845,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. */
-                "X-Auth-Transport"?: "cookie";
+                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. `bearer` (or no header): everything in the body. */
+                "X-Auth-Transport"?: ("cookie" | "bearer") | null;
             };
             path?: never;
             cookie?: never;
@@ -962,8 +962,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. */
-                "X-Auth-Transport"?: "cookie";
+                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. `bearer` (or no header): everything in the body. */
+                "X-Auth-Transport"?: ("cookie" | "bearer") | null;
             };
             path?: never;
             cookie?: never;
@@ -1092,8 +1092,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. */
-                "X-Auth-Transport"?: "cookie";
+                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. `bearer` (or no header): everything in the body. */
+                "X-Auth-Transport"?: ("cookie" | "bearer") | null;
             };
             path?: never;
             cookie?: {
@@ -1225,10 +1225,7 @@ export interface operations {
     signout: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. */
-                "X-Auth-Transport"?: "cookie";
-            };
+            header?: never;
             path?: never;
             cookie?: {
                 /** @description The refresh token, when the body carries none (cookie mode). */
@@ -1368,8 +1365,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. */
-                "X-Auth-Transport"?: "cookie";
+                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. `bearer` (or no header): everything in the body. */
+                "X-Auth-Transport"?: ("cookie" | "bearer") | null;
             };
             path?: never;
             cookie?: never;
@@ -1992,8 +1989,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. */
-                "X-Auth-Transport"?: "cookie";
+                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. `bearer` (or no header): everything in the body. */
+                "X-Auth-Transport"?: ("cookie" | "bearer") | null;
             };
             path?: never;
             cookie?: never;
@@ -2999,8 +2996,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. */
-                "X-Auth-Transport"?: "cookie";
+                /** @description `cookie`: the session goes in two HttpOnly cookies (`__Host-access`, `__Host-refresh`) and the refresh token stays out of the body; for browser apps. `bearer` (or no header): everything in the body. */
+                "X-Auth-Transport"?: ("cookie" | "bearer") | null;
             };
             path?: never;
             cookie?: never;
