@@ -130,6 +130,16 @@ class EmailChangeIn(Schema):
     current_password: PresentedPassword
 
 
+class EmailCodeIn(Schema):
+    email: Email
+
+
+class EmailCodeConfirmIn(Schema):
+    email: Email
+    # As typed: `ABCD-EFGH`, `abcdefgh`, blanks around (accounts.tokens.email_code_normalize).
+    code: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+
+
 class UserOut(Schema):
     id: uuid.UUID
     email: str
