@@ -46,6 +46,7 @@ def test_event_types_are_exactly_the_protocols():
         "mfa_disabled",
         "recovery_codes_regenerated",
         "admin_action",
+        "new_device_notice",
     }
 
 
