@@ -26,12 +26,11 @@ class RangeServer:
     @property
     def url(self) -> str:
         assert self.server is not None
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self.server.server_port}"
 
-    def pad(self, prefix: str) -> str:
-        """A count-0 line that collides with a real suffix: padding must not count as a hit."""
-        return f"{secrets.token_hex(35 // 2 + 1)[:35].upper()}:0"
+    def pad(self) -> str:
+        """A made-up suffix with a count of 0, as the real API pads its answers."""
+        return f"{secrets.token_hex(18)[:35].upper()}:0"
 
     def answer(self, path: str, headers: dict[str, str]) -> tuple[int, str]:
         self.requests.append((path, headers))
@@ -42,7 +41,7 @@ class RangeServer:
             if (digest := sha1_hex(password)).startswith(prefix)
         ]
         if headers.get("add-padding", "").lower() == "true":
-            lines += [self.pad(prefix) for _ in range(self.padding)]
+            lines += [self.pad() for _ in range(self.padding)]
         return self.status, "\r\n".join(lines)
 
     def start(self) -> "RangeServer":
