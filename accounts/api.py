@@ -5,12 +5,13 @@ import uuid
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router
+from ninja.errors import ValidationError
 
 from accounts import flows, selectors
-from accounts.auth import bearer, request_session
+from accounts.auth import request_session, session_auth, signout_auth
 from accounts.client import ClientInfo
 from accounts.devices import device_label
-from accounts.exceptions import SessionNotFound
+from accounts.exceptions import InvalidRefreshToken, SessionNotFound
 from accounts.responses import session_out, signin_out
 from accounts.schemas import (
     AuthSessionOut,
@@ -22,59 +23,115 @@ from accounts.schemas import (
     PasswordChangeIn,
     PasswordResetConfirmIn,
     PasswordResetIn,
+    ReauthenticatedOut,
+    ReauthenticateIn,
     RefreshIn,
     RevokedCountOut,
+    SessionCookieOut,
     SessionOut,
     SigninChallengeOut,
     SigninIn,
     SignupIn,
     UserOut,
 )
+from accounts.transport import (
+    REFRESH_COOKIE,
+    cookie_mode,
+    cookie_of,
+    session_transport,
+    session_transport_ending,
+    transport_openapi,
+)
 from toolkit.routes import private_route, summary
 
 router = Router(tags=["auth"])
+REFRESH_TOKEN_MISSING = {
+    "type": "missing",
+    "loc": ("body", "payload", "refresh_token"),
+    "msg": "Field required",
+}
 
 
-@private_route(router.post, "/signup", {201: SessionOut}, refusals=(409, 429), body=True)
+@private_route(
+    router.post,
+    "/signup",
+    {201: SessionOut | SessionCookieOut},
+    refusals=(409, 429),
+    body=True,
+    openapi=transport_openapi(201),
+)
 @summary("Create an account and sign in")
+@session_transport
 async def signup(request: HttpRequest, payload: SignupIn) -> tuple[int, dict[str, object]]:
     issued = await flows.signup.user_signup(
         email=payload.email, password=payload.password, client=ClientInfo.from_request(request)
     )
-    return 201, session_out(issued)
+    return 201, session_out(request, issued)
 
 
 @private_route(
     router.post,
     "/signin",
-    {200: SessionOut | SigninChallengeOut},
+    {200: SessionOut | SessionCookieOut | SigninChallengeOut},
     refusals=(401, 403, 429),  # 403: REQUIRE_VERIFIED_EMAIL, for a user who has not verified
     body=True,
+    openapi=transport_openapi(200),
 )
 @summary(
     "Sign in with email and password",
     description="A session; for a user with a second factor, a challenge to answer at "
     "/api/auth/mfa/verify instead (`mfa_required` is then true).",
 )
+@session_transport
 async def signin(request: HttpRequest, payload: SigninIn) -> dict[str, object]:
     answer = await flows.signin.user_signin(
         email=payload.email, password=payload.password, client=ClientInfo.from_request(request)
     )
-    return signin_out(answer)
+    return signin_out(request, answer)
 
 
-# 403 as for sign-in: REQUIRE_VERIFIED_EMAIL, for a user who has not verified
-@private_route(router.post, "/refresh", {200: SessionOut}, refusals=(401, 403, 429), body=True)
-@summary("Trade a refresh token for a new session answer (the old token stops working)")
+# 403 as for sign-in: REQUIRE_VERIFIED_EMAIL, for a user who has not verified; 403 also for a
+# refresh cookie that fails the CSRF rule (accounts.transport).
+@private_route(
+    router.post,
+    "/refresh",
+    {200: SessionOut | SessionCookieOut},
+    refusals=(401, 403, 429),
+    body=True,
+    openapi=transport_openapi(200, refresh_cookie=True),
+)
+@summary(
+    "Trade a refresh token for a new session answer (the old token stops working)",
+    description="The token from the body or, when the body has none (or there is no body), "
+    "from the `__Host-refresh` cookie. Presented again within REFRESH_REUSE_GRACE seconds of "
+    "its first use (two tabs at once), it answers again; later, the session is revoked.",
+)
+@session_transport_ending
 async def refresh(request: HttpRequest, payload: RefreshIn) -> dict[str, object]:
+    token = payload.refresh_token or cookie_of(request, REFRESH_COOKIE)
+    if token is None:
+        if not cookie_mode(request):
+            raise ValidationError([REFRESH_TOKEN_MISSING])  # as before the cookie transport
+        raise InvalidRefreshToken
     issued = await flows.sessions.refresh_token_rotate(
-        token=payload.refresh_token, client=ClientInfo.from_request(request)
+        token=token, client=ClientInfo.from_request(request)
     )
-    return session_out(issued)
+    return session_out(request, issued)
 
 
-@private_route(router.post, "/signout", {200: MessageOut}, auth=bearer)
-@summary("Revoke this session's access and refresh tokens")
+@private_route(
+    router.post,
+    "/signout",
+    {200: MessageOut},
+    auth=signout_auth,
+    openapi=transport_openapi(200, refresh_cookie=True),
+)
+@summary(
+    "Revoke this session's access and refresh tokens",
+    description="With the access token (header or cookie), or the `__Host-refresh` cookie "
+    "alone; in cookie mode both cookies are cleared.",
+)
+@session_transport_ending
 async def signout(request: HttpRequest) -> dict[str, str]:
     await flows.sessions.auth_session_signout(
         session=request_session(request), client=ClientInfo.from_request(request)
@@ -82,14 +139,23 @@ async def signout(request: HttpRequest) -> dict[str, str]:
     return {"message": "Successfully signed out"}
 
 
-@private_route(router.get, "/me", {200: UserOut}, auth=bearer)
+@private_route(router.get, "/me", {200: UserOut}, auth=session_auth)
 @summary("The signed-in user")
 async def me(request: HttpRequest) -> object:
     return request_session(request).user
 
 
-@private_route(router.post, "/password", {200: SessionOut}, refusals=(429,), body=True, auth=bearer)
+@private_route(
+    router.post,
+    "/password",
+    {200: SessionOut | SessionCookieOut},
+    refusals=(429,),
+    body=True,
+    auth=session_auth,
+    openapi=transport_openapi(200),
+)
 @summary("Change the password; every session of the user is replaced by a new one")
+@session_transport
 async def password_change(request: HttpRequest, payload: PasswordChangeIn) -> dict[str, object]:
     issued = await flows.password.user_password_change(
         session=request_session(request),
@@ -97,10 +163,10 @@ async def password_change(request: HttpRequest, payload: PasswordChangeIn) -> di
         new_password=payload.new_password,
         client=ClientInfo.from_request(request),
     )
-    return session_out(issued)
+    return session_out(request, issued)
 
 
-@private_route(router.get, "/sessions", {200: list[AuthSessionOut]}, auth=bearer)
+@private_route(router.get, "/sessions", {200: list[AuthSessionOut]}, auth=session_auth)
 @summary("The caller's live sessions, newest first")
 async def sessions_list(request: HttpRequest) -> list[dict[str, object]]:
     caller = request_session(request)
@@ -119,7 +185,7 @@ async def sessions_list(request: HttpRequest) -> list[dict[str, object]]:
     ]
 
 
-@private_route(router.post, "/sessions/revoke-others", {200: RevokedCountOut}, auth=bearer)
+@private_route(router.post, "/sessions/revoke-others", {200: RevokedCountOut}, auth=session_auth)
 @summary("Sign out every other session of the caller")
 async def sessions_revoke_others(request: HttpRequest) -> dict[str, int]:
     revoked = await flows.sessions.auth_sessions_revoke_others(
@@ -128,7 +194,9 @@ async def sessions_revoke_others(request: HttpRequest) -> dict[str, int]:
     return {"revoked": revoked}
 
 
-@private_route(router.delete, "/sessions/{session_id}", {204: None}, refusals=(404,), auth=bearer)
+@private_route(
+    router.delete, "/sessions/{session_id}", {204: None}, refusals=(404,), auth=session_auth
+)
 @summary("Sign out one of the caller's sessions (404 for any other, as for an unknown one)")
 async def session_revoke(request: HttpRequest, session_id: str) -> tuple[int, None]:
     try:
@@ -157,7 +225,9 @@ async def email_verify(request: HttpRequest, payload: EmailTokenIn) -> dict[str,
     return {"message": "Email verified"}
 
 
-@private_route(router.post, "/email/verify/resend", {202: MessageOut}, refusals=(429,), auth=bearer)
+@private_route(
+    router.post, "/email/verify/resend", {202: MessageOut}, refusals=(429,), auth=session_auth
+)
 @summary("Send a new verification link (nothing is sent to a verified address)")
 async def email_verify_resend(request: HttpRequest) -> tuple[int, dict[str, str]]:
     await flows.email_links.email_verification_resend(
@@ -178,13 +248,18 @@ async def password_reset(
 
 
 @private_route(
-    router.post, "/password/reset/confirm", {200: SessionOut | SigninChallengeOut}, body=True
+    router.post,
+    "/password/reset/confirm",
+    {200: SessionOut | SessionCookieOut | SigninChallengeOut},
+    body=True,
+    openapi=transport_openapi(200),
 )
 @summary(
     "Set a new password with a reset link's token; every other session is revoked",
     description="A session; for a user with a second factor, the sign-in's challenge to answer "
     "at /api/auth/mfa/verify instead (`mfa_required` is then true), never a session.",
 )
+@session_transport
 async def password_reset_confirm(
     request: HttpRequest, payload: PasswordResetConfirmIn
 ) -> dict[str, object]:
@@ -193,11 +268,16 @@ async def password_reset_confirm(
         new_password=payload.new_password,
         client=ClientInfo.from_request(request),
     )
-    return signin_out(answer)
+    return signin_out(request, answer)
 
 
 @private_route(
-    router.post, "/email/change", {202: MessageOut}, refusals=(409, 429), body=True, auth=bearer
+    router.post,
+    "/email/change",
+    {202: MessageOut},
+    refusals=(409, 429),
+    body=True,
+    auth=session_auth,
 )
 @summary("Send a confirmation link to a new address (and a notice to the current one)")
 async def email_change(request: HttpRequest, payload: EmailChangeIn) -> tuple[int, dict[str, str]]:
@@ -218,6 +298,32 @@ async def email_change_confirm(request: HttpRequest, payload: EmailTokenIn) -> o
     )
 
 
+# --- Re-authentication: a fresh session for dangerous actions (accounts.auth) -----------------
+
+
+@private_route(
+    router.post,
+    "/reauthenticate",
+    {200: ReauthenticatedOut},
+    refusals=(429,),
+    body=True,
+    auth=session_auth,
+)
+@summary(
+    "Prove who you are again: the session is fresh for REAUTH_MAX_AGE seconds",
+    description="The password, or a second-factor code (TOTP or recovery). A wrong one is 401 "
+    "and spends the same failure budgets as a wrong sign-in.",
+)
+async def reauthenticate(request: HttpRequest, payload: ReauthenticateIn) -> dict[str, object]:
+    at = await flows.reauthentication.session_reauthenticate(
+        session=request_session(request),
+        password=payload.password,
+        code=payload.code,
+        client=ClientInfo.from_request(request),
+    )
+    return {"reauthenticated_at": at}
+
+
 # --- Sign-in by a code sent by email ---------------------------------------------------------
 
 
@@ -233,9 +339,10 @@ async def email_code(request: HttpRequest, payload: EmailCodeIn) -> tuple[int, d
 @private_route(
     router.post,
     "/email/code/confirm",
-    {200: SessionOut | SigninChallengeOut},
+    {200: SessionOut | SessionCookieOut | SigninChallengeOut},
     refusals=(429,),
     body=True,
+    openapi=transport_openapi(200),
 )
 @summary(
     "Sign in with a code sent by email",
@@ -243,10 +350,11 @@ async def email_code(request: HttpRequest, payload: EmailCodeIn) -> tuple[int, d
     "/api/auth/mfa/verify instead (`mfa_required` is then true). 400 for a wrong, expired or "
     "used code; a code is dead after 5 wrong tries.",
 )
+@session_transport
 async def email_code_confirm(
     request: HttpRequest, payload: EmailCodeConfirmIn
 ) -> dict[str, object]:
     answer = await flows.email_code.email_code_signin(
         email=payload.email, code=payload.code, client=ClientInfo.from_request(request)
     )
-    return signin_out(answer)
+    return signin_out(request, answer)

@@ -1,23 +1,57 @@
-"""Bearer authentication for ninja routes (`auth=bearer`), and the session it authenticated."""
+"""Authentication for ninja routes, and the session it authenticated.
+
+- `session_auth`: a live session's access token, from the `Authorization: Bearer` header or,
+  when no header is sent, from the `__Host-access` cookie (under the CSRF rule of
+  accounts.transport). `request.auth` is then the AuthSession.
+- `fresh_session_auth`: the same, and the session must be fresh (AuthSession.is_fresh_at): a
+  sign-in or a re-authentication within REAUTH_MAX_AGE. Dangerous actions use it; its refusal
+  is 401 with `WWW-Authenticate: Bearer error="insufficient_user_authentication"` (RFC 9470).
+- `signout_auth`: as session_auth, or the `__Host-refresh` cookie alone (a browser whose
+  access cookie has expired can still sign out).
+"""
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja.security import HttpBearer
+from ninja.security import APIKeyCookie, HttpBearer
 
 from accounts import selectors
-from accounts.exceptions import AccessTokenRefused
+from accounts.exceptions import AccessTokenRefused, ReauthenticationRequired
 from accounts.flows.sessions import auth_session_touch
 from accounts.models import AuthSession
 from accounts.tokens import InvalidAccessToken, access_token_decode
+from accounts.transport import ACCESS_COOKIE, REFRESH_COOKIE, cookie_of
 from toolkit.request_context import request_user_set
 
 
-class BearerAuth(HttpBearer):
-    """Accepts a live session's access token; `request.auth` is then the AuthSession.
+async def access_token_authenticate(
+    request: HttpRequest, token: str, *, fresh: bool
+) -> AuthSession:
+    """The live session an access token names, its user active (and the session fresh, with
+    `fresh`). A valid signature is not enough: sign-out and deactivation take effect on the
+    very next request."""
+    try:
+        claims = access_token_decode(token)
+    except InvalidAccessToken:
+        raise AccessTokenRefused from None
+    now = timezone.now()
+    session = await selectors.auth_session_get_live(
+        session_id=claims.session_id, user_id=claims.user_id, now=now
+    )
+    if session is None:
+        raise AccessTokenRefused
+    request_user_set(claims.user_id)
+    if fresh and not session.is_fresh_at(now):
+        raise ReauthenticationRequired
+    await auth_session_touch(session=session, now=now)
+    return session
 
-    A valid signature is not enough: the session must be unrevoked and unexpired and its user
-    active, so sign-out and deactivation take effect on the very next request.
-    """
+
+class BearerAuth(HttpBearer):
+    """The `Authorization: Bearer <access token>` header; when it is sent, it decides."""
+
+    def __init__(self, *, fresh: bool = False) -> None:
+        super().__init__()
+        self.fresh = fresh
 
     async def __call__(self, request: HttpRequest) -> AuthSession | None:
         # Replaces HttpBearer.__call__, which logs the raw header (a token) in DEBUG.
@@ -28,25 +62,65 @@ class BearerAuth(HttpBearer):
         return await self.authenticate(request, token.strip())
 
     async def authenticate(self, request: HttpRequest, token: str) -> AuthSession:
-        try:
-            claims = access_token_decode(token)
-        except InvalidAccessToken:
-            raise AccessTokenRefused from None
-        now = timezone.now()
-        session = await selectors.auth_session_get_live(
-            session_id=claims.session_id, user_id=claims.user_id, now=now
+        return await access_token_authenticate(request, token, fresh=self.fresh)
+
+
+class AccessCookieAuth(APIKeyCookie):
+    """The `__Host-access` cookie, under the CSRF rule (accounts.transport.csrf_ensure) rather
+    than Django's CSRF token: the API has no forms to put one in."""
+
+    param_name = ACCESS_COOKIE
+
+    def __init__(self, *, fresh: bool = False) -> None:
+        super().__init__(csrf=False)
+        self.fresh = fresh
+
+    async def __call__(self, request: HttpRequest) -> AuthSession | None:
+        if request.headers.get("Authorization"):
+            return None  # the header decides, even when it is refused
+        token = cookie_of(request, ACCESS_COOKIE)
+        if token is None:
+            return None
+        return await self.authenticate(request, token)
+
+    async def authenticate(self, request: HttpRequest, key: str | None) -> AuthSession:
+        assert key is not None  # noqa: S101  # __call__ passes a cookie that was sent
+        return await access_token_authenticate(request, key, fresh=self.fresh)
+
+
+class RefreshCookieAuth(APIKeyCookie):
+    """The `__Host-refresh` cookie naming a live session's current refresh token."""
+
+    param_name = REFRESH_COOKIE
+
+    def __init__(self) -> None:
+        super().__init__(csrf=False)
+
+    async def __call__(self, request: HttpRequest) -> AuthSession | None:
+        if request.headers.get("Authorization"):
+            return None
+        token = cookie_of(request, REFRESH_COOKIE)
+        if token is None:
+            return None
+        return await self.authenticate(request, token)
+
+    async def authenticate(self, request: HttpRequest, key: str | None) -> AuthSession:
+        session = await selectors.auth_session_get_by_refresh_token(
+            token=key or "", now=timezone.now()
         )
         if session is None:
             raise AccessTokenRefused
-        request_user_set(claims.user_id)
-        await auth_session_touch(session=session, now=now)
+        request_user_set(session.user_id)
         return session
 
 
 bearer = BearerAuth()
+session_auth = [bearer, AccessCookieAuth()]
+fresh_session_auth = [BearerAuth(fresh=True), AccessCookieAuth(fresh=True)]
+signout_auth = [*session_auth, RefreshCookieAuth()]
 
 
 def request_session(request: HttpRequest) -> AuthSession:
-    """The session `bearer` authenticated this request with."""
+    """The session the route's authentication found for this request."""
     session: AuthSession = request.auth  # type: ignore[attr-defined]
     return session

@@ -43,6 +43,25 @@ class AccessTokenRefused(NotAuthenticated):
     challenge = 'Bearer error="invalid_token"'
 
 
+class ReauthenticationRequired(Unauthorized):
+    """The session is not fresh enough for a dangerous action (RFC 9470's step-up answer)."""
+
+    detail = "Re-authentication required"
+    challenge = 'Bearer error="insufficient_user_authentication"'
+
+
+class InvalidReauthentication(Unauthorized):
+    detail = "Invalid credentials"
+
+
+class CsrfFailed(AccountsError):
+    """A cookie-authenticated request without `X-Auth-Transport: cookie` or from an origin the
+    API does not serve (accounts.transport.csrf_ensure)."""
+
+    status = 403
+    detail = "CSRF check failed"
+
+
 class CurrentPasswordIncorrect(AccountsError):
     detail = "Current password is incorrect"
 

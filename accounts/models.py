@@ -4,9 +4,10 @@ by email, sign-in codes sent by email, and throttle counters."""
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models, router, transaction
@@ -182,6 +183,9 @@ class AuthSession(models.Model):
     revoked_reason = models.CharField(max_length=32, blank=True, choices=RevokedReason.choices)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
+    # The last time its user proved who they are again (POST /api/auth/reauthenticate); until
+    # then, the sign-in that made it (created_at).
+    reauthenticated_at = models.DateTimeField(null=True, blank=True)
 
     objects = AuthSessionQuerySet.as_manager()
 
@@ -201,6 +205,12 @@ class AuthSession(models.Model):
         by primary key, a refresh token's session."""
         return self.revoked_at is None and self.expires_at > now
 
+    def is_fresh_at(self, now: datetime) -> bool:
+        """Whether its user proved who they are (signed in, re-authenticated) within
+        REAUTH_MAX_AGE: what dangerous actions ask of a session (accounts.auth)."""
+        proved = max(self.created_at, self.reauthenticated_at or self.created_at)
+        return now - proved < timedelta(seconds=settings.REAUTH_MAX_AGE)
+
 
 class RefreshToken(models.Model):
     """A refresh token, kept only as its SHA-256. Each rotation links the new token to its parent,
@@ -211,8 +221,10 @@ class RefreshToken(models.Model):
         AuthSession, on_delete=models.CASCADE, related_name="refresh_tokens"
     )
     token_hash = models.CharField(max_length=64, unique=True)
-    parent = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="child"
+    # Each rotation's new token names the one it replaced; two, when two tabs refreshed with
+    # the same token within REFRESH_REUSE_GRACE.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
     )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()

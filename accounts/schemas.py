@@ -7,6 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from ninja import Schema
 from pydantic import (
     AfterValidator,
+    ConfigDict,
     EmailStr,
     Field,
     ModelWrapValidatorHandler,
@@ -98,7 +99,25 @@ class SigninIn(Schema):
 
 
 class RefreshIn(Schema):
-    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    # Cookie mode (accounts.transport): absent, the `__Host-refresh` cookie carries it.
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+
+
+class ReauthenticateIn(Schema):
+    """One proof: the password, or a second-factor code (TOTP or recovery)."""
+
+    password: PresentedPassword | None = None
+    code: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+    @model_validator(mode="after")
+    def one_proof(self) -> "ReauthenticateIn":
+        if (self.password is None) == (self.code is None):
+            raise PydanticCustomError("one_proof", "Send either password or code")
+        return self
+
+
+class ReauthenticatedOut(Schema):
+    reauthenticated_at: datetime
 
 
 class PasswordChangeIn(NewPasswordIn):
@@ -154,6 +173,17 @@ class SessionOut(Schema):
     access_token: str
     refresh_token: str
     token_type: Literal["bearer"]  # the OAuth token type, always sent
+    expires_in: int = Field(description="Seconds until the access token expires.")
+
+
+class SessionCookieOut(Schema):
+    """A session answer in cookie mode: the refresh token is in the `__Host-refresh` cookie."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: UserOut
+    access_token: str
+    token_type: Literal["bearer"]
     expires_in: int = Field(description="Seconds until the access token expires.")
 
 

@@ -5,10 +5,11 @@ app registers a provider here from its AppConfig.ready. With no provider, or a p
 answers None, a right password opens a session as before.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from accounts.client import ClientInfo
 from accounts.models import User
 
 
@@ -47,9 +48,32 @@ def second_factor_challenge(request: ChallengeRequest) -> SecondFactorChallenge 
     return None
 
 
+# Re-authentication with a code (POST /api/auth/reauthenticate): the provider spends the code if
+# it is right, against its own failure budgets, and answers how ("totp", "recovery_code"), or
+# None for a wrong code or a user without the factor.
+CodeChecker = Callable[[User, str, ClientInfo], Awaitable[str | None]]
+code_checkers: list[CodeChecker] = []
+
+
+def second_factor_code_checker_register(checker: CodeChecker) -> None:
+    if checker not in code_checkers:
+        code_checkers.append(checker)
+
+
+async def second_factor_code_check(*, user: User, code: str, client: ClientInfo) -> str | None:
+    for checker in code_checkers:
+        method = await checker(user, code, client)
+        if method is not None:
+            return method
+    return None
+
+
 __all__ = [
     "ChallengeRequest",
+    "CodeChecker",
     "SecondFactorChallenge",
     "second_factor_challenge",
+    "second_factor_code_check",
+    "second_factor_code_checker_register",
     "second_factor_provider_register",
 ]

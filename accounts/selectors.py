@@ -6,8 +6,9 @@ from datetime import datetime
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from accounts.models import AuthSession, User
+from accounts.models import AuthSession, RefreshToken, User
 from fastpath.lookups import CompiledPkLookup
+from toolkit.tokens import token_digest
 
 
 async def user_get_by_email(*, email: str) -> User | None:
@@ -40,6 +41,19 @@ async def auth_session_get_live(
 
 
 session_with_user_lookup = CompiledPkLookup(AuthSession, "user")
+
+
+async def auth_session_get_by_refresh_token(*, token: str, now: datetime) -> AuthSession | None:
+    """The live session whose current (unused, unexpired) refresh token this is, its user
+    active: how a browser signs out with its refresh cookie alone."""
+    current = (
+        await RefreshToken.objects.select_related("session__user")
+        .filter(token_hash=token_digest(token), used_at__isnull=True, expires_at__gt=now)
+        .afirst()
+    )
+    if current is None or not current.session.is_live_at(now):
+        return None
+    return current.session if current.session.user.is_active else None
 
 
 async def auth_sessions_live(*, user_id: uuid.UUID, now: datetime) -> list[AuthSession]:

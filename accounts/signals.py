@@ -32,6 +32,7 @@ class EventType(models.TextChoices):
     MFA_DISABLED = "mfa_disabled", "Two-factor authentication off"
     RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated", "Recovery codes regenerated"
     ADMIN_ACTION = "admin_action", "Action by staff"
+    REAUTHENTICATED = "reauthenticated", "Re-authenticated"
     NEW_DEVICE_NOTICE = "new_device_notice", "Sign-in from a new device (notice sent)"
 
 

@@ -6,9 +6,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 
 
-def password_problems(
-    password: str, *, email: str, offline: bool = False
-) -> list[tuple[str, str]]:
+def password_problems(password: str, *, email: str, offline: bool = False) -> list[tuple[str, str]]:
     """Every (code, message) Django's validators raise; the length cap first, so that a huge
     input costs nothing more. Validators that ask a network service (`needs_network`, as the
     breached-password check) run only once every other validator is satisfied, and never when

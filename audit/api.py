@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from ninja import Field, Router
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from accounts.auth import bearer, request_session
+from accounts.auth import request_session, session_auth
 from audit import selectors
 from audit.models import AuthEvent
 from audit.schemas import AuthEventOut
@@ -28,7 +28,7 @@ class EventsPagination(LimitOffsetPagination):
     router.get,
     "/events",
     {200: list[AuthEventOut], 422: ValidationErrorOut},  # 422: a limit or offset out of bounds
-    auth=bearer,
+    auth=session_auth,
 )
 @summary("The caller's security events, newest first")
 @paginate(EventsPagination)

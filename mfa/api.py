@@ -3,10 +3,11 @@
 from django.http import HttpRequest
 from ninja import Router
 
-from accounts.auth import bearer, request_session
+from accounts.auth import request_session, session_auth
 from accounts.client import ClientInfo
 from accounts.responses import session_out
-from accounts.schemas import MessageOut, SessionOut
+from accounts.schemas import MessageOut, SessionCookieOut, SessionOut
+from accounts.transport import session_transport, transport_openapi
 from mfa import flows
 from mfa.schemas import CodeIn, MfaVerifyIn, RecoveryCodesOut, TotpDisableIn, TotpSetupOut
 from toolkit.routes import private_route, summary
@@ -14,7 +15,7 @@ from toolkit.routes import private_route, summary
 router = Router(tags=["auth"])
 
 
-@private_route(router.post, "/totp/setup", {200: TotpSetupOut}, refusals=(409,), auth=bearer)
+@private_route(router.post, "/totp/setup", {200: TotpSetupOut}, refusals=(409,), auth=session_auth)
 @summary("Start TOTP: a new secret, pending until confirmed")
 async def totp_setup(request: HttpRequest) -> dict[str, str]:
     enrolment = await flows.enrolment.totp_setup(user=request_session(request).user)
@@ -31,7 +32,7 @@ async def totp_setup(request: HttpRequest) -> dict[str, str]:
     {200: RecoveryCodesOut},
     refusals=(409, 429),
     body=True,
-    auth=bearer,
+    auth=session_auth,
 )
 @summary("Turn TOTP on with a first code; answers the recovery codes, once")
 async def totp_confirm(request: HttpRequest, payload: CodeIn) -> dict[str, list[str]]:
@@ -41,7 +42,7 @@ async def totp_confirm(request: HttpRequest, payload: CodeIn) -> dict[str, list[
 
 
 @private_route(
-    router.post, "/totp/disable", {200: MessageOut}, refusals=(429,), body=True, auth=bearer
+    router.post, "/totp/disable", {200: MessageOut}, refusals=(429,), body=True, auth=session_auth
 )
 @summary("Turn TOTP off with the current password and a code")
 async def totp_disable(request: HttpRequest, payload: TotpDisableIn) -> dict[str, str]:
@@ -55,7 +56,12 @@ async def totp_disable(request: HttpRequest, payload: TotpDisableIn) -> dict[str
 
 
 @private_route(
-    router.post, "/recovery-codes", {200: RecoveryCodesOut}, refusals=(429,), body=True, auth=bearer
+    router.post,
+    "/recovery-codes",
+    {200: RecoveryCodesOut},
+    refusals=(429,),
+    body=True,
+    auth=session_auth,
 )
 @summary("New recovery codes (the old ones die), with a code")
 async def recovery_codes_regenerate(request: HttpRequest, payload: CodeIn) -> dict[str, list[str]]:
@@ -66,10 +72,18 @@ async def recovery_codes_regenerate(request: HttpRequest, payload: CodeIn) -> di
     return {"recovery_codes": codes}
 
 
-@private_route(router.post, "/verify", {200: SessionOut}, refusals=(401, 429), body=True)
+@private_route(
+    router.post,
+    "/verify",
+    {200: SessionOut | SessionCookieOut},
+    refusals=(401, 429),
+    body=True,
+    openapi=transport_openapi(200),
+)
 @summary("The sign-in's second step: the mfa_token and a TOTP or recovery code")
+@session_transport
 async def mfa_verify(request: HttpRequest, payload: MfaVerifyIn) -> dict[str, object]:
     issued = await flows.challenge.mfa_verify(
         token=payload.mfa_token, code=payload.code, client=ClientInfo.from_request(request)
     )
-    return session_out(issued)
+    return session_out(request, issued)

@@ -61,6 +61,8 @@ JWT_ISSUER = env_str("JWT_ISSUER", "accounts-api")
 JWT_AUDIENCE = env_str("JWT_AUDIENCE", "accounts-api")
 ACCESS_TOKEN_TTL = env_int("ACCESS_TOKEN_TTL", 900, minimum=1)
 REFRESH_TOKEN_TTL = env_int("REFRESH_TOKEN_TTL", 2_592_000, minimum=1)
+REFRESH_REUSE_GRACE = env_int("REFRESH_REUSE_GRACE", 10, minimum=0)  # two tabs refreshing at once
+REAUTH_MAX_AGE = env_int("REAUTH_MAX_AGE", 300, minimum=1)  # how long a sign-in stays fresh
 
 # --- Hosts, proxies, CORS ------------------------------------------------------------------------
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
@@ -73,10 +75,10 @@ HOST_CHECK_EXEMPT_PATHS = ("/health", "/health/ready", "/metrics")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 CORS_ALLOWED_ORIGINS = env_origins("CORS_ORIGINS", "http://localhost:3000")
 CORS_ALLOW_CREDENTIALS = True
-# A page may read every response header the API documents (Retry-After on 429, ...).
+# A page may read every response header the API documents (Retry-After on 429, ...), send its
+# own request id (it then names the request in our logs), and ask for the cookie transport.
 CORS_EXPOSE_HEADERS = list(DOCUMENTED_RESPONSE_HEADERS)
-# ...and send its own request id, which then names the request in our logs.
-CORS_ALLOW_HEADERS = (*cors_default_headers, "x-request-id")
+CORS_ALLOW_HEADERS = (*cors_default_headers, "x-request-id", "x-auth-transport")
 
 BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", IS_PRODUCTION)
 if BEHIND_TLS_PROXY:
@@ -118,7 +120,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
 ]
 
-# The fast path (package `fastpath`): Django internals replaced for speed; off: stock Django.
+# The fast path: Django internals replaced for speed, each pinned by tests; off: stock Django.
 FAST_PATH = env_bool("FAST_PATH", True)
 # Where the admin lives, without the leading slash: its URLs, its HTML errors, its login throttle
 # and (on the fast path) the only place sessions, CSRF, request.user and messages run.
@@ -210,8 +212,8 @@ PWNED_PASSWORDS_URL = env_str("PWNED_PASSWORDS_URL", "https://api.pwnedpasswords
 PWNED_PASSWORDS_TIMEOUT = env_float("PWNED_PASSWORDS_TIMEOUT", 2.0, minimum=0.1)
 if PWNED_PASSWORDS:
     AUTH_PASSWORD_VALIDATORS.append({"NAME": "accounts.breached.BreachedPasswordValidator"})
-# Password hashes at once (at most what the memory budget holds: accounts.hashing), and hashes
-# allowed to wait. The cores this process may use (sched_getaffinity is Linux-only).
+# Password hashes running at once (at most what HASHER_MEMORY_MIB holds: accounts.hashing), and
+# hashes allowed to wait; the cores this process may use (sched_getaffinity is Linux-only).
 CPU_CORES = (
     len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 )
@@ -276,8 +278,7 @@ email_options = {
 }
 if not email_options["host"] and IS_PRODUCTION:
     raise ImproperlyConfigured("EMAIL_HOST is required when ENVIRONMENT=production.")
-# Without EMAIL_HOST (development), messages, links included, are printed on the console; with
-# LOG_FORMAT=json, each is one log line instead (toolkit.mailers).
+# Without EMAIL_HOST (development): the console; with LOG_FORMAT=json, the log (toolkit.mailers).
 LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
 MAILERS = {"default": default_mailer(email_options, log_format=LOG_FORMAT)}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmaster@localhost")
@@ -321,23 +322,22 @@ if IS_PRODUCTION:
         FRONTEND_RESET_PASSWORD_URL=FRONTEND_RESET_PASSWORD_URL,
         FRONTEND_CONFIRM_EMAIL_CHANGE_URL=FRONTEND_CONFIRM_EMAIL_CHANGE_URL,
     )
-# The sign-in code's page (the link holds the address, never the code) and the sessions page.
 FRONTEND_SIGNIN_CODE_URL = env_link(
     "FRONTEND_SIGNIN_CODE_URL",
     "{FRONTEND_URL}/signin/code?email={email}",
     frontend=FRONTEND_URL,
     fields=("email",),
 )
-FRONTEND_SESSIONS_URL = env_link(
-    "FRONTEND_SESSIONS_URL", "{FRONTEND_URL}/account", frontend=FRONTEND_URL, fields=()
-)
 # Seconds each kind of link, and a sign-in code, stays valid.
 EMAIL_VERIFY_TTL = env_int("EMAIL_VERIFY_TTL", 259_200, minimum=60)
 PASSWORD_RESET_TTL = env_int("PASSWORD_RESET_TTL", 3600, minimum=60)
 EMAIL_CHANGE_TTL = env_int("EMAIL_CHANGE_TTL", 86_400, minimum=60)
 EMAIL_CODE_TTL = env_int("EMAIL_CODE_TTL", 600, minimum=60)
-# on: a sign-in from a device and network none of the user's recent sessions had is mailed.
+# on: mail a sign-in unlike the user's recent ones, with a link to the sessions page.
 NOTIFY_NEW_DEVICE = env_bool("NOTIFY_NEW_DEVICE", True)
+FRONTEND_SESSIONS_URL = env_link(
+    "FRONTEND_SESSIONS_URL", "{FRONTEND_URL}/account", frontend=FRONTEND_URL, fields=()
+)
 # on: sign-in and refresh of a user whose address is not verified answer 403.
 REQUIRE_VERIFIED_EMAIL = env_bool("REQUIRE_VERIFIED_EMAIL", False)
 

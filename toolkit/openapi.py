@@ -41,6 +41,15 @@ HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,128}$"},
     },
 }
+# Sent by the routes that set or clear the session cookies (in cookie mode only), and never
+# readable by a page (browsers hide it): documented, and not among the headers CORS exposes.
+SET_COOKIE = {
+    "description": "In cookie mode (`X-Auth-Transport: cookie`, or a session cookie sent): "
+    "`__Host-access` and `__Host-refresh` set (HttpOnly; Secure; SameSite=Lax; Path=/), or "
+    "cleared with Max-Age=0 by sign-out and a refused refresh.",
+    "required": False,
+    "schema": {"type": "string"},
+}
 # Sent with every answer of every operation.
 HEADERS_ALWAYS = ["X-Request-ID"]
 HEADERS_BY_STATUS = {"401": ["WWW-Authenticate"], "429": ["Retry-After"], "503": ["Retry-After"]}
@@ -85,5 +94,5 @@ def schema_finalize(schema: dict[str, Any]) -> dict[str, Any]:
     for path_item in schema["paths"].values():
         for operation in path_item.values():
             operation_finalize(operation)
-    schema["components"]["headers"] = HEADERS
+    schema["components"]["headers"] = {**HEADERS, "Set-Cookie": SET_COOKIE}
     return schema

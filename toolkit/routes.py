@@ -42,6 +42,7 @@ def private_route[View: Callable[..., Any]](
     refusals: Iterable[int] = (),
     body: bool = False,
     auth: Any = NOT_SET,
+    openapi: dict[str, Any] | None = None,
 ) -> Callable[[View], View]:
     """`operation(path, ...)` (a router's `get`, `post` or `delete`) for a route whose answers
     carry tokens or user data, so that no cache keeps them (RFC 6749 section 5.1): every answer
@@ -51,10 +52,13 @@ def private_route[View: Callable[..., Any]](
     The document lists `answers`, a `{"detail"}` answer for each status of `refusals` (401, 403,
     404, 409, 429; 401 goes without saying for a route with `auth`), and what any route may
     answer: ANY, or WITH_BODY when it reads a body; its summary comes from `@summary` on the
-    view. `auth` is ninja's (unset: anyone may call).
+    view. `auth` is ninja's (unset: anyone may call). `openapi` is merged into the operation's
+    document (parameters and response headers ninja cannot infer).
     """
     if auth is not NOT_SET:
         refusals = (401, *refusals)  # no credentials, or refused ones
+        if operation.__name__ != "get":
+            refusals = (*refusals, 403)  # credentials from a cookie that fail the CSRF rule
     response = {**answers, **dict.fromkeys(refusals, ErrorOut), **(WITH_BODY if body else ANY)}
 
     def declare(view: View) -> View:
@@ -65,7 +69,7 @@ def private_route[View: Callable[..., Any]](
             response=response,
             summary=text,
             description=description,
-            openapi_extra={NO_STORE: True},
+            openapi_extra={NO_STORE: True, **(openapi or {})},
         )
         return route(decorate_view(no_store)(view))
 

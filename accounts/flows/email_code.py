@@ -87,9 +87,7 @@ def _email_code_use(
         )
         if challenge is not None:
             return challenge
-        return auth_session_issue_with_event(
-            user=user, client=client, now=now, detail={"method": METHOD}
-        )
+        return auth_session_issue_with_event(user=user, client=client, now=now, method=METHOD)
 
 
 def email_code_is_live(found: EmailCode, now: datetime) -> bool:

@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -65,14 +64,16 @@ def auth_session_issue(*, user: User, client: ClientInfo, now: datetime) -> Issu
 
 
 def auth_session_issue_with_event(
-    *, user: User, client: ClientInfo, now: datetime, detail: dict[str, Any] | None = None
+    *, user: User, client: ClientInfo, now: datetime, method: str
 ) -> IssuedSession:
-    """A signed-in session and its `signin` event, and the new-device notice when the sign-in is
-    unlike the user's recent ones (asked before this session exists). Call inside a
-    transaction."""
+    """A signed-in session and its `signin` event, saying how (`method`: password, totp,
+    recovery_code, email_code, ...), and the new-device notice when the sign-in is unlike the
+    user's recent ones (asked before this session exists). Call inside a transaction."""
     seen = new_device_seen(user=user, client=client, now=now)
     issued = auth_session_issue(user=user, client=client, now=now)
-    client.event(EventType.SIGNIN, user_id=user.pk, session_id=issued.session.pk, detail=detail)
+    client.event(
+        EventType.SIGNIN, user_id=user.pk, session_id=issued.session.pk, detail={"method": method}
+    )
     if seen is not None:
         new_device_notice(
             user=user, client=client, session_id=issued.session.pk, seen=seen, now=now

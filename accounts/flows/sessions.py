@@ -30,7 +30,8 @@ class RefreshReuse(Exception):
 
 async def refresh_token_rotate(*, token: str, client: ClientInfo) -> IssuedSession:
     """A new refresh token for a live session's current one, which stops working. A token that
-    was rotated already is theft: its session is revoked, and the answer is 401 either way."""
+    was rotated already is theft (after REFRESH_REUSE_GRACE: within it, two tabs): its session
+    is revoked, and the answer is 401 either way."""
     await throttle_hit("refresh-ip", client.ip, settings.RATE_LIMIT_REFRESH)
     return await sync_to_async(_refresh_token_rotate)(token=token, client=client)
 
@@ -48,7 +49,7 @@ def _refresh_token_rotate(*, token: str, client: ClientInfo) -> IssuedSession:
             if current is None:
                 raise InvalidRefreshToken
             session = current.session
-            if current.used_at is not None:
+            if current.used_at is not None and not within_reuse_grace(current.used_at, now):
                 raise RefreshReuse(session.pk, session.user_id)
             if (
                 current.expires_at <= now
@@ -57,8 +58,11 @@ def _refresh_token_rotate(*, token: str, client: ClientInfo) -> IssuedSession:
             ):
                 raise InvalidRefreshToken
             email_verified_ensure(session.user)
-            current.used_at = now
-            current.save(update_fields=["used_at"])
+            if current.used_at is None:
+                current.used_at = now
+                current.save(update_fields=["used_at"])
+            # else: another tab refreshed with the same token a moment ago; this one gets a
+            # token of its own for the same session, and both work (once each).
             new_token = refresh_token_new()
             session.last_used_at = now
             session.expires_at = now + timedelta(seconds=settings.REFRESH_TOKEN_TTL)
@@ -79,6 +83,13 @@ def _refresh_token_rotate(*, token: str, client: ClientInfo) -> IssuedSession:
         session_id, user_id = reuse.args
         _refresh_reuse_revoke(session_id=session_id, user_id=user_id, client=client, now=now)
         raise InvalidRefreshToken from None
+
+
+def within_reuse_grace(used_at: datetime, now: datetime) -> bool:
+    """Whether a refresh token used at `used_at` may answer again at `now`: two tabs of one
+    browser that refresh at the same moment send the same token, and the second is no thief."""
+    grace = settings.REFRESH_REUSE_GRACE
+    return grace > 0 and now - used_at <= timedelta(seconds=grace)
 
 
 def _refresh_reuse_revoke(

@@ -69,4 +69,4 @@ def _signin_complete(
         )
         if challenge is not None:
             return challenge
-        return auth_session_issue_with_event(user=user, client=client, now=now)
+        return auth_session_issue_with_event(user=user, client=client, now=now, method="password")

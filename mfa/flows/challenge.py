@@ -52,7 +52,7 @@ async def mfa_verify(*, token: str, code: str, client: ClientInfo) -> IssuedSess
         client=client,
         during="signin",
         then=lambda user, method, now: auth_session_issue_with_event(
-            user=user, client=client, now=now, detail={"mfa": method}
+            user=user, client=client, now=now, method=method
         ),
     )
 

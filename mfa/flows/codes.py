@@ -6,7 +6,10 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Literal
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
 from accounts.client import ClientInfo
 from accounts.models import User
@@ -56,6 +59,23 @@ def code_of_user_accept(
     if method is None:
         client.event(EventType.MFA_FAILED, user_id=user.pk, detail={"during": during})
     return method
+
+
+async def reauthentication_code_check(user: User, code: str, client: ClientInfo) -> str | None:
+    """A code proving who a signed-in user is again (POST /api/auth/reauthenticate, through
+    accounts.second_factor): spent when right, against the code budgets; None when wrong or
+    when the user has no TOTP."""
+
+    def check() -> str | None:
+        with transaction.atomic():
+            try:
+                return code_of_user_accept(
+                    user=user, code=code, client=client, now=timezone.now(), during="reauthenticate"
+                )
+            except MfaNotOn:
+                return None
+
+    return await budgets_spend(code_budgets(user.pk, client.ip), sync_to_async(check))
 
 
 def code_budgets(user_id: uuid.UUID, ip: str | None) -> list[Budget]:

@@ -49,8 +49,8 @@ def test_hundred_concurrent_signups_of_one_email_make_one_user(live_server_facto
     assert "Traceback" not in server.output()
 
 
-def test_fifty_concurrent_refreshes_of_one_token_let_one_win(live_server_factory):
-    server = live_server_factory(RATE_LIMITS="off")
+def test_with_no_grace_fifty_concurrent_refreshes_of_one_token_let_one_win(live_server_factory):
+    server = live_server_factory(RATE_LIMITS="off", REFRESH_REUSE_GRACE="0")
     session = httpx.post(
         f"{server.url}/api/auth/signup",
         json={"email": "refresh.race@example.com", "password": DEFAULT_PASSWORD},
@@ -77,3 +77,35 @@ def test_fifty_concurrent_refreshes_of_one_token_let_one_win(live_server_factory
     # Either the losers' replays revoked the session (theft detection), or exactly one token lives.
     assert auth_session.revoked_at is not None or live_tokens == 1
     assert live_tokens <= 1
+
+
+def test_within_the_grace_twenty_concurrent_refreshes_of_one_token_all_answer(
+    live_server_factory,
+):
+    """Tabs of one browser refreshing at the same moment (REFRESH_REUSE_GRACE, 10 s by default):
+    every one stays signed in, on one live session, each with a token of its own."""
+    server = live_server_factory(RATE_LIMITS="off")
+    session = httpx.post(
+        f"{server.url}/api/auth/signup",
+        json={"email": "refresh.tabs@example.com", "password": DEFAULT_PASSWORD},
+    ).json()
+
+    async def storm() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        "/api/auth/refresh", json={"refresh_token": session["refresh_token"]}
+                    )
+                    for _ in range(20)
+                )
+            )
+
+    responses = asyncio.run(storm())
+    assert [r.status_code for r in responses] == [200] * 20, [r.text for r in responses]
+    tokens = {r.json()["refresh_token"] for r in responses}
+    assert len(tokens) == 20
+    auth_session = AuthSession.objects.get(user__email="refresh.tabs@example.com")
+    assert auth_session.revoked_at is None
+    assert RefreshToken.objects.filter(session=auth_session, used_at__isnull=True).count() == 20
+    assert {r.json()["user"]["id"] for r in responses} == {session["user"]["id"]}

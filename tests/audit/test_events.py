@@ -46,6 +46,7 @@ def test_event_types_are_exactly_the_protocols():
         "mfa_disabled",
         "recovery_codes_regenerated",
         "admin_action",
+        "reauthenticated",
         "new_device_notice",
     }
 
@@ -83,7 +84,8 @@ async def test_an_unknown_email_records_nothing(api):
     assert not await AuthEvent.objects.aexists()
 
 
-async def test_signout_refresh_reuse_and_session_revocations_record_one_event_each(api):
+async def test_signout_refresh_reuse_and_session_revocations_record_one_event_each(api, settings):
+    settings.REFRESH_REUSE_GRACE = 0  # any second use is reuse
     first = await signup(api, "lifecycle@example.com")
     second = await signin(api, "lifecycle@example.com")
     third = await signin(api, "lifecycle@example.com")
@@ -240,7 +242,7 @@ async def test_second_factor_actions_record_their_events(api, clock):
         "mfa_disabled",
     ]
     signin_event = await AuthEvent.objects.aget(type="signin")
-    assert signin_event.detail == {"mfa": "totp"}
+    assert signin_event.detail == {"method": "totp"}
     assert codes  # never in any event
     details = [str(e.detail) async for e in AuthEvent.objects.all()]
     assert not any(secret in d or any(c in d for c in codes) for d in details)
@@ -257,7 +259,8 @@ async def test_events_lists_the_callers_own_newest_first_paginated(api):
     body = response.json()
     assert body["count"] == 4
     assert [item["type"] for item in body["items"]] == ["signin", "signin", "signin", "signup"]
-    assert set(body["items"][0]) == {"type", "at", "ip", "user_agent", "session_id"}
+    assert set(body["items"][0]) == {"type", "at", "ip", "user_agent", "session_id", "method"}
+    assert [item["method"] for item in body["items"]] == ["password"] * 3 + [None]
     times = [item["at"] for item in body["items"]]
     assert times == sorted(times, reverse=True)
     page = (await api.get(EVENTS, params={"limit": 2, "offset": 2}, headers=bearer(session))).json()

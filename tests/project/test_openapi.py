@@ -19,32 +19,33 @@ STATUSES = {
     ("post", f"{AUTH}/signup"): {"201", "400", "409", "413", "415", "422", "429", "503"},
     ("post", f"{AUTH}/signin"): {"200", "400", "401", "403", "413", "415", "422", "429", "503"},
     ("post", f"{AUTH}/refresh"): {"200", "400", "401", "403", "413", "415", "422", "429", "503"},
-    ("post", f"{AUTH}/signout"): {"200", "400", "401", "503"},
+    ("post", f"{AUTH}/signout"): {"200", "400", "401", "403", "503"},
     ("get", f"{AUTH}/me"): {"200", "400", "401", "503"},
-    ("post", f"{AUTH}/password"): {"200", "400", "401", "413", "415", "422", "429", "503"},
+    ("post", f"{AUTH}/password"): {"200", "400", "401", "403", "413", "415", "422", "429", "503"},
     ("get", f"{AUTH}/sessions"): {"200", "400", "401", "503"},
-    ("post", f"{AUTH}/sessions/revoke-others"): {"200", "400", "401", "503"},
-    ("delete", f"{AUTH}/sessions/{{session_id}}"): {"204", "400", "401", "404", "503"},
+    ("post", f"{AUTH}/sessions/revoke-others"): {"200", "400", "401", "403", "503"},
+    ("delete", f"{AUTH}/sessions/{{session_id}}"): {"204", "400", "401", "403", "404", "503"},
     ("get", f"{AUTH}/events"): {"200", "400", "401", "422", "503"},
-    ("post", f"{AUTH}/mfa/totp/setup"): {"200", "400", "401", "409", "503"},
+    ("post", f"{AUTH}/mfa/totp/setup"): {"200", "400", "401", "403", "409", "503"},
     ("post", f"{AUTH}/mfa/totp/confirm"): {
-        *("200", "400", "401", "409", "413", "415", "422", "429", "503"),
+        *("200", "400", "401", "403", "409", "413", "415", "422", "429", "503"),
     },
     ("post", f"{AUTH}/mfa/totp/disable"): {
-        *("200", "400", "401", "413", "415", "422", "429", "503"),
+        *("200", "400", "401", "403", "413", "415", "422", "429", "503"),
     },
     ("post", f"{AUTH}/mfa/recovery-codes"): {
-        *("200", "400", "401", "413", "415", "422", "429", "503"),
+        *("200", "400", "401", "403", "413", "415", "422", "429", "503"),
     },
     ("post", f"{AUTH}/mfa/verify"): {"200", "400", "401", "413", "415", "422", "429", "503"},
     ("post", f"{AUTH}/email/verify"): {"200", "400", "413", "415", "422", "503"},
-    ("post", f"{AUTH}/email/verify/resend"): {"202", "400", "401", "429", "503"},
+    ("post", f"{AUTH}/email/verify/resend"): {"202", "400", "401", "403", "429", "503"},
     ("post", f"{AUTH}/password/reset"): {"202", "400", "413", "415", "422", "429", "503"},
     ("post", f"{AUTH}/password/reset/confirm"): {"200", "400", "413", "415", "422", "503"},
     ("post", f"{AUTH}/email/change"): {
         "202",
         "400",
         "401",
+        "403",
         "409",
         "413",
         "415",
@@ -53,7 +54,19 @@ STATUSES = {
         "503",
     },
     ("post", f"{AUTH}/email/change/confirm"): {"200", "400", "409", "413", "415", "422", "503"},
+    ("post", f"{AUTH}/reauthenticate"): {
+        *("200", "400", "401", "403", "413", "415", "422", "429", "503"),
+    },
 }
+# The routes that answer a session, and so may set the session cookies.
+SESSION_ROUTES = [
+    f"{AUTH}/signup",
+    f"{AUTH}/signin",
+    f"{AUTH}/refresh",
+    f"{AUTH}/password",
+    f"{AUTH}/password/reset/confirm",
+    f"{AUTH}/mfa/verify",
+]
 
 
 def refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -105,7 +118,8 @@ async def test_openapi_declares_the_headers_each_status_carries(schema):
             assert "X-Request-ID" in headers, (method, path, status)
             for name, header in response.get("headers", {}).items():
                 assert header == {"$ref": f"#/components/headers/{name}"}
-                assert declared[name]["required"] is True
+                # Set-Cookie: in cookie mode only.
+                assert declared[name]["required"] is (name != "Set-Cookie")
 
 
 async def test_openapi_marks_as_required_every_field_always_sent(schema):
@@ -114,6 +128,11 @@ async def test_openapi_marks_as_required_every_field_always_sent(schema):
         # ninja's pagination query parameters (GET /api/auth/events): a request, with defaults.
         ("Input", "limit"),
         ("Input", "offset"),
+        # Cookie mode: the refresh token comes in its cookie.
+        ("RefreshIn", "refresh_token"),
+        # One proof of the two.
+        ("ReauthenticateIn", "password"),
+        ("ReauthenticateIn", "code"),
     }
     for name, component in schema["components"]["schemas"].items():
         for field in component.get("properties", {}):
@@ -167,6 +186,7 @@ async def test_signin_documents_both_of_its_200_bodies(schema):
     union = answer["content"]["application/json"]["schema"]["anyOf"]
     assert {item["$ref"].rsplit("/", 1)[-1] for item in union} == {
         "SessionOut",
+        "SessionCookieOut",
         "SigninChallengeOut",
     }
     challenge = schema["components"]["schemas"]["SigninChallengeOut"]
@@ -178,8 +198,28 @@ async def test_reset_confirm_documents_the_session_and_the_challenge(schema):
     union = answer["content"]["application/json"]["schema"]["anyOf"]
     assert {item["$ref"].rsplit("/", 1)[-1] for item in union} == {
         "SessionOut",
+        "SessionCookieOut",
         "SigninChallengeOut",
     }
+
+
+async def test_session_routes_document_the_cookie_transport(schema):
+    for path in SESSION_ROUTES:
+        operation = schema["paths"][path]["post"]
+        parameters = {(item["in"], item["name"]) for item in operation["parameters"]}
+        assert ("header", "X-Auth-Transport") in parameters, path
+        answered = next(status for status in operation["responses"] if status.startswith("2"))
+        assert "Set-Cookie" in operation["responses"][answered]["headers"], path
+    for path in (f"{AUTH}/refresh", f"{AUTH}/signout"):
+        operation = schema["paths"][path]["post"]
+        parameters = {(item["in"], item["name"]) for item in operation["parameters"]}
+        assert ("cookie", "__Host-refresh") in parameters, path
+        assert "Set-Cookie" in operation["responses"]["401"]["headers"], path
+    cookie_body = schema["components"]["schemas"]["SessionCookieOut"]
+    assert "refresh_token" not in cookie_body["properties"]
+    schemes = schema["components"]["securitySchemes"]
+    assert {"type": "apiKey", "in": "cookie", "name": "__Host-access"} in schemes.values()
+    assert {"type": "http", "scheme": "bearer"} in schemes.values()
 
 
 async def test_operation_ids_name_what_generated_clients_call(schema):

@@ -93,7 +93,9 @@ def test_each_request_gets_one_access_line_with_its_route_and_user_and_no_secret
 
 
 def test_security_events_have_a_stable_event_field_and_the_request_id(serve_factory):
-    server = serve_factory(LOG_FORMAT="json", RATE_LIMITS="on", RATE_LIMIT_SIGNUP="1/h")
+    server = serve_factory(
+        LOG_FORMAT="json", RATE_LIMITS="on", RATE_LIMIT_SIGNUP="1/h", REFRESH_REUSE_GRACE="0"
+    )
     first = httpx.post(
         f"{server.url}/api/auth/signup",
         json={"email": UserFactory.email(), "password": DEFAULT_PASSWORD},

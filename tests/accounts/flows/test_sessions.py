@@ -37,7 +37,8 @@ async def test_refresh_rotates_the_refresh_token(api):
     assert again.status_code == 200
 
 
-async def test_reusing_a_rotated_refresh_token_revokes_the_whole_session(api):
+async def test_reusing_a_rotated_refresh_token_revokes_the_whole_session(api, settings):
+    settings.REFRESH_REUSE_GRACE = 0
     first = await signup(api, "stolen@example.com")
     second = (await refresh(api, first["refresh_token"])).json()
     replay = await refresh(api, first["refresh_token"])
@@ -59,7 +60,10 @@ async def test_rotation_lineage_links_each_token_to_its_parent(api):
     assert tokens[0].used_at is not None and tokens[1].used_at is None
 
 
-async def test_concurrent_refreshes_of_one_token_let_exactly_one_succeed(api):
+async def test_with_no_grace_concurrent_refreshes_of_one_token_let_exactly_one_succeed(
+    api, settings
+):
+    settings.REFRESH_REUSE_GRACE = 0
     first = await signup(api, "concurrent@example.com")
     responses = await asyncio.gather(*(refresh(api, first["refresh_token"]) for _ in range(10)))
     assert [r.status_code for r in responses].count(200) == 1
@@ -67,6 +71,44 @@ async def test_concurrent_refreshes_of_one_token_let_exactly_one_succeed(api):
     session = await AuthSession.objects.aget(user__email="concurrent@example.com")
     live = await RefreshToken.objects.filter(session=session, used_at__isnull=True).acount()
     assert session.revoked_at is not None or live == 1
+
+
+async def test_two_tabs_refreshing_with_one_token_at_once_both_stay_signed_in(api):
+    first = await signup(api, "two.tabs@example.com")
+    tabs = await asyncio.gather(*(refresh(api, first["refresh_token"]) for _ in range(2)))
+    assert [tab.status_code for tab in tabs] == [200, 200]
+    answers = [tab.json() for tab in tabs]
+    assert answers[0]["refresh_token"] != answers[1]["refresh_token"]
+    for answer in answers:
+        assert (await api.get(ME, headers=bearer(answer))).status_code == 200
+        # Each answer's token works, once.
+        assert (await refresh(api, answer["refresh_token"])).status_code == 200
+    sessions = [s async for s in AuthSession.objects.filter(user__email="two.tabs@example.com")]
+    assert len(sessions) == 1 and sessions[0].revoked_at is None
+    tokens = [t async for t in RefreshToken.objects.filter(session=sessions[0]).order_by("id")]
+    root = tokens[0]
+    assert [t.parent_id for t in tokens[1:3]] == [root.pk, root.pk]
+
+
+async def test_ten_concurrent_refreshes_of_one_token_within_the_grace_all_answer(api):
+    first = await signup(api, "ten.tabs@example.com")
+    responses = await asyncio.gather(*(refresh(api, first["refresh_token"]) for _ in range(10)))
+    assert [r.status_code for r in responses] == [200] * 10
+    assert len({r.json()["refresh_token"] for r in responses}) == 10
+
+
+async def test_a_used_token_presented_after_the_grace_is_reuse(api, settings):
+    settings.REFRESH_REUSE_GRACE = 10
+    first = await signup(api, "late.tab@example.com")
+    second = (await refresh(api, first["refresh_token"])).json()
+    used = await RefreshToken.objects.aget(used_at__isnull=False)
+    used.used_at = timezone.now() - timedelta(seconds=11)
+    await used.asave(update_fields=["used_at"])
+    replay = await refresh(api, first["refresh_token"])
+    assert replay.status_code == 401
+    assert (await api.get(ME, headers=bearer(second))).status_code == 401
+    session = await AuthSession.objects.aget(user__email="late.tab@example.com")
+    assert session.revoked_reason == "refresh_reuse"
 
 
 @pytest.mark.parametrize(
