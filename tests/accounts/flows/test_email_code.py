@@ -248,3 +248,13 @@ async def test_confirming_counts_in_the_signin_throttle_per_ip(api, users, setti
     for _ in range(2):
         await confirm(api, "counted@example.com", "2222-3333")
     assert (await confirm(api, "counted@example.com", code)).status_code == 429
+
+
+async def test_a_browser_may_take_the_session_as_cookies(api, users):
+    await users.create("browser@example.com")
+    code = await ask(api, "browser@example.com")
+    response = await confirm(api, "browser@example.com", code, **{"X-Auth-Transport": "cookie"})
+    assert response.status_code == 200
+    assert "refresh_token" not in response.json()
+    cookies = response.headers.get_list("set-cookie")
+    assert any(c.startswith("__Host-refresh=") and "HttpOnly" in c for c in cookies)
