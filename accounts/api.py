@@ -107,8 +107,9 @@ async def signin(request: HttpRequest, payload: SigninIn) -> dict[str, object]:
     "its first use (two tabs at once), it answers again; later, the session is revoked.",
 )
 @session_transport_ending
-async def refresh(request: HttpRequest, payload: RefreshIn) -> dict[str, object]:
-    token = payload.refresh_token or cookie_of(request, REFRESH_COOKIE)
+async def refresh(request: HttpRequest, payload: RefreshIn | None = None) -> dict[str, object]:
+    # No body at all (as `fetch()` posts in cookie mode): no payload.
+    token = (payload and payload.refresh_token) or cookie_of(request, REFRESH_COOKIE)
     if token is None:
         if not cookie_mode(request):
             raise ValidationError([REFRESH_TOKEN_MISSING])  # as before the cookie transport

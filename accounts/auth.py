@@ -70,6 +70,7 @@ class AccessCookieAuth(APIKeyCookie):
     than Django's CSRF token: the API has no forms to put one in."""
 
     param_name = ACCESS_COOKIE
+    enforces_csrf_rule = True  # cookie_of applies it (fastpath.E003 looks for this)
 
     def __init__(self, *, fresh: bool = False) -> None:
         super().__init__(csrf=False)
@@ -92,6 +93,7 @@ class RefreshCookieAuth(APIKeyCookie):
     """The `__Host-refresh` cookie naming a live session's current refresh token."""
 
     param_name = REFRESH_COOKIE
+    enforces_csrf_rule = True
 
     def __init__(self) -> None:
         super().__init__(csrf=False)

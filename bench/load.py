@@ -82,10 +82,13 @@ def per_request_rows(
         "GET /api/auth/me": turns(servers, "/api/auth/me", headers=bearers),
     }
 
-    # The reset request enqueues one task row and answers: no lookup, no hashing. Only this
-    # service has the route (the yardsticks have none).
     yardsticks = ("FastAPI", "DRF")
     ours_only = {name: server for name, server in servers.items() if name not in yardsticks}
+    # A browser app's read: the access token in its HttpOnly cookie instead of the header.
+    cookies = {name: f"Cookie: __Host-access={tokens[name]}" for name in ours_only}
+    rows["GET /api/auth/me (cookie)"] = turns(ours_only, "/api/auth/me", headers=cookies)
+    # The reset request enqueues one task row and answers: no lookup, no hashing. Only this
+    # service has the route (the yardsticks have none).
     rows["POST /api/auth/password/reset"] = turns(
         ours_only, "/api/auth/password/reset", script=post_script('{"email":"nobody@example.com"}')
     )

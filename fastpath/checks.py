@@ -8,8 +8,13 @@ subclasses trip them. Instead of trusting the silence, these checks prove what i
 - fastpath.E002: every URL outside ADMIN_URL_PREFIX is csrf_exempt, because the fast path's CSRF
   middleware only runs under the admin: a cookie-based view added elsewhere would otherwise go
   without a CSRF check, silently.
+- fastpath.E003: ninja marks all its views csrf_exempt, so E002 cannot see an API operation that
+  authenticates with a cookie. Every such authentication (a ninja `APIKeyCookie`, which includes
+  `SessionAuth`) must check CSRF itself: ninja's own check (`csrf=True`), or the API's rule for
+  its session cookies (a class that says `enforces_csrf_rule = True`, as accounts.auth's do).
 """
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +23,8 @@ from django.core.checks import CheckMessage, Error, Tags, register
 from django.middleware import clickjacking, csrf, security
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.module_loading import import_string
+from ninja.operation import PathView
+from ninja.security import APIKeyCookie
 
 # Read-only views that have no form to forge: ninja's schema, docs page and root.
 READ_ONLY_VIEW_MODULES = ("ninja.openapi.views",)
@@ -95,3 +102,38 @@ def views_outside_the_admin_need_no_csrf(
         for route, view in url_patterns(get_resolver())
         if not is_admin_route(route) and not needs_no_csrf(view)
     ]
+
+
+def path_view_of(view: Any) -> PathView | None:
+    """The ninja PathView behind a URL's view (ninja's wrapper closes over it), else None."""
+    for cell in getattr(view, "__closure__", None) or ():
+        with contextlib.suppress(ValueError):  # an empty cell
+            if isinstance(cell.cell_contents, PathView):
+                return cell.cell_contents
+    return None
+
+
+def checks_csrf(auth: Any) -> bool:
+    return bool(getattr(auth, "csrf", False) or getattr(auth, "enforces_csrf_rule", False))
+
+
+@register(Tags.security, Tags.urls)
+def cookie_authentication_checks_csrf(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    for route, view in url_patterns(get_resolver()):
+        path_view = path_view_of(view)
+        if path_view is None:
+            continue
+        for operation in path_view.operations:
+            for auth in operation.auth_callbacks:
+                if isinstance(auth, APIKeyCookie) and not checks_csrf(auth):
+                    errors.append(
+                        Error(
+                            f"{', '.join(operation.methods)} {route!r} authenticates with the "
+                            f"{auth.param_name!r} cookie and checks no CSRF.",
+                            hint="Use accounts.auth's session_auth (the API's CSRF rule), or "
+                            "ninja's cookie authentication with csrf=True.",
+                            id="fastpath.E003",
+                        )
+                    )
+    return errors

@@ -3,7 +3,7 @@
 from django.http import HttpRequest
 from ninja import Router
 
-from accounts.auth import request_session, session_auth
+from accounts.auth import fresh_session_auth, request_session, session_auth
 from accounts.client import ClientInfo
 from accounts.responses import session_out
 from accounts.schemas import MessageOut, SessionCookieOut, SessionOut
@@ -15,8 +15,14 @@ from toolkit.routes import private_route, summary
 router = Router(tags=["auth"])
 
 
-@private_route(router.post, "/totp/setup", {200: TotpSetupOut}, refusals=(409,), auth=session_auth)
-@summary("Start TOTP: a new secret, pending until confirmed")
+# Fresh: a stolen access token must not be enough to put the thief's authenticator on the account.
+@private_route(
+    router.post, "/totp/setup", {200: TotpSetupOut}, refusals=(409,), auth=fresh_session_auth
+)
+@summary(
+    "Start TOTP: a new secret, pending until confirmed",
+    description="Needs a fresh session (signed in or re-authenticated within REAUTH_MAX_AGE).",
+)
 async def totp_setup(request: HttpRequest) -> dict[str, str]:
     enrolment = await flows.enrolment.totp_setup(user=request_session(request).user)
     return {

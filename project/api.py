@@ -61,11 +61,6 @@ class JsonBodyParser(Parser):
     """Bodies must be JSON, declared as such: 415 for another content type, 422 when malformed."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        if not request.body:
-            # No body at all (as `fetch()` sends a bodiless POST): an empty object, so a route
-            # whose fields are all optional (refresh in cookie mode) accepts it, and one that
-            # needs fields says the body is missing (422), as FastAPI does.
-            return {}
         content_type = (request.content_type or "").lower()
         if content_type != "application/json" and not content_type.endswith("+json"):
             raise UnsupportedMediaType

@@ -5,7 +5,10 @@ import pytest
 from django.core.checks import run_checks
 from django.http import HttpResponse
 from django.urls import clear_url_caches, path
+from ninja import NinjaAPI
+from ninja.security import APIKeyCookie
 
+from accounts.auth import session_auth
 from fastpath import checks
 
 
@@ -68,3 +71,52 @@ def test_with_csrf_everywhere_no_view_needs_exempting(settings):
         assert checks.views_outside_the_admin_need_no_csrf() == []
     finally:
         clear_url_caches()
+
+
+class ForgetfulCookieAuth(APIKeyCookie):
+    """A cookie authentication someone might add later, forgetting CSRF."""
+
+    param_name = "remember_me"
+
+    def authenticate(self, request, key):
+        return key
+
+
+cookie_api = NinjaAPI(urls_namespace="cookie-check")
+
+
+@cookie_api.post("/forgetful", auth=ForgetfulCookieAuth(csrf=False))
+def forgetful(request):
+    return {}
+
+
+@cookie_api.post("/ninja-csrf", auth=ForgetfulCookieAuth(csrf=True))
+def ninja_csrf(request):
+    return {}
+
+
+@cookie_api.post("/sessions", auth=session_auth)
+def our_sessions(request):
+    return {}
+
+
+cookie_urlpatterns = [path("cookies/", cookie_api.urls)]
+
+
+def test_an_api_operation_authenticated_by_a_cookie_without_csrf_is_an_error(settings):
+    settings.ROOT_URLCONF = cookie_urlconf  # Django takes a module, or anything with urlpatterns
+    clear_url_caches()
+    try:
+        found = checks.cookie_authentication_checks_csrf()
+    finally:
+        clear_url_caches()
+    assert [message.id for message in found] == ["fastpath.E003"]
+    assert "'cookies/forgetful'" in found[0].msg and "remember_me" in found[0].msg
+
+
+def test_the_apis_own_operations_all_check_csrf_when_they_take_cookies():
+    assert checks.cookie_authentication_checks_csrf() == []
+
+
+class cookie_urlconf:  # a urlconf module stand-in
+    urlpatterns = cookie_urlpatterns

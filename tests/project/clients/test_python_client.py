@@ -30,6 +30,7 @@ def server(module_live_server):
     return module_live_server(
         RATE_LIMITS="on",
         RATE_LIMIT_SIGNUP="2/h",
+        REFRESH_REUSE_GRACE="0",  # the lifecycle replays a refresh token: reuse at once
         CLIENT_IP_HEADER="X-Forwarded-For",
         MAX_BODY_BYTES="4096",
     )

@@ -18,6 +18,10 @@ const signup = await client.POST("/api/auth/signup", {
 if (signup.error !== undefined) {
   throw new Error(`sign-up: ${signup.response.status} ${JSON.stringify(signup.error)}`);
 }
+// Two documented shapes: a bearer client gets the refresh token in the body.
+if (!("refresh_token" in signup.data)) {
+  throw new Error("a bearer sign-up answered the cookie transport's shape");
+}
 const session: SessionOut = signup.data;
 // Always sent, so the schema must mark it required: a plain "bearer", never undefined.
 const tokenType: "bearer" = session.token_type;
