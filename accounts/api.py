@@ -16,6 +16,8 @@ from accounts.responses import session_out, signin_out
 from accounts.schemas import (
     AuthSessionOut,
     EmailChangeIn,
+    EmailCodeConfirmIn,
+    EmailCodeIn,
     EmailTokenIn,
     MessageOut,
     PasswordChangeIn,
@@ -330,3 +332,39 @@ async def reauthenticate(request: HttpRequest, payload: ReauthenticateIn) -> dic
         client=ClientInfo.from_request(request),
     )
     return {"reauthenticated_at": at}
+
+
+# --- Sign-in by a code sent by email ---------------------------------------------------------
+
+
+@private_route(router.post, "/email/code", {202: MessageOut}, refusals=(429,), body=True)
+@summary("Send a sign-in code, if the address is registered (same answer either way)")
+async def email_code(request: HttpRequest, payload: EmailCodeIn) -> tuple[int, dict[str, str]]:
+    await flows.email_code.email_code_request(
+        email=payload.email, client=ClientInfo.from_request(request)
+    )
+    return 202, {"message": "If the address is registered, a code is on its way"}
+
+
+@private_route(
+    router.post,
+    "/email/code/confirm",
+    {200: SessionOut | SessionCookieOut | SigninChallengeOut},
+    refusals=(429,),
+    body=True,
+    openapi=transport_openapi(200),
+)
+@summary(
+    "Sign in with a code sent by email",
+    description="A session; for a user with a second factor, a challenge to answer at "
+    "/api/auth/mfa/verify instead (`mfa_required` is then true). 400 for a wrong, expired or "
+    "used code; a code is dead after 5 wrong tries.",
+)
+@session_transport
+async def email_code_confirm(
+    request: HttpRequest, payload: EmailCodeConfirmIn
+) -> dict[str, object]:
+    answer = await flows.email_code.email_code_signin(
+        email=payload.email, code=payload.code, client=ClientInfo.from_request(request)
+    )
+    return signin_out(request, answer)

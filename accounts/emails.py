@@ -18,6 +18,8 @@ KINDS = (
     "email_changed_notice",
     "password_changed",
     "password_reset_notice",
+    "email_code",
+    "new_device",
 )
 
 

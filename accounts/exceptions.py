@@ -72,6 +72,12 @@ class InvalidEmailToken(AccountsError):
     detail = "Invalid or expired token"
 
 
+class InvalidEmailCode(AccountsError):
+    """A sign-in code that is wrong, expired, used, out of tries, or for no account."""
+
+    detail = "Invalid or expired code"
+
+
 class EmailNotVerified(AccountsError):
     """REQUIRE_VERIFIED_EMAIL is on and the user has not followed a verification link."""
 

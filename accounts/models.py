@@ -1,5 +1,5 @@
 """Users, their sign-in sessions, the refresh tokens of each session, the tokens of the links sent
-by email, and throttle counters."""
+by email, sign-in codes sent by email, and throttle counters."""
 
 import uuid
 from collections.abc import Iterable
@@ -284,3 +284,20 @@ class EmailToken(models.Model):
         if self.used_at is not None or self.expires_at <= now or not self.user.is_active:
             return False
         return self.purpose == EmailTokenPurpose.EMAIL_CHANGE or self.user.email == self.email
+
+
+class EmailCode(models.Model):
+    """A sign-in code sent by email, kept only as a keyed digest (accounts.flows.email_code): one
+    per address (a new one replaces it), single use, expiring, dead after too many wrong tries."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_codes")
+    # The address it was sent to: a code is dead once its user no longer holds it.
+    email = models.EmailField(max_length=EMAIL_MAX_LENGTH, unique=True)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    failures = models.PositiveSmallIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"sign-in code of user {self.user_id}"

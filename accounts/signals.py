@@ -33,6 +33,7 @@ class EventType(models.TextChoices):
     RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated", "Recovery codes regenerated"
     ADMIN_ACTION = "admin_action", "Action by staff"
     REAUTHENTICATED = "reauthenticated", "Re-authenticated"
+    NEW_DEVICE_NOTICE = "new_device_notice", "Sign-in from a new device (notice sent)"
 
 
 EVENT_TYPES: tuple[str, ...] = tuple(EventType.values)

@@ -15,7 +15,7 @@ import logging
 import smtplib
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -24,9 +24,9 @@ from django.tasks import Task, task
 from django.utils import timezone
 
 from accounts.emails import duration_text, email_message_build, email_message_send
-from accounts.models import AuthSession, EmailToken, EmailTokenPurpose, User
-from accounts.tokens import email_token_new
-from toolkit.links import link_with_token
+from accounts.models import AuthSession, EmailCode, EmailToken, EmailTokenPurpose, User
+from accounts.tokens import email_code_digest, email_code_new, email_code_shown, email_token_new
+from toolkit.links import link_with, link_with_token
 from toolkit.tasks import enqueue_with_transaction, retry_delay, task_retry_later
 from toolkit.tokens import token_digest
 
@@ -196,6 +196,65 @@ def email_change_send(*, user_id: str, new_email: str, session_id: str, attempt:
         kwargs={"user_id": user_id, "new_email": new_email, "session_id": session_id},
         send=send,
     )
+
+
+@task
+def email_code_send(*, email: str, attempt: int = 1) -> None:
+    """A sign-in code, if `email` (canonical form) belongs to an active account; else nothing, and
+    the request that enqueued this answered exactly as for a registered address. The code is made
+    here and stored with the send, replacing the address's older one only once it has gone out."""
+
+    def send() -> None:
+        user = User.objects.filter(email=email, is_active=True).first()
+        if user is None:
+            logger.info("Sign-in code requested for an address without an active account")
+            return
+        code = email_code_new()
+        now = timezone.now()
+        ttl = settings.EMAIL_CODE_TTL
+        with transaction.atomic():
+            EmailCode.objects.filter(email=email).delete()  # one live code per address
+            EmailCode.objects.create(
+                user=user,
+                email=email,
+                code_hash=email_code_digest(email=email, code=code),
+                created_at=now,
+                expires_at=now + timedelta(seconds=ttl),
+            )
+            context: dict[str, object] = {
+                "code": email_code_shown(code),
+                # The address, never the code: opening the link (mail scanners do) spends nothing.
+                "link": link_with(settings.FRONTEND_SIGNIN_CODE_URL, email=email),
+                "ttl": duration_text(ttl),
+            }
+            email_message_send(email_message_build(kind="email_code", to=email, context=context))
+        logger.info("Sent a sign-in code to user %s", user.pk)
+
+    delivery_attempt(email_code_send, attempt=attempt, kwargs={"email": email}, send=send)
+
+
+@task
+def new_device_notice_send(
+    *, user_id: str, to: str, device: str, network: str, at: str, attempt: int = 1
+) -> None:
+    """ "New sign-in" to `to` (the address at sign-in): the device label, the network and the time
+    (ISO 8601, UTC) of a sign-in unlike the user's recent ones (accounts.flows.new_device)."""
+    kwargs = {"user_id": user_id, "to": to, "device": device, "network": network, "at": at}
+
+    def send() -> None:
+        if not User.objects.filter(pk=uuid.UUID(user_id)).exists():
+            return
+        when = datetime.fromisoformat(at).strftime("%Y-%m-%d %H:%M UTC")
+        context: dict[str, object] = {
+            "device": device,
+            "network": network,
+            "time": when,
+            "link": settings.FRONTEND_SESSIONS_URL,
+        }
+        email_message_send(email_message_build(kind="new_device", to=to, context=context))
+        logger.info("Sent a new sign-in notice to user %s", user_id)
+
+    delivery_attempt(new_device_notice_send, attempt=attempt, kwargs=kwargs, send=send)
 
 
 NOTICES = (

@@ -1,5 +1,6 @@
-"""Access tokens (HS256 JWTs naming a user and a session), opaque refresh tokens, and the tokens
-of links sent by email (each stored as toolkit.tokens.token_digest)."""
+"""Access tokens (HS256 JWTs naming a user and a session), opaque refresh tokens, the tokens of
+links sent by email (each stored as toolkit.tokens.token_digest), and sign-in codes sent by
+email."""
 
 import secrets
 import uuid
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta
 
 import jwt
 from django.conf import settings
+from django.utils.crypto import salted_hmac
 
 ALGORITHM = "HS256"
 REFRESH_TOKEN_BYTES = 32  # 256 random bits
@@ -68,3 +70,30 @@ EMAIL_TOKEN_BYTES = 32  # 256 random bits in every link sent by email
 
 def email_token_new() -> str:
     return secrets.token_urlsafe(EMAIL_TOKEN_BYTES)
+
+
+# Sign-in codes sent by email (API.md): 8 characters a person reads and types without confusing
+# them (no 0/O, 1/I/L), 40 bits, shown as XXXX-XXXX.
+EMAIL_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+EMAIL_CODE_LENGTH = 8
+
+
+def email_code_new() -> str:
+    return "".join(secrets.choice(EMAIL_CODE_ALPHABET) for _ in range(EMAIL_CODE_LENGTH))
+
+
+def email_code_shown(code: str) -> str:
+    """`ABCD-EFGH`, as the message shows it."""
+    half = EMAIL_CODE_LENGTH // 2
+    return f"{code[:half]}-{code[half:]}"
+
+
+def email_code_normalize(typed: str) -> str:
+    """What a person typed, as stored: letter case, the dash and blanks do not count."""
+    return "".join(typed.split()).replace("-", "").upper()
+
+
+def email_code_digest(*, email: str, code: str) -> str:
+    """The stored form of a code: keyed (SECRET_KEY) and bound to its address, since 40 bits
+    would fall to anyone holding a plain SHA-256 of them."""
+    return salted_hmac("accounts.email_code", f"{email}\n{code}", algorithm="sha256").hexdigest()

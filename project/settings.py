@@ -41,10 +41,8 @@ if IS_PRODUCTION and DEBUG:
 CONFIGURATION_WARNINGS: list[str] = []
 
 # --- Secrets -------------------------------------------------------------------------------------
-# Development without SECRET_KEY/JWT_SECRET uses a random key made once per installation and kept
-# in DEVELOPMENT_SECRET_FILE (git-ignored, mode 600, shared by every worker process); nothing
-# anyone could derive from the repository. Such a key is only for a server bound to loopback;
-# production's secrets must be set, and strong (project.keys has the rules).
+# Without SECRET_KEY/JWT_SECRET, development uses a random key kept in DEVELOPMENT_SECRET_FILE,
+# for a server bound to loopback only; production's must be set, and strong (project.keys).
 HOST = env_str("HOST", "127.0.0.1")
 DEVELOPMENT_SECRET_FILE = Path(
     env_str("DEVELOPMENT_SECRET_FILE", str(BASE_DIR / ".secrets" / "development.key"))
@@ -86,8 +84,7 @@ BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", IS_PRODUCTION)
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    # Probes and Prometheus speak plain HTTP to the pod; SecurityMiddleware matches against the
-    # path without "/".
+    # Probes and Prometheus speak plain HTTP to the pod (paths here go without the leading "/").
     SECURE_REDIRECT_EXEMPT = [r"^health(/|$)", r"^metrics$"]
     SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31_536_000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -99,8 +96,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 DEFAULT_EXCEPTION_REPORTER_FILTER = "project.reporting.CredentialMaskingFilter"
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# The header a proxy of ours sets with the client's address (toolkit.client_address), read only
-# from peers in TRUSTED_PROXIES: from anyone else it is the client's own claim, and ignored.
+# The header our proxy sets with the client's address, read only from TRUSTED_PROXIES' peers.
 CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER")
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES)
 
@@ -120,8 +116,7 @@ INSTALLED_APPS = [
     "audit",
     "mfa",
     "health",
-    # The task queue's table and its admin. After accounts, whose `manage.py db_worker` (this
-    # app's worker, waiting out database outages) replaces this app's own.
+    # The task queue; after accounts, whose outage-tolerant `manage.py db_worker` replaces its own.
     "django_tasks_db",
 ]
 
@@ -149,11 +144,9 @@ MIDDLEWARE = [
 ]
 if FAST_PATH:
     INSTALLED_APPS.append("fastpath")  # its system checks
-    # Every middleware async-native: Django's security and clickjacking middleware with their
-    # hooks on the event loop, and the cookie-based ones for the admin only.
+    # Every middleware async-native, and the cookie-based ones for the admin only.
     MIDDLEWARE = [MIDDLEWARE_STAND_INS.get(path, path) for path in MIDDLEWARE]
-    # Django's checks look for its exact classes, which the stand-ins subclass; the fast path's
-    # own checks (fastpath.E001, E002) prove what these three guard is installed instead.
+    # Django's checks look for its exact classes; fastpath.E001, E002 check the stand-ins.
     SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
 
 ROOT_URLCONF = "project.urls"
@@ -177,8 +170,7 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 if not DATABASE_URL and IS_PRODUCTION:
     raise ImproperlyConfigured("DATABASE_URL is required when ENVIRONMENT=production.")
-# A transaction-mode pooler (PgBouncer, Neon's -pooler hosts, Supabase's pooler) takes no startup
-# options and no server-side cursors; auto recognises those hosts and port 6432.
+# A transaction-mode pooler (PgBouncer, Neon's, Supabase's): no startup options, no cursors.
 DB_POOLER = env_choice("DB_POOLER", "auto", ("auto", "on", "off"))
 DATABASE_POOL = PoolSettings(
     min_size=env_int("DB_POOL_MIN_SIZE", 2, minimum=0),
@@ -214,6 +206,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# on: new passwords are also looked up in a k-anonymity range API (accounts.breached).
+PWNED_PASSWORDS = env_bool("PWNED_PASSWORDS", False)
+PWNED_PASSWORDS_URL = env_str("PWNED_PASSWORDS_URL", "https://api.pwnedpasswords.com").rstrip("/")
+PWNED_PASSWORDS_TIMEOUT = env_float("PWNED_PASSWORDS_TIMEOUT", 2.0, minimum=0.1)
+if PWNED_PASSWORDS:
+    AUTH_PASSWORD_VALIDATORS.append({"NAME": "accounts.breached.BreachedPasswordValidator"})
 # Password hashes running at once (at most what HASHER_MEMORY_MIB holds: accounts.hashing), and
 # hashes allowed to wait; the cores this process may use (sched_getaffinity is Linux-only).
 CPU_CORES = (
@@ -228,45 +226,42 @@ HASHER_QUEUE = env_int("HASHER_QUEUE", 32, minimum=0)
 TOTP_ISSUER = env_str("TOTP_ISSUER", "Accounts")
 # Security events older than this many days are dropped by `manage.py purge`.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, minimum=1)
-# on: every staff member needs TOTP for the admin (one without sets it up at the login, before
-# the admin session exists). Staff with TOTP on always answer a code, whatever this says.
+# on: every staff member needs TOTP for the admin (set up at the login if missing).
 ADMIN_REQUIRE_MFA = env_bool("ADMIN_REQUIRE_MFA", IS_PRODUCTION)
 
 # --- Throttles -----------------------------------------------------------------------------------
 RATE_LIMITS = env_bool("RATE_LIMITS", True)
-# Each throttle's rate, `<count>/<period>`; .env.example and docs/configuration.md list the same
-# defaults (tests/project/test_settings.py checks they agree).
+# Each throttle's rate, `<count>/<period>`, with the defaults .env.example and the docs list.
 RATE_LIMIT_SIGNUP = env_rate("RATE_LIMIT_SIGNUP", "10/h")
 RATE_LIMIT_SIGNIN = env_rate("RATE_LIMIT_SIGNIN", "30/15m")
-# Failed password checks (sign-in, password change, admin login): per email and client IP, so
-# one client guessing gets nowhere, and per email from everywhere, much higher, so nobody can lock
-# an account out from one address (README, "Throttles").
+# Failed password checks: per email and client IP, small, so one client guessing gets nowhere;
+# per email from everywhere, much higher, so nobody can lock an account out (README, "Throttles").
 RATE_LIMIT_SIGNIN_FAILED = env_rate("RATE_LIMIT_SIGNIN_FAILED", "5/15m")
 RATE_LIMIT_SIGNIN_FAILED_EMAIL = env_rate("RATE_LIMIT_SIGNIN_FAILED_EMAIL", "100/h")
 RATE_LIMIT_PASSWORD_CHANGE = env_rate("RATE_LIMIT_PASSWORD_CHANGE", "10/h")
-# Wrong second-factor codes (sign-in's second step, the admin login's, confirm, disable, recovery
-# codes), as for passwords: per user and client IP, small, so one client guessing gets nowhere;
-# and per user from everywhere, larger, so whoever knows the password cannot lock the owner out.
+# Wrong second-factor codes, as for passwords: per user and client IP, small; and per user from
+# everywhere, larger, so whoever knows the password cannot lock the owner out.
 RATE_LIMIT_MFA_FAILED = env_rate("RATE_LIMIT_MFA_FAILED", "10/15m")
 RATE_LIMIT_MFA_FAILED_USER = env_rate("RATE_LIMIT_MFA_FAILED_USER", "50/h")
 RATE_LIMIT_REFRESH = env_rate("RATE_LIMIT_REFRESH", "60/m")
 RATE_LIMIT_ADMIN_LOGIN = env_rate("RATE_LIMIT_ADMIN_LOGIN", "10/15m")
-# Requests that send email: per client IP, and per address the message goes to (whether or not
-# an account has it, so the answer tells nothing).
+# Requests that send email (a sign-in code too): per client IP, and per address the message goes
+# to (whether or not an account has it, so the answer tells nothing).
 RATE_LIMIT_PASSWORD_RESET = env_rate("RATE_LIMIT_PASSWORD_RESET", "10/h")
 RATE_LIMIT_PASSWORD_RESET_EMAIL = env_rate("RATE_LIMIT_PASSWORD_RESET_EMAIL", "3/h")
 RATE_LIMIT_VERIFY_RESEND = env_rate("RATE_LIMIT_VERIFY_RESEND", "10/h")
 RATE_LIMIT_VERIFY_RESEND_EMAIL = env_rate("RATE_LIMIT_VERIFY_RESEND_EMAIL", "3/h")
 RATE_LIMIT_EMAIL_CHANGE = env_rate("RATE_LIMIT_EMAIL_CHANGE", "10/h")
 RATE_LIMIT_EMAIL_CHANGE_EMAIL = env_rate("RATE_LIMIT_EMAIL_CHANGE_EMAIL", "3/h")
+RATE_LIMIT_EMAIL_CODE = env_rate("RATE_LIMIT_EMAIL_CODE", "20/h")
+RATE_LIMIT_EMAIL_CODE_EMAIL = env_rate("RATE_LIMIT_EMAIL_CODE_EMAIL", "5/h")
 # Throttles keyed by client address count an IPv6 client by its network of this many bits.
 THROTTLE_IPV6_PREFIX = env_int("THROTTLE_IPV6_PREFIX", 64, minimum=1, maximum=128)
 REDIS_URL = env_str("REDIS_URL")
 
 # --- Email and background tasks ------------------------------------------------------------------
-# The environment uses Django's own names (EMAIL_HOST, ...); Django 6.1 takes them as one MAILERS
-# entry (the EMAIL_* settings are deprecated, and refused beside MAILERS), so they are read into
-# lowercase names here and never become settings of their own.
+# Django's own variable names (EMAIL_HOST, ...), read into lowercase names for Django 6.1's one
+# MAILERS entry (the EMAIL_* settings are deprecated, and refused beside MAILERS).
 email_use_tls = env_bool("EMAIL_USE_TLS", False)
 email_use_ssl = env_bool("EMAIL_USE_SSL", False)
 email_options = {
@@ -283,12 +278,12 @@ email_options = {
 }
 if not email_options["host"] and IS_PRODUCTION:
     raise ImproperlyConfigured("EMAIL_HOST is required when ENVIRONMENT=production.")
-# Without EMAIL_HOST (development), messages, links included, are printed on the console.
-MAILERS = {"default": default_mailer(email_options)}
+# Without EMAIL_HOST (development): the console; with LOG_FORMAT=json, the log (toolkit.mailers).
+LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
+MAILERS = {"default": default_mailer(email_options, log_format=LOG_FORMAT)}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 
-# database: django-tasks-db keeps tasks in a table, `manage.py db_worker` runs them (production);
-# immediate: run in the request that enqueued them, after its transaction commits (development).
+# database: a table `manage.py db_worker` runs (production); immediate: run after the commit.
 tasks_backends = {
     "immediate": "django.tasks.backends.immediate.ImmediateBackend",
     "database": "django_tasks_db.DatabaseBackend",
@@ -301,8 +296,7 @@ if IS_PRODUCTION and TASKS_BACKEND == "immediate":
     CONFIGURATION_WARNINGS.append(
         "TASKS_BACKEND=immediate: email is sent from the request, and not retried."
     )
-# A message the mail server does not take is tried EMAIL_SEND_ATTEMPTS times in all: after
-# EMAIL_RETRY_DELAY seconds, doubling each time, at most an hour apart (database backend only).
+# Attempts per message in all, the first retry's delay (doubling, at most an hour; database only).
 EMAIL_SEND_ATTEMPTS = env_int("EMAIL_SEND_ATTEMPTS", 12, minimum=1)
 EMAIL_RETRY_DELAY = env_float("EMAIL_RETRY_DELAY", 30.0, minimum=0.1)
 EMAIL_RETRY_LONGEST_DELAY = 3600.0
@@ -328,35 +322,42 @@ if IS_PRODUCTION:
         FRONTEND_RESET_PASSWORD_URL=FRONTEND_RESET_PASSWORD_URL,
         FRONTEND_CONFIRM_EMAIL_CHANGE_URL=FRONTEND_CONFIRM_EMAIL_CHANGE_URL,
     )
-# Seconds each kind of link stays valid.
+FRONTEND_SIGNIN_CODE_URL = env_link(
+    "FRONTEND_SIGNIN_CODE_URL",
+    "{FRONTEND_URL}/signin/code?email={email}",
+    frontend=FRONTEND_URL,
+    fields=("email",),
+)
+# Seconds each kind of link, and a sign-in code, stays valid.
 EMAIL_VERIFY_TTL = env_int("EMAIL_VERIFY_TTL", 259_200, minimum=60)
 PASSWORD_RESET_TTL = env_int("PASSWORD_RESET_TTL", 3600, minimum=60)
 EMAIL_CHANGE_TTL = env_int("EMAIL_CHANGE_TTL", 86_400, minimum=60)
+EMAIL_CODE_TTL = env_int("EMAIL_CODE_TTL", 600, minimum=60)
+# on: mail a sign-in unlike the user's recent ones, with a link to the sessions page.
+NOTIFY_NEW_DEVICE = env_bool("NOTIFY_NEW_DEVICE", True)
+FRONTEND_SESSIONS_URL = env_link(
+    "FRONTEND_SESSIONS_URL", "{FRONTEND_URL}/account", frontend=FRONTEND_URL, fields=()
+)
 # on: sign-in and refresh of a user whose address is not verified answer 403.
 REQUIRE_VERIFIED_EMAIL = env_bool("REQUIRE_VERIFIED_EMAIL", False)
 
 # --- Server (used by `make run`, i.e. `python -m server.serve`) ----------------------------------
 PORT = env_int("PORT", 8081, minimum=1)
 WORKERS = env_int("WORKERS", 1, minimum=1)
-# Bounds for clients that reach uvicorn directly (server.protocol, which `make run` selects):
-# bytes of one request line and headers (431 beyond), seconds until they have all arrived (408),
-# seconds an idle kept-alive connection stays open, and open connections or requests per worker
-# process before new requests get 503.
+# Bounds for clients that reach uvicorn directly (server.protocol, which `make run` selects);
+# .env.example says what each bounds.
 MAX_HEADER_BYTES = env_int("MAX_HEADER_BYTES", 65_536, minimum=1024)
 HEADER_TIMEOUT = env_float("HEADER_TIMEOUT", 10.0, minimum=0.1)
 KEEPALIVE_TIMEOUT = env_float("KEEPALIVE_TIMEOUT", 5.0, minimum=0.1)
 LIMIT_CONCURRENCY = env_int("LIMIT_CONCURRENCY", 1000, minimum=1)
-# Seconds the requests in flight get to finish after SIGTERM (uvicorn's
-# --timeout-graceful-shutdown); readiness fails from the signal on (server.draining).
+# Seconds the requests in flight get after SIGTERM; readiness fails from it on (server.draining).
 SHUTDOWN_TIMEOUT = env_float("SHUTDOWN_TIMEOUT", 20.0, minimum=0)
 
 # --- Metrics (GET /metrics for Prometheus; project.metrics, toolkit.metrics) ---------------------
 # Unset: no metrics recorded, /metrics is a 404. Set: Prometheus sends it as a bearer token.
 METRICS_TOKEN = env_str("METRICS_TOKEN")
-# Where worker processes keep metric values together (prometheus-client's multiprocess mode,
-# which reads the variable itself, before the apps run). Unset: `python -m server.serve` makes
-# one; workers of plain `uvicorn --workers N` share one named after their supervisor; a single
-# process needs none (server.metrics_directory).
+# Where worker processes keep metric values together (prometheus-client reads it itself); unset:
+# one is made as needed (server.metrics_directory).
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
 
 # --- HTTP ----------------------------------------------------------------------------------------
@@ -391,7 +392,6 @@ USE_TZ = True
 LOG_LEVEL = env_choice(
     "LOG_LEVEL", "info", ("debug", "info", "warning", "error", "critical")
 ).upper()
-LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
 # One format for every logger of the process, uvicorn's included (server.logging).
 LOGGING = logging_config(
     level=LOG_LEVEL,

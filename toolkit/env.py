@@ -126,9 +126,12 @@ def env_origins(name: str, default: str) -> list[str]:
     return origins
 
 
-def env_link(name: str, default: str, *, frontend: str) -> str:
-    """A link template into the frontend, `{token}` in it once (toolkit.links.link_template)."""
-    return link_template(name, env_str(name, default), frontend=frontend)
+def env_link(
+    name: str, default: str, *, frontend: str, fields: tuple[str, ...] = ("token",)
+) -> str:
+    """A link template into the frontend, each of `fields` (`{token}`) in it once
+    (toolkit.links.link_template)."""
+    return link_template(name, env_str(name, default), frontend=frontend, fields=fields)
 
 
 def env_rate(name: str, default: str) -> Rate:

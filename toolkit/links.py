@@ -1,4 +1,5 @@
-"""Links into the frontend: templates holding `{token}`, checked once at start-up."""
+"""Links into the frontend: templates holding `{token}` (or other fields), checked once at
+start-up."""
 
 import string
 from urllib.parse import quote, urlsplit
@@ -19,25 +20,28 @@ def frontend_url(name: str, value: str) -> str:
     return url
 
 
-def link_template(name: str, value: str, *, frontend: str) -> str:
-    """A link template: an http(s) URL holding `{token}` exactly once; `{FRONTEND_URL}` is
-    replaced by `frontend`. Any other `{...}` field is refused, so a typo fails at start-up
-    rather than in the first message sent."""
+def link_template(
+    name: str, value: str, *, frontend: str, fields: tuple[str, ...] = (TOKEN_FIELD,)
+) -> str:
+    """A link template: an http(s) URL holding each of `fields` (`{token}` unless said otherwise)
+    exactly once; `{FRONTEND_URL}` is replaced by `frontend`. Any other `{...}` field is refused,
+    so a typo fails at start-up rather than in the first message sent."""
     template = value.replace("{FRONTEND_URL}", frontend)
     try:
-        fields = [
+        found = [
             field for _, field, _, _ in string.Formatter().parse(template) if field is not None
         ]
     except ValueError:
-        fields = ["<unbalanced braces>"]
-    if fields != [TOKEN_FIELD] or "{token}" not in template:
-        raise ImproperlyConfigured(
-            f"{name} must hold {{token}} exactly once and no other {{...}} field, got {value!r}."
-        )
-    parts = urlsplit(template.replace("{token}", "x"))
+        found = ["<unbalanced braces>"]
+    if sorted(found) != sorted(fields) or any(f"{{{field}}}" not in template for field in fields):
+        wanted = " and ".join(f"{{{field}}}" for field in fields) or "no {...} field"
+        exactly = " exactly once and no other {...} field" if fields else ""
+        raise ImproperlyConfigured(f"{name} must hold {wanted}{exactly}, got {value!r}.")
+    parts = urlsplit(template.format(**dict.fromkeys(fields, "x")))
     if parts.scheme not in ("http", "https") or not parts.netloc:
+        example = "".join(f"&{field}={{{field}}}" for field in fields).replace("&", "?", 1)
         raise ImproperlyConfigured(
-            f"{name} must be an http(s) URL like https://app.example.com/page?token={{token}}, "
+            f"{name} must be an http(s) URL like https://app.example.com/page{example}, "
             f"got {value!r}."
         )
     return template
@@ -54,4 +58,11 @@ def plain_http_warnings(**templates: str) -> list[str]:
 
 def link_with_token(template: str, token: str) -> str:
     """The link a message carries: the template with the token (URL-safe already) quoted in."""
-    return template.replace("{token}", quote(token, safe=""))
+    return link_with(template, token=token)
+
+
+def link_with(template: str, **values: str) -> str:
+    """The link a message carries: the template with each value quoted in."""
+    for field, value in values.items():
+        template = template.replace(f"{{{field}}}", quote(value, safe=""))
+    return template

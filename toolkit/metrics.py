@@ -65,6 +65,14 @@ THROTTLE_REFUSALS = Counter(
     registry=REGISTRY,
 )
 
+BREACHED_PASSWORD_CHECKS = Counter(
+    "accounts_breached_password_checks",
+    "New passwords looked up in the breached-password range API (PWNED_PASSWORDS), by result: "
+    "breached, clean, or unavailable (the API down or too slow: accepted unchecked).",
+    ["result"],
+    registry=REGISTRY,
+)
+
 SESSIONS_ISSUED = Counter(
     "accounts_sessions_issued",
     "Sessions opened (sign-up, sign-in, password change).",

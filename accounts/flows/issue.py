@@ -8,6 +8,7 @@ from django.db import transaction
 
 from accounts.client import USER_AGENT_MAX_LENGTH, ClientInfo
 from accounts.exceptions import EmailNotVerified
+from accounts.flows.new_device import new_device_notice, new_device_seen
 from accounts.models import AuthSession, RefreshToken, User
 from accounts.signals import EventType
 from accounts.tokens import access_token_encode, refresh_token_new
@@ -66,11 +67,17 @@ def auth_session_issue_with_event(
     *, user: User, client: ClientInfo, now: datetime, method: str
 ) -> IssuedSession:
     """A signed-in session and its `signin` event, saying how (`method`: password, totp,
-    recovery_code, ...). Call inside a transaction."""
+    recovery_code, email_code, ...), and the new-device notice when the sign-in is unlike the
+    user's recent ones (asked before this session exists). Call inside a transaction."""
+    seen = new_device_seen(user=user, client=client, now=now)
     issued = auth_session_issue(user=user, client=client, now=now)
     client.event(
         EventType.SIGNIN, user_id=user.pk, session_id=issued.session.pk, detail={"method": method}
     )
+    if seen is not None:
+        new_device_notice(
+            user=user, client=client, session_id=issued.session.pk, seen=seen, now=now
+        )
     return issued
 
 

@@ -22,15 +22,16 @@ from accounts.models import AuthSession, EmailToken, EmailTokenPurpose, RevokedR
 from accounts.second_factor import ChallengeRequest, SecondFactorChallenge, second_factor_challenge
 from accounts.signals import EventType
 from accounts.throttles import budgets_spend, throttle_hit
-from accounts.validators import password_problems
+from accounts.validators import password_problems_off_loop
 from toolkit.rates import Rate
 
 logger = logging.getLogger("accounts")
 
 
-def password_validate(password: str, *, email: str, field: str = "password") -> None:
-    """Django's AUTH_PASSWORD_VALIDATORS; WeakPassword (422) listing every problem."""
-    errors = password_problems(password, email=email)
+async def password_validate(password: str, *, email: str, field: str = "password") -> None:
+    """Django's AUTH_PASSWORD_VALIDATORS, off the event loop (the breached-password check waits
+    on a network); WeakPassword (422) listing every problem."""
+    errors = await password_problems_off_loop(password, email=email)
     if errors:
         raise WeakPassword(errors, field=field)
 
@@ -79,7 +80,7 @@ async def user_password_change(
     IP, all counted before any hashing: one stolen access token is no password oracle, and
     one account cannot fill the hashing pool."""
     user = session.user
-    password_validate(new_password, email=user.email, field="new_password")  # no hashing
+    await password_validate(new_password, email=user.email, field="new_password")  # no hashing
     await throttle_hit("password-change-user", str(user.pk), settings.RATE_LIMIT_PASSWORD_CHANGE)
     await throttle_hit("password-change-ip", client.ip, settings.RATE_LIMIT_PASSWORD_CHANGE)
     await user_password_confirm(
@@ -129,7 +130,7 @@ async def password_reset_confirm(
     (answered at /api/auth/mfa/verify) for a user who has one. A bad token is refused before any
     hashing; a weak password is a 422 and leaves the token usable."""
     user = await sync_to_async(_password_reset_user)(token=token)
-    password_validate(new_password, email=user.email, field="new_password")
+    await password_validate(new_password, email=user.email, field="new_password")
     hasher_capacity_ensure()
     encoded = await password_hash(new_password)
     return await sync_to_async(_password_reset_complete)(

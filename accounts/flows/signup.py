@@ -25,7 +25,7 @@ logger = logging.getLogger("accounts")
 async def user_signup(*, email: str, password: str, client: ClientInfo) -> IssuedSession:
     email = UserManager.normalize_email(email)
     await throttle_hit("signup-ip", client.ip, settings.RATE_LIMIT_SIGNUP)
-    password_validate(password, email=email)
+    await password_validate(password, email=email)
     if await selectors.user_email_exists(email=email):
         raise EmailAlreadyRegistered  # answered without hashing, so never shed
     hasher_capacity_ensure()

@@ -47,6 +47,7 @@ def test_event_types_are_exactly_the_protocols():
         "recovery_codes_regenerated",
         "admin_action",
         "reauthenticated",
+        "new_device_notice",
     }
 
 

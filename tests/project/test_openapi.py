@@ -57,6 +57,8 @@ STATUSES = {
     ("post", f"{AUTH}/reauthenticate"): {
         *("200", "400", "401", "403", "413", "415", "422", "429", "503"),
     },
+    ("post", f"{AUTH}/email/code"): {"202", "400", "413", "415", "422", "429", "503"},
+    ("post", f"{AUTH}/email/code/confirm"): {"200", "400", "413", "415", "422", "429", "503"},
 }
 # The routes that answer a session, and so may set the session cookies.
 SESSION_ROUTES = [
@@ -66,6 +68,7 @@ SESSION_ROUTES = [
     f"{AUTH}/password",
     f"{AUTH}/password/reset/confirm",
     f"{AUTH}/mfa/verify",
+    f"{AUTH}/email/code/confirm",
 ]
 
 
