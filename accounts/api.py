@@ -321,14 +321,17 @@ async def email_change_confirm(request: HttpRequest, payload: EmailTokenIn) -> o
 )
 @summary(
     "Prove who you are again: the session is fresh for REAUTH_MAX_AGE seconds",
-    description="The password, or a second-factor code (TOTP or recovery). A wrong one is 401 "
-    "and spends the same failure budgets as a wrong sign-in.",
+    description="The password, a second-factor code (TOTP or recovery), or a passkey "
+    "(`challenge_token` and `credential`, options from /api/auth/reauthenticate/options). A "
+    "wrong one is 401; a password or code spends the same failure budgets as a wrong sign-in.",
 )
 async def reauthenticate(request: HttpRequest, payload: ReauthenticateIn) -> dict[str, object]:
     at = await flows.reauthentication.session_reauthenticate(
         session=request_session(request),
         password=payload.password,
         code=payload.code,
+        credential=payload.credential,
+        challenge_token=payload.challenge_token,
         client=ClientInfo.from_request(request),
     )
     return {"reauthenticated_at": at}

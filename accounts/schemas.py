@@ -103,16 +103,33 @@ class RefreshIn(Schema):
     refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
 
 
+# A browser's PublicKeyCredential as its toJSON() gives it (WebAuthn JSON); checked by the app
+# that keeps passkeys, never trusted for its shape here.
+Credential = Annotated[
+    dict[str, Any], Field(description="A PublicKeyCredential's `toJSON()` (WebAuthn JSON).")
+]
+# A passkey challenge's token, as the options route answered it.
+ChallengeToken = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
 class ReauthenticateIn(Schema):
-    """One proof: the password, or a second-factor code (TOTP or recovery)."""
+    """One proof: the password, a second-factor code (TOTP or recovery), or a passkey (the
+    challenge_token of /api/auth/reauthenticate/options and the browser's credential)."""
 
     password: PresentedPassword | None = None
     code: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    challenge_token: ChallengeToken | None = None
+    credential: Credential | None = None
 
     @model_validator(mode="after")
     def one_proof(self) -> "ReauthenticateIn":
-        if (self.password is None) == (self.code is None):
-            raise PydanticCustomError("one_proof", "Send either password or code")
+        proofs = [self.password, self.code, self.credential]
+        if sum(proof is not None for proof in proofs) != 1 or (
+            (self.credential is None) != (self.challenge_token is None)
+        ):
+            raise PydanticCustomError(
+                "one_proof", "Send either password, code, or challenge_token and credential"
+            )
         return self
 
 
@@ -196,7 +213,7 @@ class SigninChallengeOut(Schema):
 
     mfa_required: Literal[True]
     mfa_token: str = Field(description="Single use; send it to /api/auth/mfa/verify.")
-    methods: list[Literal["totp", "recovery_code"]]
+    methods: list[Literal["totp", "recovery_code", "webauthn"]]
     expires_in: int = Field(description="Seconds until mfa_token expires.")
 
 

@@ -34,6 +34,9 @@ class EventType(models.TextChoices):
     ADMIN_ACTION = "admin_action", "Action by staff"
     REAUTHENTICATED = "reauthenticated", "Re-authenticated"
     NEW_DEVICE_NOTICE = "new_device_notice", "Sign-in from a new device (notice sent)"
+    PASSKEY_ADDED = "passkey_added", "Passkey added"
+    PASSKEY_REMOVED = "passkey_removed", "Passkey removed"
+    PASSKEY_CLONE_SUSPECTED = "passkey_clone_suspected", "Passkey counter went backwards (refused)"
 
 
 EVENT_TYPES: tuple[str, ...] = tuple(EventType.values)

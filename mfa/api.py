@@ -9,7 +9,15 @@ from accounts.responses import session_out
 from accounts.schemas import MessageOut, SessionCookieOut, SessionOut
 from accounts.transport import TransportHeader, session_transport, transport_openapi
 from mfa import flows
-from mfa.schemas import CodeIn, MfaVerifyIn, RecoveryCodesOut, TotpDisableIn, TotpSetupOut
+from mfa.schemas import (
+    CodeIn,
+    MfaTokenIn,
+    MfaVerifyIn,
+    RecoveryCodesOut,
+    TotpDisableIn,
+    TotpSetupOut,
+    WebAuthnOptionsOut,
+)
 from toolkit.routes import private_route, summary
 
 router = Router(tags=["auth"])
@@ -86,12 +94,42 @@ async def recovery_codes_regenerate(request: HttpRequest, payload: CodeIn) -> di
     body=True,
     openapi=transport_openapi(200),
 )
-@summary("The sign-in's second step: the mfa_token and a TOTP or recovery code")
+@summary(
+    "The sign-in's second step: the mfa_token and a TOTP or recovery code, or a passkey",
+    description="`credential`: the browser's answer to the options of "
+    "/api/auth/mfa/webauthn/options (when `methods` included `webauthn`).",
+)
 @session_transport
 async def mfa_verify(
     request: HttpRequest, payload: MfaVerifyIn, transport: TransportHeader = None
 ) -> dict[str, object]:
-    issued = await flows.challenge.mfa_verify(
-        token=payload.mfa_token, code=payload.code, client=ClientInfo.from_request(request)
-    )
+    client = ClientInfo.from_request(request)
+    if payload.credential is not None:
+        issued = await flows.challenge.mfa_passkey_verify(
+            token=payload.mfa_token, credential=payload.credential, client=client
+        )
+    else:
+        assert payload.code is not None  # noqa: S101  # MfaVerifyIn asks for one answer
+        issued = await flows.challenge.mfa_verify(
+            token=payload.mfa_token, code=payload.code, client=client
+        )
     return session_out(request, issued)
+
+
+@private_route(
+    router.post,
+    "/webauthn/options",
+    {200: WebAuthnOptionsOut},
+    refusals=(401, 429),
+    body=True,
+)
+@summary(
+    "Passkey options for the sign-in's second step",
+    description="For a user whose challenge `methods` included `webauthn`; send the browser's "
+    "credential to /api/auth/mfa/verify with the mfa_token.",
+)
+async def webauthn_options(request: HttpRequest, payload: MfaTokenIn) -> dict[str, object]:
+    options = await flows.challenge.mfa_webauthn_options(
+        token=payload.mfa_token, client=ClientInfo.from_request(request)
+    )
+    return {"options": options}

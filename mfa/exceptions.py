@@ -15,6 +15,12 @@ class InvalidChallengeCode(Unauthorized):
     detail = "Invalid code"
 
 
+class InvalidChallengePasskey(Unauthorized):
+    """The sign-in's second step answered with a passkey that does not verify: 401."""
+
+    detail = "Invalid passkey"
+
+
 class MfaAlreadyOn(AccountsError):
     status = 409
     detail = "Two-factor authentication is already on"

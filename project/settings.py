@@ -25,7 +25,7 @@ from toolkit.env import (
     env_rate,
     env_str,
 )
-from toolkit.links import frontend_url, plain_http_warnings
+from toolkit.links import frontend_url, plain_http_warnings, url_host, url_origin
 from toolkit.mailers import default_mailer, smtp_default_port
 from toolkit.openapi import HEADERS as DOCUMENTED_RESPONSE_HEADERS
 
@@ -112,9 +112,10 @@ INSTALLED_APPS = [
     "corsheaders",
     "ninja",
     "accounts",
-    # After accounts: audit records its events, mfa extends its user admin and sign-in.
+    # After accounts: audit records its events, mfa and passkeys plug into its journeys.
     "audit",
     "mfa",
+    "passkeys",
     "health",
     # The task queue; after accounts, whose outage-tolerant `manage.py db_worker` replaces its own.
     "django_tasks_db",
@@ -222,10 +223,8 @@ HASHER_MEMORY_MIB = env_int("HASHER_MEMORY_MIB", 1024, minimum=1)
 HASHER_QUEUE = env_int("HASHER_QUEUE", 32, minimum=0)
 
 # --- Second factor and audit -------------------------------------------------------------------
-# The name authenticator apps show beside the account.
 TOTP_ISSUER = env_str("TOTP_ISSUER", "Accounts")
-# Security events older than this many days are dropped by `manage.py purge`.
-AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, minimum=1)
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, minimum=1)  # days `purge` keeps
 # on: every staff member needs TOTP for the admin (set up at the login if missing).
 ADMIN_REQUIRE_MFA = env_bool("ADMIN_REQUIRE_MFA", IS_PRODUCTION)
 
@@ -245,8 +244,8 @@ RATE_LIMIT_MFA_FAILED = env_rate("RATE_LIMIT_MFA_FAILED", "10/15m")
 RATE_LIMIT_MFA_FAILED_USER = env_rate("RATE_LIMIT_MFA_FAILED_USER", "50/h")
 RATE_LIMIT_REFRESH = env_rate("RATE_LIMIT_REFRESH", "60/m")
 RATE_LIMIT_ADMIN_LOGIN = env_rate("RATE_LIMIT_ADMIN_LOGIN", "10/15m")
-# Requests that send email (a sign-in code too): per client IP, and per address the message goes
-# to (whether or not an account has it, so the answer tells nothing).
+RATE_LIMIT_PASSKEY_OPTIONS = env_rate("RATE_LIMIT_PASSKEY_OPTIONS", "100/15m")
+# Requests that send email: per client IP, and per address (account or not: the answer is alike).
 RATE_LIMIT_PASSWORD_RESET = env_rate("RATE_LIMIT_PASSWORD_RESET", "10/h")
 RATE_LIMIT_PASSWORD_RESET_EMAIL = env_rate("RATE_LIMIT_PASSWORD_RESET_EMAIL", "3/h")
 RATE_LIMIT_VERIFY_RESEND = env_rate("RATE_LIMIT_VERIFY_RESEND", "10/h")
@@ -255,7 +254,6 @@ RATE_LIMIT_EMAIL_CHANGE = env_rate("RATE_LIMIT_EMAIL_CHANGE", "10/h")
 RATE_LIMIT_EMAIL_CHANGE_EMAIL = env_rate("RATE_LIMIT_EMAIL_CHANGE_EMAIL", "3/h")
 RATE_LIMIT_EMAIL_CODE = env_rate("RATE_LIMIT_EMAIL_CODE", "20/h")
 RATE_LIMIT_EMAIL_CODE_EMAIL = env_rate("RATE_LIMIT_EMAIL_CODE_EMAIL", "5/h")
-# Throttles keyed by client address count an IPv6 client by its network of this many bits.
 THROTTLE_IPV6_PREFIX = env_int("THROTTLE_IPV6_PREFIX", 64, minimum=1, maximum=128)
 REDIS_URL = env_str("REDIS_URL")
 
@@ -328,7 +326,6 @@ FRONTEND_SIGNIN_CODE_URL = env_link(
     frontend=FRONTEND_URL,
     fields=("email",),
 )
-# Seconds each kind of link, and a sign-in code, stays valid.
 EMAIL_VERIFY_TTL = env_int("EMAIL_VERIFY_TTL", 259_200, minimum=60)
 PASSWORD_RESET_TTL = env_int("PASSWORD_RESET_TTL", 3600, minimum=60)
 EMAIL_CHANGE_TTL = env_int("EMAIL_CHANGE_TTL", 86_400, minimum=60)
@@ -340,12 +337,17 @@ FRONTEND_SESSIONS_URL = env_link(
 )
 # on: sign-in and refresh of a user whose address is not verified answer 403.
 REQUIRE_VERIFIED_EMAIL = env_bool("REQUIRE_VERIFIED_EMAIL", False)
+# Passkeys: the relying party is the frontend (docs/api.md, "Passkeys: relying party").
+WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID", url_host(FRONTEND_URL))
+WEBAUTHN_RP_NAME = env_str("WEBAUTHN_RP_NAME", "Accounts")
+WEBAUTHN_ORIGINS = env_origins("WEBAUTHN_ORIGINS", url_origin(FRONTEND_URL))
+WEBAUTHN_CHALLENGE_TTL = env_int("WEBAUTHN_CHALLENGE_TTL", 300, minimum=10)
+WEBAUTHN_MAX_PASSKEYS = env_int("WEBAUTHN_MAX_PASSKEYS", 10, minimum=1)
 
 # --- Server (used by `make run`, i.e. `python -m server.serve`) ----------------------------------
 PORT = env_int("PORT", 8081, minimum=1)
 WORKERS = env_int("WORKERS", 1, minimum=1)
-# Bounds for clients that reach uvicorn directly (server.protocol, which `make run` selects);
-# .env.example says what each bounds.
+# Bounds for clients reaching uvicorn directly (server.protocol); .env.example explains each.
 MAX_HEADER_BYTES = env_int("MAX_HEADER_BYTES", 65_536, minimum=1024)
 HEADER_TIMEOUT = env_float("HEADER_TIMEOUT", 10.0, minimum=0.1)
 KEEPALIVE_TIMEOUT = env_float("KEEPALIVE_TIMEOUT", 5.0, minimum=0.1)
@@ -354,10 +356,8 @@ LIMIT_CONCURRENCY = env_int("LIMIT_CONCURRENCY", 1000, minimum=1)
 SHUTDOWN_TIMEOUT = env_float("SHUTDOWN_TIMEOUT", 20.0, minimum=0)
 
 # --- Metrics (GET /metrics for Prometheus; project.metrics, toolkit.metrics) ---------------------
-# Unset: no metrics recorded, /metrics is a 404. Set: Prometheus sends it as a bearer token.
-METRICS_TOKEN = env_str("METRICS_TOKEN")
-# Where worker processes keep metric values together (prometheus-client reads it itself); unset:
-# one is made as needed (server.metrics_directory).
+METRICS_TOKEN = env_str("METRICS_TOKEN")  # unset: /metrics is a 404; else Prometheus's bearer
+# Where worker processes share metric values (prometheus-client); unset: server.metrics_directory.
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
 
 # --- HTTP ----------------------------------------------------------------------------------------
@@ -396,5 +396,5 @@ LOG_LEVEL = env_choice(
 LOGGING = logging_config(
     level=LOG_LEVEL,
     log_format=LOG_FORMAT,
-    service_loggers=("project", "accounts", "health", "mfa", "audit"),
+    service_loggers=("project", "accounts", "health", "mfa", "audit", "passkeys"),
 )

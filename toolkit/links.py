@@ -66,3 +66,14 @@ def link_with(template: str, **values: str) -> str:
     for field, value in values.items():
         template = template.replace(f"{{{field}}}", quote(value, safe=""))
     return template
+
+
+def url_origin(url: str) -> str:
+    """The origin of an http(s) URL: `https://app.example.com:8443/x` -> its scheme and host."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def url_host(url: str) -> str:
+    """The host name of an http(s) URL, without port (a WebAuthn relying party id)."""
+    return urlsplit(url).hostname or ""

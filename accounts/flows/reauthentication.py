@@ -1,13 +1,16 @@
-"""Re-authentication: a signed-in user proves who they are again (the password, or a second
-factor's code), and the session is fresh again for REAUTH_MAX_AGE (AuthSession.is_fresh_at)."""
+"""Re-authentication: a signed-in user proves who they are again (the password, a second
+factor's code, or a passkey through accounts.credential_proofs), and the session is fresh again
+for REAUTH_MAX_AGE (AuthSession.is_fresh_at)."""
 
 from datetime import datetime
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.client import ClientInfo
+from accounts.credential_proofs import PURPOSE_REAUTHENTICATE, credential_verify
 from accounts.exceptions import InvalidReauthentication
 from accounts.flows.password import password_guess
 from accounts.hashing import password_verify, password_verify_dummy
@@ -17,7 +20,13 @@ from accounts.signals import EventType
 
 
 async def session_reauthenticate(
-    *, session: AuthSession, password: str | None, code: str | None, client: ClientInfo
+    *,
+    session: AuthSession,
+    password: str | None,
+    code: str | None,
+    client: ClientInfo,
+    credential: dict[str, Any] | None = None,
+    challenge_token: str | None = None,
 ) -> datetime:
     """Check one proof and mark the session re-authenticated; InvalidReauthentication (401)
     for a wrong one. A password spends the sign-in's failure budgets (counted before hashing)
@@ -41,8 +50,16 @@ async def session_reauthenticate(
             await sync_to_async(client.event_alone)(
                 EventType.SIGNIN_FAILED, user_id=user.pk, detail={"during": "reauthenticate"}
             )
+    elif credential is not None:
+        method = await credential_verify(
+            user=user,
+            purpose=PURPOSE_REAUTHENTICATE,
+            credential=credential,
+            challenge_token=challenge_token,
+            client=client,
+        )
     else:
-        assert code is not None  # noqa: S101  # ReauthenticateIn asks for one of the two
+        assert code is not None  # noqa: S101  # ReauthenticateIn asks for one proof
         method = await second_factor_code_check(user=user, code=code, client=client)
     if method is None:
         raise InvalidReauthentication

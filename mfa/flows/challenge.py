@@ -1,9 +1,11 @@
 """The sign-in's second step: the challenge a right password earns a user with TOTP on, and its
-answer with a code, for a session (the API) or for the admin's login (mfa.flows.admin_login)."""
+answer with a code, for a session (the API) or for the admin's login (mfa.flows.admin_login), or
+with a passkey (asked of the app that keeps them through accounts.credential_proofs)."""
 
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import transaction
@@ -11,12 +13,18 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.client import ClientInfo
+from accounts.credential_proofs import (
+    PURPOSE_SECOND_FACTOR,
+    credential_methods,
+    credential_options,
+    credential_verify,
+)
 from accounts.flows.issue import IssuedSession, auth_session_issue_with_event
 from accounts.maintenance import PurgeRequest
 from accounts.models import User
 from accounts.second_factor import ChallengeRequest, SecondFactorChallenge
 from accounts.signals import EventType
-from mfa.exceptions import InvalidChallengeCode, InvalidCode
+from mfa.exceptions import InvalidChallengeCode, InvalidChallengePasskey, InvalidCode
 from mfa.flows.codes import Method, code_accept, device_locked, with_code_budget
 from mfa.models import MfaChallenge
 from mfa.selectors import totp_is_on
@@ -40,7 +48,9 @@ def signin_challenge(request: ChallengeRequest) -> SecondFactorChallenge | None:
         expires_at=request.now + timedelta(seconds=CHALLENGE_TTL_SECONDS),
     )
     return SecondFactorChallenge(
-        token=token, methods=list(METHODS), expires_in=CHALLENGE_TTL_SECONDS
+        token=token,
+        methods=[*METHODS, *credential_methods(request.user)],
+        expires_in=CHALLENGE_TTL_SECONDS,
     )
 
 
@@ -55,6 +65,65 @@ async def mfa_verify(*, token: str, code: str, client: ClientInfo) -> IssuedSess
             user=user, client=client, now=now, method=method
         ),
     )
+
+
+async def mfa_webauthn_options(*, token: str, client: ClientInfo) -> dict[str, Any]:
+    """Passkey options for a live challenge's user (the challenge bound to them and to this
+    step); InvalidChallengeCode (401) for a dead challenge."""
+    challenge = await sync_to_async(challenge_live_get)(token=token, now=timezone.now())
+    if challenge is None:
+        raise InvalidChallengeCode
+    user = await User.objects.aget(pk=challenge.user_id)
+    made = await credential_options(user=user, purpose=PURPOSE_SECOND_FACTOR, client=client)
+    if made is None:  # no app keeps passkeys
+        raise InvalidChallengeCode
+    return made.options
+
+
+async def mfa_passkey_verify(
+    *, token: str, credential: dict[str, Any], client: ClientInfo
+) -> IssuedSession:
+    """The session for a live challenge answered with one of its user's passkeys;
+    InvalidChallengePasskey (401) otherwise, a wrong one counted on the challenge as a wrong
+    code is (and recorded as `mfa_failed`)."""
+    challenge = await sync_to_async(challenge_live_get)(token=token, now=timezone.now())
+    if challenge is None:
+        raise InvalidChallengePasskey
+    user = await User.objects.aget(pk=challenge.user_id)
+    method = await credential_verify(
+        user=user,
+        purpose=PURPOSE_SECOND_FACTOR,
+        credential=credential,
+        challenge_token=None,
+        client=client,
+    )
+
+    def answer() -> IssuedSession | None:
+        now = timezone.now()
+        with transaction.atomic():
+            live = (
+                MfaChallenge.objects.select_for_update()
+                .select_related("user")
+                # the same user: a challenge is never answered for another account
+                .filter(pk=challenge.pk, user_id=user.pk)
+            ).first()
+            if live is None or not challenge_is_live(live, now) or not live.user.is_active:
+                raise InvalidChallengePasskey
+            if method is None:
+                live.failures += 1
+                live.save(update_fields=["failures"])
+                client.event(EventType.MFA_FAILED, user_id=user.pk, detail={"during": "signin"})
+                return None  # committed: the failure counts
+            live.used_at = now
+            live.save(update_fields=["used_at"])
+            return auth_session_issue_with_event(
+                user=live.user, client=client, now=now, method=method
+            )
+
+    issued = await sync_to_async(answer)()
+    if issued is None:
+        raise InvalidChallengePasskey
+    return issued
 
 
 async def challenge_verify[T](

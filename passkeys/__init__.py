@@ -1,0 +1,1 @@
+"""Passkeys (WebAuthn): registration, passwordless sign-in, and proofs for other journeys."""

@@ -1,0 +1,20 @@
+"""The passkeys app: WebAuthn credentials, and the proofs it offers accounts' journeys."""
+
+from django.apps import AppConfig
+
+
+class PasskeysConfig(AppConfig):
+    name = "passkeys"
+    verbose_name = "Passkeys"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from accounts.credential_proofs import CredentialProver, credential_prover_register
+        from accounts.maintenance import purger_register
+        from passkeys.flows.assertion import proof_methods, proof_options, proof_verify
+        from passkeys.flows.challenges import passkey_challenges_purge_expired
+
+        credential_prover_register(
+            CredentialProver(methods=proof_methods, options=proof_options, verify=proof_verify)
+        )
+        purger_register(passkey_challenges_purge_expired)
