@@ -44,7 +44,7 @@ def passkey_out(passkey: Passkey) -> dict[str, object]:
     auth=fresh_session_auth,
 )
 @summary("Options to create a passkey", description=FRESH)
-async def register_options(request: HttpRequest) -> dict[str, object]:
+async def passkey_register_options(request: HttpRequest) -> dict[str, object]:
     made = await registration.passkey_registration_options(user=request_session(request).user)
     return {"challenge_token": made.challenge_token, "options": made.options}
 
@@ -58,7 +58,7 @@ async def register_options(request: HttpRequest) -> dict[str, object]:
     auth=fresh_session_auth,
 )
 @summary("Keep the passkey the browser created", description=FRESH)
-async def register(request: HttpRequest, payload: PasskeyRegisterIn) -> tuple[int, object]:
+async def passkey_register(request: HttpRequest, payload: PasskeyRegisterIn) -> tuple[int, object]:
     passkey = await registration.passkey_register(
         user=request_session(request).user,
         token=payload.challenge_token,
@@ -71,50 +71,18 @@ async def register(request: HttpRequest, payload: PasskeyRegisterIn) -> tuple[in
 
 @private_route(router.get, "/passkeys", {200: list[PasskeyOut]}, auth=session_auth)
 @summary("The caller's passkeys, oldest first")
-async def passkeys(request: HttpRequest) -> list[dict[str, object]]:
+async def passkeys_of_caller(request: HttpRequest) -> list[dict[str, object]]:
     found = await passkeys_list(user_id=request_session(request).user_id)
     return [passkey_out(passkey) for passkey in found]
 
 
-@private_route(
-    router.patch,
-    "/passkeys/{passkey_id}",
-    {200: PasskeyOut},
-    refusals=(404,),
-    body=True,
-    auth=session_auth,
-)
-@summary("Rename one of the caller's passkeys")
-async def rename(request: HttpRequest, passkey_id: int, payload: PasskeyRenameIn) -> object:
-    passkey = await registration.passkey_rename(
-        user=request_session(request).user, passkey_id=passkey_id, name=payload.name
-    )
-    return passkey_out(passkey)
-
-
-@private_route(
-    router.delete,
-    "/passkeys/{passkey_id}",
-    {204: None},
-    refusals=(404,),
-    auth=fresh_session_auth,
-)
-@summary("Remove one of the caller's passkeys", description=FRESH)
-async def remove(request: HttpRequest, passkey_id: int) -> tuple[int, None]:
-    await registration.passkey_remove(
-        user=request_session(request).user,
-        passkey_id=passkey_id,
-        client=ClientInfo.from_request(request),
-    )
-    return 204, None
-
-
+# Before /passkeys/{passkey_id}: Django tries the paths in order, and "signin" would match it.
 @private_route(router.post, "/passkeys/signin/options", {200: PasskeyOptionsOut}, refusals=(429,))
 @summary(
     "Options to sign in with a discoverable passkey",
     description="No allowCredentials: the browser offers the passkeys it holds (conditional UI).",
 )
-async def signin_options(request: HttpRequest) -> dict[str, object]:
+async def passkey_signin_options(request: HttpRequest) -> dict[str, object]:
     made = await assertion.passkey_signin_options(client=ClientInfo.from_request(request))
     return {"challenge_token": made.challenge_token, "options": made.options}
 
@@ -133,7 +101,7 @@ async def signin_options(request: HttpRequest) -> dict[str, object]:
     "second-factor challenge.",
 )
 @session_transport
-async def signin(
+async def passkey_signin(
     request: HttpRequest, payload: PasskeySigninIn, transport: TransportHeader = None
 ) -> dict[str, object]:
     issued = await assertion.passkey_signin(
@@ -142,6 +110,39 @@ async def signin(
         client=ClientInfo.from_request(request),
     )
     return session_out(request, issued)
+
+
+@private_route(
+    router.patch,
+    "/passkeys/{passkey_id}",
+    {200: PasskeyOut},
+    refusals=(404,),
+    body=True,
+    auth=session_auth,
+)
+@summary("Rename one of the caller's passkeys")
+async def passkey_rename(request: HttpRequest, passkey_id: int, payload: PasskeyRenameIn) -> object:
+    passkey = await registration.passkey_rename(
+        user=request_session(request).user, passkey_id=passkey_id, name=payload.name
+    )
+    return passkey_out(passkey)
+
+
+@private_route(
+    router.delete,
+    "/passkeys/{passkey_id}",
+    {204: None},
+    refusals=(404,),
+    auth=fresh_session_auth,
+)
+@summary("Remove one of the caller's passkeys", description=FRESH)
+async def passkey_remove(request: HttpRequest, passkey_id: int) -> tuple[int, None]:
+    await registration.passkey_remove(
+        user=request_session(request).user,
+        passkey_id=passkey_id,
+        client=ClientInfo.from_request(request),
+    )
+    return 204, None
 
 
 @private_route(
@@ -155,7 +156,7 @@ async def signin(
     "Options to re-authenticate with one of the caller's passkeys",
     description="Send the challenge_token and the credential to /api/auth/reauthenticate.",
 )
-async def reauthenticate_options(request: HttpRequest) -> dict[str, object]:
+async def passkey_reauthenticate_options(request: HttpRequest) -> dict[str, object]:
     made = await assertion.proof_options(
         request_session(request).user, PURPOSE_REAUTHENTICATE, ClientInfo.from_request(request)
     )

@@ -57,6 +57,23 @@ STATUSES = {
     ("post", f"{AUTH}/reauthenticate"): {
         *("200", "400", "401", "403", "413", "415", "422", "429", "503"),
     },
+    ("post", f"{AUTH}/mfa/webauthn/options"): {
+        *("200", "400", "401", "413", "415", "422", "429", "503"),
+    },
+    ("post", f"{AUTH}/passkeys/register/options"): {"200", "400", "401", "403", "409", "503"},
+    ("post", f"{AUTH}/passkeys/register"): {
+        *("201", "400", "401", "403", "409", "413", "415", "422", "503"),
+    },
+    ("get", f"{AUTH}/passkeys"): {"200", "400", "401", "503"},
+    ("patch", f"{AUTH}/passkeys/{{passkey_id}}"): {
+        *("200", "400", "401", "403", "404", "413", "415", "422", "503"),
+    },
+    ("delete", f"{AUTH}/passkeys/{{passkey_id}}"): {"204", "400", "401", "403", "404", "503"},
+    ("post", f"{AUTH}/passkeys/signin/options"): {"200", "400", "429", "503"},
+    ("post", f"{AUTH}/passkeys/signin"): {
+        *("200", "400", "401", "403", "413", "415", "422", "429", "503"),
+    },
+    ("post", f"{AUTH}/reauthenticate/options"): {"200", "400", "401", "403", "429", "503"},
     ("post", f"{AUTH}/email/code"): {"202", "400", "413", "415", "422", "429", "503"},
     ("post", f"{AUTH}/email/code/confirm"): {"200", "400", "413", "415", "422", "429", "503"},
 }
@@ -69,6 +86,7 @@ SESSION_ROUTES = [
     f"{AUTH}/password/reset/confirm",
     f"{AUTH}/mfa/verify",
     f"{AUTH}/email/code/confirm",
+    f"{AUTH}/passkeys/signin",
 ]
 
 
@@ -133,9 +151,16 @@ async def test_openapi_marks_as_required_every_field_always_sent(schema):
         ("Input", "offset"),
         # Cookie mode: the refresh token comes in its cookie.
         ("RefreshIn", "refresh_token"),
-        # One proof of the two.
+        # One proof of the three.
         ("ReauthenticateIn", "password"),
         ("ReauthenticateIn", "code"),
+        ("ReauthenticateIn", "challenge_token"),
+        ("ReauthenticateIn", "credential"),
+        # One answer of the two.
+        ("MfaVerifyIn", "code"),
+        ("MfaVerifyIn", "credential"),
+        # The server names a passkey after the device when the client does not.
+        ("PasskeyRegisterIn", "name"),
     }
     for name, component in schema["components"]["schemas"].items():
         for field in component.get("properties", {}):

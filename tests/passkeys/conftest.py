@@ -1,0 +1,3 @@
+from tests.mfa.helpers import clock
+
+__all__ = ["clock"]
