@@ -7,10 +7,13 @@ export function CredentialsForm({
   submitLabel,
   passwordAutocomplete,
   onSubmit,
+  passkeyAutofill = false,
 }: {
   submitLabel: string;
   passwordAutocomplete: "current-password" | "new-password";
   onSubmit: (email: string, password: string) => Promise<string | null>;
+  /** The browser may offer passkeys in the email field's autofill (conditional UI). */
+  passkeyAutofill?: boolean;
 }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -27,7 +30,7 @@ export function CredentialsForm({
     <form onSubmit={submit}>
       <label>
         Email
-        <input name="email" type="email" autoComplete="username" required />
+        <input name="email" type="email" autoComplete={passkeyAutofill ? "username webauthn" : "username"} required />
       </label>
       <label>
         Password

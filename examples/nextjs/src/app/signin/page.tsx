@@ -5,6 +5,7 @@ import { useState } from "react";
 
 import { api, isChallenge, problem } from "@/api/browser";
 import { CredentialsForm } from "@/components/CredentialsForm";
+import { PasskeySignin } from "@/components/PasskeySignin";
 import { SecondFactorForm } from "@/components/SecondFactorForm";
 
 export default function SigninPage() {
@@ -29,7 +30,10 @@ export default function SigninPage() {
       {mfaToken ? (
         <SecondFactorForm mfaToken={mfaToken} onSignedIn={signedIn} />
       ) : (
-        <CredentialsForm submitLabel="Sign in" passwordAutocomplete="current-password" onSubmit={signIn} />
+        <>
+          <CredentialsForm submitLabel="Sign in" passwordAutocomplete="current-password" onSubmit={signIn} passkeyAutofill />
+          <PasskeySignin onSignedIn={signedIn} />
+        </>
       )}
     </>
   );
