@@ -294,7 +294,7 @@ def test_a_full_log_queue_drops_and_counts_and_never_blocks_the_caller():
 
     handler = BackgroundHandler(log_format="json", queue_size=3)
     stream = BlockedStream()
-    handler.writer.setStream(stream)  # type: ignore[arg-type]
+    handler.writer.setStream(stream)
     logger = logging.getLogger("tests.server.blocked")
     logger.propagate = False
     logger.addHandler(handler)
