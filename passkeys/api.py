@@ -9,6 +9,7 @@ from accounts.credential_proofs import PURPOSE_REAUTHENTICATE
 from accounts.responses import session_out
 from accounts.schemas import SessionCookieOut, SessionOut
 from accounts.transport import TransportHeader, session_transport, transport_openapi
+from passkeys.exceptions import PasskeyNotFound
 from passkeys.flows import assertion, registration
 from passkeys.models import Passkey
 from passkeys.schemas import (
@@ -23,6 +24,14 @@ from toolkit.routes import private_route, summary
 
 router = Router(tags=["auth"])
 FRESH = "Needs a fresh session (signed in or re-authenticated within REAUTH_MAX_AGE)."
+
+
+def passkey_id_of(value: str) -> int:
+    """The id in the path; anything else is the same 404 as an unknown passkey (a converter in
+    the route would answer Django's own 404, and an int parameter a 422)."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:  # a bigint, at most
+        raise PasskeyNotFound
+    return int(value)
 
 
 def passkey_out(passkey: Passkey) -> dict[str, object]:
@@ -121,9 +130,11 @@ async def passkey_signin(
     auth=session_auth,
 )
 @summary("Rename one of the caller's passkeys")
-async def passkey_rename(request: HttpRequest, passkey_id: int, payload: PasskeyRenameIn) -> object:
+async def passkey_rename(request: HttpRequest, passkey_id: str, payload: PasskeyRenameIn) -> object:
     passkey = await registration.passkey_rename(
-        user=request_session(request).user, passkey_id=passkey_id, name=payload.name
+        user=request_session(request).user,
+        passkey_id=passkey_id_of(passkey_id),
+        name=payload.name,
     )
     return passkey_out(passkey)
 
@@ -136,10 +147,10 @@ async def passkey_rename(request: HttpRequest, passkey_id: int, payload: Passkey
     auth=fresh_session_auth,
 )
 @summary("Remove one of the caller's passkeys", description=FRESH)
-async def passkey_remove(request: HttpRequest, passkey_id: int) -> tuple[int, None]:
+async def passkey_remove(request: HttpRequest, passkey_id: str) -> tuple[int, None]:
     await registration.passkey_remove(
         user=request_session(request).user,
-        passkey_id=passkey_id,
+        passkey_id=passkey_id_of(passkey_id),
         client=ClientInfo.from_request(request),
     )
     return 204, None

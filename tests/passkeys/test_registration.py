@@ -210,3 +210,13 @@ async def test_rename_and_remove_answer_404_for_another_users_or_an_unknown_pass
     assert await Passkey.objects.acount() == 0
     event = await AuthEvent.objects.filter(type="passkey_removed").aget()
     assert event.detail == {"passkey_id": passkey["id"]}
+
+
+@pytest.mark.parametrize("passkey_id", ["abc", "null,null", "-1", "99999999999999999999", "\u0661"])
+async def test_a_path_that_names_no_passkey_is_the_same_404(api, passkey_id):
+    session = await signup(api, "paths@example.com")
+    path = f"{AUTH}/passkeys/{passkey_id}"
+    assert (await api.delete(path, headers=bearer(session))).status_code == 404
+    renamed = await api.patch(path, json={"name": "x"}, headers=bearer(session))
+    assert renamed.status_code == 404
+    assert renamed.json() == {"detail": "Passkey not found"}

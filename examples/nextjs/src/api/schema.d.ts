@@ -4213,7 +4213,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                passkey_id: number;
+                passkey_id: string;
             };
             cookie?: never;
         };
@@ -4298,7 +4298,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                passkey_id: number;
+                passkey_id: string;
             };
             cookie?: never;
         };

@@ -65,7 +65,7 @@ export function Passkeys() {
 
   async function remove(id: number): Promise<Response | null> {
     const { error, response } = await api.DELETE("/api/auth/passkeys/{passkey_id}", {
-      params: { path: { passkey_id: id } },
+      params: { path: { passkey_id: String(id) } },
     });
     if (response.ok) await load();
     else if (!needsReauthentication(response)) setError(problem(error, response));
@@ -76,7 +76,7 @@ export function Passkeys() {
     event.preventDefault();
     const name = String(new FormData(event.currentTarget).get("name"));
     const { error, response } = await api.PATCH("/api/auth/passkeys/{passkey_id}", {
-      params: { path: { passkey_id: id } },
+      params: { path: { passkey_id: String(id) } },
       body: { name },
     });
     if (response.ok) await load();
