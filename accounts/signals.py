@@ -34,6 +34,8 @@ class EventType(models.TextChoices):
     ADMIN_ACTION = "admin_action", "Action by staff"
     REAUTHENTICATED = "reauthenticated", "Re-authenticated"
     NEW_DEVICE_NOTICE = "new_device_notice", "Sign-in from a new device (notice sent)"
+    IDENTITY_LINKED = "identity_linked", "Provider identity linked"
+    IDENTITY_UNLINKED = "identity_unlinked", "Provider identity removed"
 
 
 EVENT_TYPES: tuple[str, ...] = tuple(EventType.values)

@@ -22,6 +22,7 @@ from accounts.exceptions import (
 from audit.api import router as audit_router
 from health.api import router as health_router
 from mfa.api import router as mfa_router
+from social.api import router as social_router
 from toolkit.http import JSON_CONTENT_TYPE, json_error
 from toolkit.openapi import schema_finalize
 from toolkit.request_context import request_route
@@ -114,6 +115,7 @@ api.add_router("/health", health_router)
 api.add_router("/api/auth", accounts_router)
 api.add_router("/api/auth", audit_router)
 api.add_router("/api/auth/mfa", mfa_router)
+api.add_router("/api/auth", social_router)
 
 
 def error_location(loc: tuple[Any, ...] | list[Any]) -> list[Any]:

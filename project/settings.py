@@ -21,10 +21,12 @@ from toolkit.env import (
     env_link,
     env_list,
     env_networks,
+    env_origin,
     env_origins,
     env_rate,
     env_str,
 )
+from toolkit.identity_providers import identity_providers_from_env
 from toolkit.links import frontend_url, plain_http_warnings
 from toolkit.mailers import default_mailer, smtp_default_port
 from toolkit.openapi import HEADERS as DOCUMENTED_RESPONSE_HEADERS
@@ -37,8 +39,7 @@ DEBUG = env_bool("DEBUG", False)
 if IS_PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be off when ENVIRONMENT=production.")
 
-# Problems worth a line in the startup log, but not worth refusing to start.
-CONFIGURATION_WARNINGS: list[str] = []
+CONFIGURATION_WARNINGS: list[str] = []  # worth a start-up log line, not a refusal
 
 # --- Secrets -------------------------------------------------------------------------------------
 # Without SECRET_KEY/JWT_SECRET, development uses a random key kept in DEVELOPMENT_SECRET_FILE,
@@ -75,8 +76,7 @@ HOST_CHECK_EXEMPT_PATHS = ("/health", "/health/ready", "/metrics")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 CORS_ALLOWED_ORIGINS = env_origins("CORS_ORIGINS", "http://localhost:3000")
 CORS_ALLOW_CREDENTIALS = True
-# A page may read every response header the API documents (Retry-After on 429, ...), send its
-# own request id (it then names the request in our logs), and ask for the cookie transport.
+# Pages may read every documented response header, send a request id, ask for cookies.
 CORS_EXPOSE_HEADERS = list(DOCUMENTED_RESPONSE_HEADERS)
 CORS_ALLOW_HEADERS = (*cors_default_headers, "x-request-id", "x-auth-transport")
 
@@ -115,15 +115,14 @@ INSTALLED_APPS = [
     # After accounts: audit records its events, mfa extends its user admin and sign-in.
     "audit",
     "mfa",
+    "social",
     "health",
     # The task queue; after accounts, whose outage-tolerant `manage.py db_worker` replaces its own.
     "django_tasks_db",
 ]
 
-# The fast path: Django internals replaced for speed, each pinned by tests; off: stock Django.
 FAST_PATH = env_bool("FAST_PATH", True)
-# Where the admin lives, without the leading slash: its URLs, its HTML errors, its login throttle
-# and (on the fast path) the only place sessions, CSRF, request.user and messages run.
+# Where the admin lives (no leading slash); on the fast path the only place sessions etc. run.
 ADMIN_URL_PREFIX = "admin/"
 
 # Outermost first: JSON errors and the route for the access log, then the Host check that lets
@@ -301,7 +300,6 @@ EMAIL_SEND_ATTEMPTS = env_int("EMAIL_SEND_ATTEMPTS", 12, minimum=1)
 EMAIL_RETRY_DELAY = env_float("EMAIL_RETRY_DELAY", 30.0, minimum=0.1)
 EMAIL_RETRY_LONGEST_DELAY = 3600.0
 
-# Links in messages point at the frontend's pages, which post the token back to the API.
 FRONTEND_URL = frontend_url("FRONTEND_URL", env_str("FRONTEND_URL", "http://localhost:3000"))
 FRONTEND_VERIFY_EMAIL_URL = env_link(
     "FRONTEND_VERIFY_EMAIL_URL", "{FRONTEND_URL}/verify-email?token={token}", frontend=FRONTEND_URL
@@ -328,8 +326,7 @@ FRONTEND_SIGNIN_CODE_URL = env_link(
     frontend=FRONTEND_URL,
     fields=("email",),
 )
-# Seconds each kind of link, and a sign-in code, stays valid.
-EMAIL_VERIFY_TTL = env_int("EMAIL_VERIFY_TTL", 259_200, minimum=60)
+EMAIL_VERIFY_TTL = env_int("EMAIL_VERIFY_TTL", 259_200, minimum=60)  # seconds, as below
 PASSWORD_RESET_TTL = env_int("PASSWORD_RESET_TTL", 3600, minimum=60)
 EMAIL_CHANGE_TTL = env_int("EMAIL_CHANGE_TTL", 86_400, minimum=60)
 EMAIL_CODE_TTL = env_int("EMAIL_CODE_TTL", 600, minimum=60)
@@ -340,6 +337,12 @@ FRONTEND_SESSIONS_URL = env_link(
 )
 # on: sign-in and refresh of a user whose address is not verified answer 403.
 REQUIRE_VERIFIED_EMAIL = env_bool("REQUIRE_VERIFIED_EMAIL", False)
+# Sign-in with another provider (docs/configuration.md); no API_PUBLIC_URL: the request's.
+SOCIAL_PROVIDERS = identity_providers_from_env("SOCIAL_PROVIDERS", production=IS_PRODUCTION)
+API_PUBLIC_URL = env_origin("API_PUBLIC_URL")
+FRONTEND_SOCIAL_CALLBACK_URL = env_link(
+    "FRONTEND_SOCIAL_CALLBACK_URL", "{FRONTEND_URL}/auth/callback", frontend=FRONTEND_URL, fields=()
+)
 
 # --- Server (used by `make run`, i.e. `python -m server.serve`) ----------------------------------
 PORT = env_int("PORT", 8081, minimum=1)
@@ -353,8 +356,7 @@ LIMIT_CONCURRENCY = env_int("LIMIT_CONCURRENCY", 1000, minimum=1)
 # Seconds the requests in flight get after SIGTERM; readiness fails from it on (server.draining).
 SHUTDOWN_TIMEOUT = env_float("SHUTDOWN_TIMEOUT", 20.0, minimum=0)
 
-# --- Metrics (GET /metrics for Prometheus; project.metrics, toolkit.metrics) ---------------------
-# Unset: no metrics recorded, /metrics is a 404. Set: Prometheus sends it as a bearer token.
+# --- Metrics: unset, no metrics and /metrics is a 404; set, Prometheus's bearer token ----------
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 # Where worker processes keep metric values together (prometheus-client reads it itself); unset:
 # one is made as needed (server.metrics_directory).
@@ -365,15 +367,13 @@ MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 1_048_576, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 READINESS_TIMEOUT = env_float("READINESS_TIMEOUT", 2.0, minimum=0.1)
 APPEND_SLASH = False
-# ninja's LimitOffsetPagination (GET /api/auth/events): the default page and the largest one.
-NINJA_PAGINATION_PER_PAGE = 50
+NINJA_PAGINATION_PER_PAGE = 50  # GET /api/auth/events: the default page, and the largest
 NINJA_PAGINATION_MAX_LIMIT = 200
 
 # --- Static files (the admin's, and ninja's offline API docs) ------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# Outside production the files are served from the apps themselves: no collectstatic needed.
-SERVESTATIC_USE_FINDERS = not IS_PRODUCTION
+SERVESTATIC_USE_FINDERS = not IS_PRODUCTION  # served from the apps: no collectstatic
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -396,5 +396,5 @@ LOG_LEVEL = env_choice(
 LOGGING = logging_config(
     level=LOG_LEVEL,
     log_format=LOG_FORMAT,
-    service_loggers=("project", "accounts", "health", "mfa", "audit"),
+    service_loggers=("project", "accounts", "health", "mfa", "audit", "social"),
 )
