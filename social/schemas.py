@@ -16,7 +16,7 @@ class ProviderOut(Schema):
 
 class AuthorizeIn(Schema):
     # `link`: add the provider to the signed-in user (a fresh session); `signin`: sign in or up.
-    process: Literal["signin", "link"] = "signin"
+    process: Literal["signin", "link"]
 
 
 class AuthorizeOut(Schema):

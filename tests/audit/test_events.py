@@ -48,6 +48,8 @@ def test_event_types_are_exactly_the_protocols():
         "admin_action",
         "reauthenticated",
         "new_device_notice",
+        "identity_linked",
+        "identity_unlinked",
     }
 
 

@@ -59,6 +59,20 @@ STATUSES = {
     },
     ("post", f"{AUTH}/email/code"): {"202", "400", "413", "415", "422", "429", "503"},
     ("post", f"{AUTH}/email/code/confirm"): {"200", "400", "413", "415", "422", "429", "503"},
+    ("get", f"{AUTH}/providers"): {"200", "400", "503"},
+    ("post", f"{AUTH}/providers/{{provider_id}}/authorize"): {
+        *("200", "400", "401", "403", "404", "413", "415", "422", "503"),
+    },
+    # A browser redirect: every outcome is a 302 to the frontend, with `?error=` when refused.
+    ("get", f"{AUTH}/providers/{{provider_id}}/callback"): {"302", "400", "503"},
+    ("post", f"{AUTH}/providers/exchange"): {"200", "400", "403", "413", "415", "422", "503"},
+    ("post", f"{AUTH}/providers/{{provider_id}}/token"): {
+        *("200", "400", "401", "403", "404", "409", "413", "415", "422", "503"),
+    },
+    ("get", f"{AUTH}/identities"): {"200", "400", "401", "503"},
+    ("delete", f"{AUTH}/identities/{{identity_id}}"): {
+        *("204", "400", "401", "403", "404", "409", "503"),
+    },
 }
 # The routes that answer a session, and so may set the session cookies.
 SESSION_ROUTES = [
@@ -69,6 +83,8 @@ SESSION_ROUTES = [
     f"{AUTH}/password/reset/confirm",
     f"{AUTH}/mfa/verify",
     f"{AUTH}/email/code/confirm",
+    f"{AUTH}/providers/exchange",
+    f"{AUTH}/providers/{{provider_id}}/token",
 ]
 
 
@@ -136,6 +152,8 @@ async def test_openapi_marks_as_required_every_field_always_sent(schema):
         # One proof of the two.
         ("ReauthenticateIn", "password"),
         ("ReauthenticateIn", "code"),
+        # A native app that gave the provider no nonce.
+        ("IdTokenIn", "nonce"),
     }
     for name, component in schema["components"]["schemas"].items():
         for field in component.get("properties", {}):
