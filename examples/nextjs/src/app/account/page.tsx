@@ -3,6 +3,7 @@
 import { redirect } from "next/navigation";
 
 import { serverApi } from "@/api/server";
+import { LinkedIdentities } from "@/components/LinkedIdentities";
 
 import { EndSessionButton, SignOutButton } from "./buttons";
 
@@ -50,6 +51,7 @@ export default async function AccountPage() {
           ))}
         </tbody>
       </table>
+      <LinkedIdentities />
     </>
   );
 }

@@ -5,6 +5,7 @@ import { useState } from "react";
 
 import { api, isChallenge, problem } from "@/api/browser";
 import { CredentialsForm } from "@/components/CredentialsForm";
+import { ProviderButtons } from "@/components/ProviderButtons";
 import { SecondFactorForm } from "@/components/SecondFactorForm";
 
 export default function SigninPage() {
@@ -31,6 +32,7 @@ export default function SigninPage() {
       ) : (
         <CredentialsForm submitLabel="Sign in" passwordAutocomplete="current-password" onSubmit={signIn} />
       )}
+      {!mfaToken && <ProviderButtons />}
     </>
   );
 }
