@@ -95,33 +95,30 @@ async def test_sign_in_with_a_provider_button_round_trip_lands_on_the_account_pa
     assert "__Host-provider-flow" not in cookies  # spent and cleared by the callback
 
 
-async def test_a_callback_opened_in_another_browser_lands_on_an_error(
+async def test_a_flow_finished_in_another_browser_lands_on_an_error(
     provider_api, oidc, frontend, new_context
 ):
-    context = await new_context()
-    page = await context.new_page()
-    await page.goto(f"{frontend.url}/signin")
-    await page.get_by_role("button", name="Sign in with Acme").click()
-    await page.wait_for_url(f"{oidc.issuer}/interaction/**")
-    await page.fill("input[name=login]", "stolen@example.com")
-    await page.fill("input[name=password]", "anything")
-    await page.click("button[type=submit]")
-    await page.wait_for_selector("button[type=submit]")
-    # This browser never reaches the callback: its flow stays unused.
+    # One browser (an attacker's) starts the flow and keeps its binding cookie...
+    starter = await (await new_context()).new_page()
     seen: list[str] = []
 
     async def keep_away(route):
         seen.append(route.request.url)
         await route.abort()
 
-    await page.route(f"{frontend.url}/api/auth/providers/acme/callback**", keep_away)
-    await page.click("button[type=submit]")
-    await page.wait_for_timeout(500)
-    [callback_url] = seen
+    await starter.route(f"{oidc.issuer}/**", keep_away)
+    await starter.goto(f"{frontend.url}/signin")
+    await starter.get_by_role("button", name="Sign in with Acme").click()
+    await starter.wait_for_timeout(500)
+    [authorization_url] = seen
 
-    # Another profile opens the same callback link (a link sent by an attacker): no binding
-    # cookie, so no session, whatever the first browser does next.
-    other = await (await new_context()).new_page()
-    await other.goto(callback_url)
-    await other.wait_for_url(f"{frontend.url}/auth/callback?error=invalid_state")
-    assert "invalid_state" in await other.get_by_role("alert").inner_text()
+    # ... another (the victim's, sent the link) signs in at the provider: no session from it.
+    page = await (await new_context()).new_page()
+    await page.goto(authorization_url)
+    await page.fill("input[name=login]", "victim@example.com")
+    await page.fill("input[name=password]", "anything")
+    await page.click("button[type=submit]")
+    await page.wait_for_selector("button[type=submit]")
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{frontend.url}/auth/callback?error=invalid_state")
+    assert "invalid_state" in await page.locator("p[role=alert]").inner_text()

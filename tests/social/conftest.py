@@ -46,7 +46,7 @@ def acme(issuer: str, **changes: object) -> IdentityProviderConfig:
         client_secret=CLIENT_SECRET,
         scopes="openid email",
     )
-    return IdentityProviderConfig(**{**config.__dict__, **changes})  # type: ignore[arg-type]
+    return IdentityProviderConfig(**{**config.__dict__, **changes})
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ ACME = {
 }
 
 
-def providers(monkeypatch, production: bool = False, **variables: str):
+def providers(monkeypatch, variables: dict[str, str], *, production: bool = False):
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     return identity_providers_from_env("SOCIAL_PROVIDERS", production=production)
@@ -23,11 +23,11 @@ def providers(monkeypatch, production: bool = False, **variables: str):
 
 def test_no_providers_by_default(monkeypatch):
     monkeypatch.delenv("SOCIAL_PROVIDERS", raising=False)
-    assert providers(monkeypatch) == ()
+    assert providers(monkeypatch, {}) == ()
 
 
 def test_a_provider_with_its_defaults(monkeypatch):
-    [acme] = providers(monkeypatch, **ACME)
+    [acme] = providers(monkeypatch, ACME)
     assert (acme.id, acme.kind, acme.name, acme.scopes) == (
         "acme",
         "oidc",
@@ -41,10 +41,12 @@ def test_a_provider_with_its_defaults(monkeypatch):
 def test_github_needs_no_issuer(monkeypatch):
     [github] = providers(
         monkeypatch,
-        SOCIAL_PROVIDERS="github",
-        SOCIAL_GITHUB_KIND="github",
-        SOCIAL_GITHUB_CLIENT_ID="Iv1.abc",
-        SOCIAL_GITHUB_CLIENT_SECRET="x",
+        {
+            "SOCIAL_PROVIDERS": "github",
+            "SOCIAL_GITHUB_KIND": "github",
+            "SOCIAL_GITHUB_CLIENT_ID": "Iv1.abc",
+            "SOCIAL_GITHUB_CLIENT_SECRET": "x",
+        },
     )
     assert (github.issuer, github.name, github.scopes) == (
         "https://github.com",
@@ -55,11 +57,11 @@ def test_github_needs_no_issuer(monkeypatch):
 
 def test_plain_http_only_for_a_loopback_issuer_outside_production(monkeypatch):
     loopback = {**ACME, "SOCIAL_ACME_ISSUER": "http://127.0.0.1:9000"}
-    assert providers(monkeypatch, **loopback)[0].issuer == "http://127.0.0.1:9000"
+    assert providers(monkeypatch, loopback)[0].issuer == "http://127.0.0.1:9000"
     with pytest.raises(ImproperlyConfigured, match="SOCIAL_ACME_ISSUER must be an https://"):
-        providers(monkeypatch, production=True, **loopback)
+        providers(monkeypatch, loopback, production=True)
     with pytest.raises(ImproperlyConfigured, match="SOCIAL_ACME_ISSUER must be an https://"):
-        providers(monkeypatch, **{**ACME, "SOCIAL_ACME_ISSUER": "http://id.acme.example"})
+        providers(monkeypatch, {**ACME, "SOCIAL_ACME_ISSUER": "http://id.acme.example"})
 
 
 @pytest.mark.parametrize(
