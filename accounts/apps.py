@@ -9,9 +9,11 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import hashing
+        from accounts.flows.deletion import users_erase_due
         from accounts.flows.email_code import email_codes_purge_expired
         from accounts.maintenance import accounts_purge, purger_register
 
+        purger_register(users_erase_due)  # first: accounts past their deletion grace
         purger_register(accounts_purge)
         purger_register(email_codes_purge_expired)
 
