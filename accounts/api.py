@@ -365,7 +365,7 @@ async def email_code(request: HttpRequest, payload: EmailCodeIn) -> tuple[int, d
 )
 @session_transport
 async def email_code_confirm(
-    request: HttpRequest, payload: EmailCodeConfirmIn
+    request: HttpRequest, payload: EmailCodeConfirmIn, transport: TransportHeader = None
 ) -> dict[str, object]:
     answer = await flows.email_code.email_code_signin(
         email=payload.email, code=payload.code, client=ClientInfo.from_request(request)

@@ -289,7 +289,8 @@ class EmailToken(models.Model):
         if self.used_at is not None or self.expires_at <= now:
             return False
         if self.purpose == EmailTokenPurpose.RESTORE_ACCOUNT:
-            return self.user.delete_after is not None and self.user.email == self.email
+            due = self.user.delete_after
+            return due is not None and due > now and self.user.email == self.email
         if not self.user.is_active:
             return False
         return self.purpose == EmailTokenPurpose.EMAIL_CHANGE or self.user.email == self.email
