@@ -1,6 +1,7 @@
-"""Account deletion: DELETE /api/auth/me (fresh) ends every session and schedules the erasure, sign-in
-answers as for a wrong password, the mailed link restores the account within the grace, and
-`manage.py purge` then erases it leaving no row that names the user; a grace of 0 erases at once."""
+"""Account deletion: DELETE /api/auth/me (fresh) ends every session and schedules the erasure,
+sign-in answers as for a wrong password, the mailed link restores the account within the grace,
+and `manage.py purge` then erases it leaving no row that names the user; a grace of 0 erases at
+once."""
 
 import json
 from datetime import timedelta
@@ -152,7 +153,11 @@ async def test_a_restore_link_is_refused_once_the_grace_is_over_or_with_a_bad_to
     assert not (await User.objects.aget(email="late@example.com")).is_active
 
 
-async def test_purge_keeps_the_account_within_the_grace_and_erases_it_after(api, settings, clock):
+async def test_purge_keeps_the_account_within_the_grace_and_erases_it_after(
+    api,
+    settings,
+    clock,  # noqa: F811  # the fixture
+):
     settings.RATE_LIMITS = True  # so the throttles keep counters keyed by the address
     email = "erased@example.com"
     session = await signup(api, email)

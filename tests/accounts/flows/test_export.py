@@ -55,7 +55,7 @@ async def test_the_export_holds_live_and_revoked_sessions_and_the_events(api):
     assert exported.user_agent == "exporter/1.0"
 
 
-async def test_the_export_carries_no_secret_hash_or_token(api, clock):
+async def test_the_export_carries_no_secret_hash_or_token(api, clock):  # noqa: F811
     session = await signup(api, "secretive@example.com")
     other = await signin(api, "secretive@example.com")
     secret, recovery_codes = await totp_on(api, session, clock)
