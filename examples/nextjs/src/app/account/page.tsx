@@ -4,6 +4,7 @@ import { redirect } from "next/navigation";
 
 import { serverApi } from "@/api/server";
 
+import { AccountData } from "./AccountData";
 import { EndSessionButton, SignOutButton } from "./buttons";
 
 export default async function AccountPage() {
@@ -50,6 +51,7 @@ export default async function AccountPage() {
           ))}
         </tbody>
       </table>
+      <AccountData />
     </>
   );
 }

@@ -1,5 +1,6 @@
 "use client";
 
+import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 
@@ -31,6 +32,9 @@ export default function SigninPage() {
       ) : (
         <CredentialsForm submitLabel="Sign in" passwordAutocomplete="current-password" onSubmit={signIn} />
       )}
+      <p>
+        <Link href="/signin/code">Email me a code</Link> instead of a password.
+      </p>
     </>
   );
 }
