@@ -150,10 +150,12 @@ class User(AbstractBaseUser, PermissionsMixin):
             self.stored_is_active = self.is_active
 
     def pending_end(self, *, now: datetime, signal: Signal) -> None:
-        """End the user's unused links and, through `signal`, what other apps keep pending.
-        Before the sessions are revoked: a second factor's check that holds its challenge's lock
-        finishes first (and the session it opened is then revoked with the others)."""
+        """End the user's unused links and sign-in code and, through `signal`, what other apps
+        keep pending. Before the sessions are revoked: a second factor's check that holds its
+        challenge's lock finishes first (and the session it opened is then revoked with the
+        others)."""
         EmailToken.objects.for_user(self).pending().end(now)
+        EmailCode.objects.filter(user=self).delete()
         in_transaction_send(signal, "a change of credentials", user=self, now=now)
 
     def password_store(

@@ -15,6 +15,7 @@ from audit.models import AuthEvent
 from mfa.models import MfaChallenge
 from tests.accounts.helpers import bearer, signup
 from tests.accounts.test_throttles import client_from
+from tests.factories import DEFAULT_PASSWORD
 from tests.mfa.helpers import clock, totp_on
 from tests.support.mail import html_part, only_message_to, sent_to
 from toolkit.rates import Rate
@@ -195,6 +196,30 @@ async def test_an_inactive_user_gets_no_code_and_a_pending_one_dies(api, users):
     mail.outbox.clear()
     assert (await api.post(ASK, json={"email": "paused@example.com"})).status_code == 202
     assert mail.outbox == []
+
+
+@pytest.mark.parametrize("how", ["api", "shell"])
+async def test_a_pending_code_dies_when_the_password_changes(api, users, how):
+    user = await users.create("rekeyed@example.com")
+    code = await ask(api, "rekeyed@example.com")
+    if how == "api":
+        session = (
+            await api.post(
+                "/api/auth/signin",
+                json={"email": "rekeyed@example.com", "password": DEFAULT_PASSWORD},
+            )
+        ).json()
+        changed = await api.post(
+            "/api/auth/password",
+            json={"current_password": DEFAULT_PASSWORD, "new_password": "a-n3w-Passphrase"},
+            headers=bearer(session),
+        )
+        assert changed.status_code == 200, changed.text
+    else:
+        user.set_password("a-n3w-Passphrase")
+        await user.asave()
+    assert (await confirm(api, "rekeyed@example.com", code)).json() == REFUSED
+    assert not await EmailCode.objects.filter(user=user).aexists()
 
 
 async def test_a_code_dies_when_the_address_moves(api, users):
