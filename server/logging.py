@@ -2,17 +2,27 @@
 with the request id and the structured fields a record carries (`extra=`), and the logging
 configuration that gives every logger of the process, uvicorn's included, that format.
 
+Records are written off the request's path: the handler every logger uses (BackgroundHandler)
+puts each record on a bounded queue and a thread of the process formats and writes it, so a
+request never waits for a formatter or a write to standard error; a full queue drops the record
+and counts it (a request never blocks on its log), and the queue is drained at exit.
+
 Every line is one line, whatever a client sent: the text format writes control characters in a
 message, a field or an exception's message as escapes (toolkit.log_text), so a path such as
 `/x%0aINFO:     forged` cannot start a line of its own; JSON escapes them by itself, and also
 gets the few it leaves (NEL, U+2028, C1 controls) escaped.
 """
 
+import atexit
 import json
 import logging
+import os
+import queue
+import threading
 from collections.abc import Iterable
 from copy import copy
 from datetime import UTC, datetime
+from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
 from uvicorn.logging import DefaultFormatter
@@ -105,6 +115,108 @@ class OneLineWarning(logging.Filter):
         return True
 
 
+# Records waiting for the writer thread: some seconds of a busy worker's lines; beyond, dropped.
+LOG_QUEUE_SIZE = 10_000
+
+
+class BackgroundHandler(QueueHandler):
+    """The handler of every logger: the caller's thread only puts the record on a bounded queue
+    (after the handler's filters, which run there: the request id lives in the caller's
+    context); a QueueListener thread formats it and writes it to standard error.
+
+    A full queue drops the record and counts it (`dropped`); the writer says how many were lost
+    in a WARNING line before its next one. The listener starts with the first record in each
+    process (a worker spawned by uvicorn configures its own) and is drained and stopped by
+    `close` (logging's own shutdown at exit, or a new configuration) or at exit.
+    """
+
+    def __init__(
+        self, *, log_format: str, one_line_warning: bool = False, queue_size: int = LOG_QUEUE_SIZE
+    ) -> None:
+        super().__init__(queue.Queue(queue_size))
+        self.writer = DroppedReportingWriter(self)
+        self.writer.setFormatter(formatter_for(log_format))
+        if one_line_warning:
+            self.writer.addFilter(OneLineWarning())
+        self.dropped = 0
+        self.reported = 0
+        self.running_in: int | None = None  # the pid whose thread drains the queue
+        self.starting = threading.Lock()
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # The same process formats it: no copy, no message merged into the record here.
+        return record
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        if self.running_in != os.getpid():
+            self.start()
+        try:
+            self.queue.put_nowait(record)
+        except queue.Full:
+            self.dropped += 1
+
+    def start(self) -> None:
+        with self.starting:
+            if self.running_in == os.getpid():
+                return
+            self.listener = DrainingListener(self.queue, self.writer)
+            self.listener.start()
+            self.running_in = os.getpid()
+            atexit.register(self.stop)
+
+    def stop(self) -> None:
+        """Write what is queued, then stop the thread."""
+        with self.starting:
+            if self.running_in == os.getpid() and self.listener is not None:
+                self.listener.stop()
+            self.running_in = None
+
+    def close(self) -> None:
+        self.stop()
+        super().close()
+
+
+class DrainingListener(QueueListener):
+    def enqueue_sentinel(self) -> None:
+        # Behind every record still queued, even when the queue is full (the writer drains it).
+        queued: queue.Queue[Any] = self.queue  # type: ignore[assignment]
+        queued.put(getattr(self, "_sentinel", None))
+
+
+class DroppedReportingWriter(logging.StreamHandler):  # type: ignore[type-arg]
+    """Standard error, written by the listener thread; first says how many records the full
+    queue dropped since it last said so."""
+
+    def __init__(self, owner: BackgroundHandler) -> None:
+        super().__init__()
+        self.owner = owner
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        dropped = self.owner.dropped
+        if dropped > self.owner.reported:
+            lost = dropped - self.owner.reported
+            self.owner.reported = dropped
+            notice = logging.LogRecord(
+                "server.logging",
+                logging.WARNING,
+                __file__,
+                0,
+                "%d log records dropped: the log queue was full",
+                (lost,),
+                None,
+            )
+            notice.request_id = None
+            notice.dropped = lost
+            super().handle(notice)
+        return super().handle(record)
+
+
+def formatter_for(log_format: str) -> logging.Formatter:
+    if log_format == "json":
+        return JsonFormatter()
+    return TextFormatter(fmt="%(levelprefix)s %(message)s")
+
+
 def logging_config(
     *, level: str, log_format: str, service_loggers: Iterable[str]
 ) -> dict[str, Any]:
@@ -118,25 +230,19 @@ def logging_config(
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {
-            "text": {"()": "server.logging.TextFormatter", "fmt": "%(levelprefix)s %(message)s"},
-            "json": {"()": "server.logging.JsonFormatter"},
-        },
-        "filters": {
-            "one_line_warning": {"()": "server.logging.OneLineWarning"},
-            "request_id": {"()": "toolkit.request_context.RequestIdFilter"},
-        },
+        "filters": {"request_id": {"()": "toolkit.request_context.RequestIdFilter"}},
         "handlers": {
             "console": {
-                "class": "logging.StreamHandler",
-                "formatter": log_format,
+                "()": "server.logging.BackgroundHandler",
+                "log_format": log_format,
                 "filters": ["request_id"],
             },
             # A refused Host or another suspicious request costs the client one request: one line.
             "console_one_line": {
-                "class": "logging.StreamHandler",
-                "formatter": log_format,
-                "filters": ["request_id", "one_line_warning"],
+                "()": "server.logging.BackgroundHandler",
+                "log_format": log_format,
+                "one_line_warning": True,
+                "filters": ["request_id"],
             },
         },
         # Any other library's warnings, in the same format.

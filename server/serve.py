@@ -22,17 +22,44 @@ import os
 import signal
 import socket
 import sys
+import threading
 from pathlib import Path
 from types import FrameType
 
 import uvicorn
 from django.core.exceptions import ImproperlyConfigured
+from uvicorn.main import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess
 
 from server import metrics_directory
 from toolkit.env import entry_environment_prepare
 
 APPLICATION = "project.asgi:application"
+
+
+def exit_cleanly(number: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def exit_cleanly_on_signals() -> None:
+    """uvicorn handles SIGTERM and SIGINT while it serves, then raises the signal again once it
+    has shut down gracefully, which by default would end the process on the spot: before the
+    `finally` below removes the metrics directory, and before the log's writer thread has
+    written the last lines (server.logging.BackgroundHandler). Any such signal outside
+    uvicorn's own handling ends the process through Python instead (SystemExit, status 0), and
+    the process's exit handlers run."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, exit_cleanly)
+
+
+class ServeConfig(uvicorn.Config):
+    """uvicorn's configuration, and in each worker process (which configures its logging first
+    thing, before its server starts) the clean exit on signals as in the supervisor."""
+
+    def configure_logging(self) -> None:
+        super().configure_logging()
+        if threading.current_thread() is threading.main_thread():
+            exit_cleanly_on_signals()
 
 
 class DrainingSupervisor(Multiprocess):
@@ -94,15 +121,7 @@ def main() -> None:
             directory = made_directory = metrics_directory.fresh_directory()
         os.environ[metrics_directory.VARIABLE] = directory
 
-    # uvicorn handles SIGTERM and SIGINT while it serves, then re-raises the signal once it has
-    # shut down gracefully, which by default would end this process before it cleans up. Any
-    # such signal outside uvicorn's handling (that one, or one before uvicorn is up) ends it
-    # through the `finally` below instead, with status 0.
-    def exit_cleanly(number: int, frame: FrameType | None) -> None:
-        raise SystemExit(0)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, exit_cleanly)
+    exit_cleanly_on_signals()
     options = {
         "host": host,
         "port": port,
@@ -121,11 +140,15 @@ def main() -> None:
         "log_config": log_config,
         "access_log": False,
     }
+    config = ServeConfig(APPLICATION, **options)  # type: ignore[arg-type]
     try:
         if workers == 1:
-            uvicorn.run(APPLICATION, **options)  # type: ignore[arg-type]
+            server = uvicorn.Server(config)
+            server.run()
+            if not server.started:
+                raise SystemExit(STARTUP_FAILURE)  # as uvicorn.run says it
         else:
-            supervise(uvicorn.Config(APPLICATION, **options))  # type: ignore[arg-type]
+            supervise(config)
     finally:
         if made_directory:
             metrics_directory.directory_remove(made_directory)

@@ -267,3 +267,83 @@ async def test_a_refused_host_cannot_forge_a_log_line(api, text_log):
     assert "Invalid HTTP_HOST header" in output
     assert "\x1b" not in output
     assert not [line for line in output.splitlines() if line.startswith(FORGED)], output
+
+
+class BlockedStream:
+    """Standard error that takes nothing until `release` is set: a stuck log collector."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.release = threading.Event()
+        self.lines: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.release.wait(10)
+        self.lines.append(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_a_full_log_queue_drops_and_counts_and_never_blocks_the_caller():
+    import logging
+    import time
+
+    from server.logging import BackgroundHandler
+
+    handler = BackgroundHandler(log_format="json", queue_size=3)
+    stream = BlockedStream()
+    handler.writer.setStream(stream)
+    logger = logging.getLogger("tests.server.blocked")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        started = time.monotonic()
+        for number in range(50):
+            logger.warning("line %d", number)
+        assert time.monotonic() - started < 1.0  # nobody waited for the stuck writer
+        # Three queued, perhaps one more taken by the writer: the rest dropped and counted.
+        dropped = handler.dropped
+        assert dropped in (46, 47)
+        stream.release.set()
+        deadline = time.monotonic() + 5
+        while not handler.queue.empty():  # type: ignore[attr-defined]
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        logger.warning("after the jam")
+        handler.stop()  # drains the queue
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    entries = [json.loads(line) for line in "".join(stream.lines).splitlines()]
+    messages = [entry["message"] for entry in entries]
+    notice = f"{dropped} log records dropped: the log queue was full"
+    assert messages.count(notice) == 1
+    kept = [message for message in messages if message != notice]
+    assert kept == [f"line {number}" for number in range(50 - dropped)] + ["after the jam"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_no_access_line_is_lost_when_sigterm_ends_the_server(serve_factory, workers):
+    """Lines are written by a thread of each process: a SIGTERM right after a burst of requests
+    still finds every one of them written, in the supervisor and in every worker."""
+    server = serve_factory(LOG_FORMAT="json", WORKERS=workers, timeout=60)
+    ids = [f"burst-{number}" for number in range(300)]
+    with httpx.Client(base_url=server.url) as client:
+        for request_id in ids:
+            response = client.get(
+                "/health", headers={"X-Request-ID": request_id, "Connection": "close"}
+            )
+            assert response.status_code == 200
+    server.stop()
+    entries = json_lines(server.output())
+    logged = [
+        entry["request_id"]
+        for entry in entries
+        if entry["logger"] == "project.access" and entry["request_id"].startswith("burst-")
+    ]
+    assert sorted(logged) == sorted(ids)
+    messages = [entry["message"] for entry in entries]
+    assert messages.count("Application shutdown complete.") == int(workers)
