@@ -1,30 +1,23 @@
-"""The accounts routes under /api/auth: thin views over the journeys in accounts.flows."""
+"""Sessions: sign-up, sign-in, refresh, sign-out, the signed-in user and their sessions,
+password change and re-authentication."""
 
 import uuid
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router
 from ninja.errors import ValidationError
 
 from accounts import flows, selectors
-from accounts.auth import fresh_session_auth, request_session, session_auth, signout_auth
+from accounts.auth import request_session, session_auth, signout_auth
 from accounts.client import ClientInfo
 from accounts.devices import device_label
 from accounts.exceptions import InvalidRefreshToken, SessionNotFound
 from accounts.responses import session_out, signin_out
 from accounts.schemas import (
-    AccountDeletionOut,
-    AccountExportOut,
     AuthSessionOut,
-    EmailChangeIn,
-    EmailCodeConfirmIn,
-    EmailCodeIn,
-    EmailTokenIn,
     MessageOut,
     PasswordChangeIn,
-    PasswordResetConfirmIn,
-    PasswordResetIn,
     ReauthenticatedOut,
     ReauthenticateIn,
     RefreshIn,
@@ -42,7 +35,6 @@ from accounts.transport import (
     cookie_mode,
     cookie_of,
     session_transport,
-    session_transport_closing,
     session_transport_ending,
     transport_openapi,
 )
@@ -226,91 +218,6 @@ async def session_revoke(request: HttpRequest, session_id: str) -> tuple[int, No
     return 204, None
 
 
-# --- Links sent by email: the frontend's pages post the link's token here --------------------
-
-
-@private_route(router.post, "/email/verify", {200: MessageOut}, body=True)
-@summary("Mark the address verified with a verification link's token")
-async def email_verify(request: HttpRequest, payload: EmailTokenIn) -> dict[str, str]:
-    await flows.email_links.email_verify(
-        token=payload.token, client=ClientInfo.from_request(request)
-    )
-    return {"message": "Email verified"}
-
-
-@private_route(
-    router.post, "/email/verify/resend", {202: MessageOut}, refusals=(429,), auth=session_auth
-)
-@summary("Send a new verification link (nothing is sent to a verified address)")
-async def email_verify_resend(request: HttpRequest) -> tuple[int, dict[str, str]]:
-    await flows.email_links.email_verification_resend(
-        user=request_session(request).user, client=ClientInfo.from_request(request)
-    )
-    return 202, {"message": "Verification email sent"}
-
-
-@private_route(router.post, "/password/reset", {202: MessageOut}, refusals=(429,), body=True)
-@summary("Send a password reset link, if the address is registered (same answer either way)")
-async def password_reset(
-    request: HttpRequest, payload: PasswordResetIn
-) -> tuple[int, dict[str, str]]:
-    await flows.password.password_reset_request(
-        email=payload.email, client=ClientInfo.from_request(request)
-    )
-    return 202, {"message": "If the address is registered, a reset link is on its way"}
-
-
-@private_route(
-    router.post,
-    "/password/reset/confirm",
-    {200: SessionOut | SessionCookieOut | SigninChallengeOut},
-    body=True,
-    openapi=transport_openapi(200),
-)
-@summary(
-    "Set a new password with a reset link's token; every other session is revoked",
-    description="A session; for a user with a second factor, the sign-in's challenge to answer "
-    "at /api/auth/mfa/verify instead (`mfa_required` is then true), never a session.",
-)
-@session_transport
-async def password_reset_confirm(
-    request: HttpRequest, payload: PasswordResetConfirmIn, transport: TransportHeader = None
-) -> dict[str, object]:
-    answer = await flows.password.password_reset_confirm(
-        token=payload.token,
-        new_password=payload.new_password,
-        client=ClientInfo.from_request(request),
-    )
-    return signin_out(request, answer)
-
-
-@private_route(
-    router.post,
-    "/email/change",
-    {202: MessageOut},
-    refusals=(409, 429),
-    body=True,
-    auth=session_auth,
-)
-@summary("Send a confirmation link to a new address (and a notice to the current one)")
-async def email_change(request: HttpRequest, payload: EmailChangeIn) -> tuple[int, dict[str, str]]:
-    await flows.email_links.email_change_request(
-        session=request_session(request),
-        new_email=payload.new_email,
-        current_password=payload.current_password,
-        client=ClientInfo.from_request(request),
-    )
-    return 202, {"message": "Confirmation sent to the new address"}
-
-
-@private_route(router.post, "/email/change/confirm", {200: UserOut}, refusals=(409,), body=True)
-@summary("Move the account to the new address with a confirmation link's token")
-async def email_change_confirm(request: HttpRequest, payload: EmailTokenIn) -> object:
-    return await flows.email_links.email_change_confirm(
-        token=payload.token, client=ClientInfo.from_request(request)
-    )
-
-
 # --- Re-authentication: a fresh session for dangerous actions (accounts.auth) -----------------
 
 
@@ -335,86 +242,3 @@ async def reauthenticate(request: HttpRequest, payload: ReauthenticateIn) -> dic
         client=ClientInfo.from_request(request),
     )
     return {"reauthenticated_at": at}
-
-
-# --- Sign-in by a code sent by email ---------------------------------------------------------
-
-
-@private_route(router.post, "/email/code", {202: MessageOut}, refusals=(429,), body=True)
-@summary("Send a sign-in code, if the address is registered (same answer either way)")
-async def email_code(request: HttpRequest, payload: EmailCodeIn) -> tuple[int, dict[str, str]]:
-    await flows.email_code.email_code_request(
-        email=payload.email, client=ClientInfo.from_request(request)
-    )
-    return 202, {"message": "If the address is registered, a code is on its way"}
-
-
-@private_route(
-    router.post,
-    "/email/code/confirm",
-    {200: SessionOut | SessionCookieOut | SigninChallengeOut},
-    refusals=(429,),
-    body=True,
-    openapi=transport_openapi(200),
-)
-@summary(
-    "Sign in with a code sent by email",
-    description="A session; for a user with a second factor, a challenge to answer at "
-    "/api/auth/mfa/verify instead (`mfa_required` is then true). 400 for a wrong, expired or "
-    "used code; a code is dead after 5 wrong tries.",
-)
-@session_transport
-async def email_code_confirm(
-    request: HttpRequest, payload: EmailCodeConfirmIn, transport: TransportHeader = None
-) -> dict[str, object]:
-    answer = await flows.email_code.email_code_signin(
-        email=payload.email, code=payload.code, client=ClientInfo.from_request(request)
-    )
-    return signin_out(request, answer)
-
-
-# --- The account's own life: its data, its deletion (accounts.flows.export, .deletion) --------
-
-
-@private_route(router.get, "/me/export", {200: AccountExportOut}, auth=fresh_session_auth)
-@summary(
-    "Download everything the service keeps about the caller (fresh session)",
-    description="Sent as a download (`Content-Disposition: attachment; "
-    'filename="account.json"`): the account, its sessions (live and revoked), events, '
-    "passkeys, linked identities and second factor; never a secret, a hash or a token. "
-    "Recorded as a `data_exported` event.",
-)
-async def me_export(request: HttpRequest, response: HttpResponse) -> dict[str, object]:
-    response["Content-Disposition"] = 'attachment; filename="account.json"'
-    return await flows.export.user_data_export(
-        session=request_session(request), client=ClientInfo.from_request(request)
-    )
-
-
-@private_route(
-    router.delete,
-    "/me",
-    {202: AccountDeletionOut},
-    auth=fresh_session_auth,
-    openapi=transport_openapi(202),
-)
-@summary(
-    "Delete the caller's account (fresh session)",
-    description="Every session ends at once and the account can no longer sign in; a link to "
-    "restore it is mailed, working until `delete_after` (ACCOUNT_DELETION_GRACE_DAYS), after "
-    "which `manage.py purge` erases it (with a grace of 0, at once). Cookie mode: both "
-    "cookies are cleared.",
-)
-@session_transport_closing
-async def me_delete(request: HttpRequest) -> tuple[int, dict[str, object]]:
-    delete_after = await flows.deletion.user_deletion_request(
-        session=request_session(request), client=ClientInfo.from_request(request)
-    )
-    return 202, {"message": "Account scheduled for deletion", "delete_after": delete_after}
-
-
-@private_route(router.post, "/me/restore", {200: MessageOut}, body=True)
-@summary("Restore an account scheduled for deletion with its restore link's token")
-async def me_restore(request: HttpRequest, payload: EmailTokenIn) -> dict[str, str]:
-    await flows.deletion.user_restore(token=payload.token, client=ClientInfo.from_request(request))
-    return {"message": "Account restored"}
