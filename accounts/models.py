@@ -35,6 +35,7 @@ class RevokedReason(models.TextChoices):
     PASSWORD_CHANGE = "password_change", "The password changed"
     PASSWORD_RESET = "password_reset", "The password was reset by email"
     ADMIN = "admin", "Revoked by an operator"
+    ACCOUNT_DELETION = "account_deletion", "The account was deleted"
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         default=False, help_text="The user followed a link sent to this address."
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Set while the account is scheduled for deletion (inactive until restored): `manage.py
+    # purge` erases it after this time (accounts.flows.deletion).
+    delete_after = models.DateTimeField(null=True, blank=True, db_index=True)
 
     objects = UserManager()
 
@@ -253,6 +257,7 @@ class EmailTokenPurpose(models.TextChoices):
     VERIFY_EMAIL = "verify_email", "Verify the address"
     PASSWORD_RESET = "password_reset", "Reset the password"
     EMAIL_CHANGE = "email_change", "Confirm a new address"
+    RESTORE_ACCOUNT = "restore_account", "Restore an account scheduled for deletion"
 
 
 class EmailToken(models.Model):
@@ -281,9 +286,14 @@ class EmailToken(models.Model):
         return f"{self.purpose} token {self.pk} of user {self.user_id}"
 
     def is_usable_at(self, now: datetime) -> bool:
-        """Unused, unexpired, its user active and still holding the address (for a change:
-        the new address is in the token, the user may hold any)."""
-        if self.used_at is not None or self.expires_at <= now or not self.user.is_active:
+        """Unused, unexpired, its user active (for a restore: scheduled for deletion instead)
+        and still holding the address (for a change: the new address is in the token)."""
+        if self.used_at is not None or self.expires_at <= now:
+            return False
+        if self.purpose == EmailTokenPurpose.RESTORE_ACCOUNT:
+            due = self.user.delete_after
+            return due is not None and due > now and self.user.email == self.email
+        if not self.user.is_active:
             return False
         return self.purpose == EmailTokenPurpose.EMAIL_CHANGE or self.user.email == self.email
 

@@ -34,6 +34,9 @@ class EventType(models.TextChoices):
     ADMIN_ACTION = "admin_action", "Action by staff"
     REAUTHENTICATED = "reauthenticated", "Re-authenticated"
     NEW_DEVICE_NOTICE = "new_device_notice", "Sign-in from a new device (notice sent)"
+    ACCOUNT_DELETION_REQUESTED = "account_deletion_requested", "Account deletion requested"
+    ACCOUNT_RESTORED = "account_restored", "Account restored"
+    DATA_EXPORTED = "data_exported", "Personal data exported"
     IDENTITY_LINKED = "identity_linked", "Provider identity linked"
     IDENTITY_UNLINKED = "identity_unlinked", "Provider identity removed"
 

@@ -238,14 +238,12 @@ RATE_LIMIT_SIGNIN = env_rate("RATE_LIMIT_SIGNIN", "30/15m")
 RATE_LIMIT_SIGNIN_FAILED = env_rate("RATE_LIMIT_SIGNIN_FAILED", "5/15m")
 RATE_LIMIT_SIGNIN_FAILED_EMAIL = env_rate("RATE_LIMIT_SIGNIN_FAILED_EMAIL", "100/h")
 RATE_LIMIT_PASSWORD_CHANGE = env_rate("RATE_LIMIT_PASSWORD_CHANGE", "10/h")
-# Wrong second-factor codes, as for passwords: per user and client IP, small; and per user from
-# everywhere, larger, so whoever knows the password cannot lock the owner out.
+# Wrong second-factor codes, as for passwords: per user and client IP, and per user (larger).
 RATE_LIMIT_MFA_FAILED = env_rate("RATE_LIMIT_MFA_FAILED", "10/15m")
 RATE_LIMIT_MFA_FAILED_USER = env_rate("RATE_LIMIT_MFA_FAILED_USER", "50/h")
 RATE_LIMIT_REFRESH = env_rate("RATE_LIMIT_REFRESH", "60/m")
 RATE_LIMIT_ADMIN_LOGIN = env_rate("RATE_LIMIT_ADMIN_LOGIN", "10/15m")
-# Requests that send email (a sign-in code too): per client IP, and per address the message goes
-# to (whether or not an account has it, so the answer tells nothing).
+# Requests that send email: per client IP, and per address it goes to (an account's or not).
 RATE_LIMIT_PASSWORD_RESET = env_rate("RATE_LIMIT_PASSWORD_RESET", "10/h")
 RATE_LIMIT_PASSWORD_RESET_EMAIL = env_rate("RATE_LIMIT_PASSWORD_RESET_EMAIL", "3/h")
 RATE_LIMIT_VERIFY_RESEND = env_rate("RATE_LIMIT_VERIFY_RESEND", "10/h")
@@ -320,11 +318,9 @@ if IS_PRODUCTION:
         FRONTEND_RESET_PASSWORD_URL=FRONTEND_RESET_PASSWORD_URL,
         FRONTEND_CONFIRM_EMAIL_CHANGE_URL=FRONTEND_CONFIRM_EMAIL_CHANGE_URL,
     )
+signin_code = "{FRONTEND_URL}/signin/code?email={email}"
 FRONTEND_SIGNIN_CODE_URL = env_link(
-    "FRONTEND_SIGNIN_CODE_URL",
-    "{FRONTEND_URL}/signin/code?email={email}",
-    frontend=FRONTEND_URL,
-    fields=("email",),
+    "FRONTEND_SIGNIN_CODE_URL", signin_code, frontend=FRONTEND_URL, fields=("email",)
 )
 EMAIL_VERIFY_TTL = env_int("EMAIL_VERIFY_TTL", 259_200, minimum=60)  # seconds, as below
 PASSWORD_RESET_TTL = env_int("PASSWORD_RESET_TTL", 3600, minimum=60)
@@ -337,6 +333,12 @@ FRONTEND_SESSIONS_URL = env_link(
 )
 # on: sign-in and refresh of a user whose address is not verified answer 403.
 REQUIRE_VERIFIED_EMAIL = env_bool("REQUIRE_VERIFIED_EMAIL", False)
+# Days a deleted account can be restored (its link) before `manage.py purge` erases it; 0: at once.
+ACCOUNT_DELETION_GRACE_DAYS = env_int("ACCOUNT_DELETION_GRACE_DAYS", 14, minimum=0, maximum=3650)
+restore_link = "{FRONTEND_URL}/restore-account?token={token}"
+FRONTEND_RESTORE_ACCOUNT_URL = env_link(
+    "FRONTEND_RESTORE_ACCOUNT_URL", restore_link, frontend=FRONTEND_URL
+)
 # Sign-in with another provider (docs/configuration.md); no API_PUBLIC_URL: the request's.
 SOCIAL_PROVIDERS = identity_providers_from_env("SOCIAL_PROVIDERS", production=IS_PRODUCTION)
 API_PUBLIC_URL = env_origin("API_PUBLIC_URL")
@@ -347,8 +349,7 @@ FRONTEND_SOCIAL_CALLBACK_URL = env_link(
 # --- Server (used by `make run`, i.e. `python -m server.serve`) ----------------------------------
 PORT = env_int("PORT", 8081, minimum=1)
 WORKERS = env_int("WORKERS", 1, minimum=1)
-# Bounds for clients that reach uvicorn directly (server.protocol, which `make run` selects);
-# .env.example says what each bounds.
+# Bounds for clients reaching uvicorn directly (server.protocol; see .env.example).
 MAX_HEADER_BYTES = env_int("MAX_HEADER_BYTES", 65_536, minimum=1024)
 HEADER_TIMEOUT = env_float("HEADER_TIMEOUT", 10.0, minimum=0.1)
 KEEPALIVE_TIMEOUT = env_float("KEEPALIVE_TIMEOUT", 5.0, minimum=0.1)
@@ -358,8 +359,7 @@ SHUTDOWN_TIMEOUT = env_float("SHUTDOWN_TIMEOUT", 20.0, minimum=0)
 
 # --- Metrics: unset, no metrics and /metrics is a 404; set, Prometheus's bearer token ----------
 METRICS_TOKEN = env_str("METRICS_TOKEN")
-# Where worker processes keep metric values together (prometheus-client reads it itself); unset:
-# one is made as needed (server.metrics_directory).
+# Where worker processes keep metric values together; unset: made as needed (server).
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
 
 # --- HTTP ----------------------------------------------------------------------------------------

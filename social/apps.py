@@ -10,8 +10,16 @@ class SocialConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.maintenance import purger_register
+        from accounts.personal_data import eraser_register, export_part_register
         from accounts.signin_methods import signin_method_counter_register
-        from social.flows.identities import identities_count, social_purge_expired
+        from social.flows.identities import (
+            identities_count,
+            identities_erase,
+            identities_exported,
+            social_purge_expired,
+        )
 
         signin_method_counter_register(identities_count)
         purger_register(social_purge_expired)
+        export_part_register(identities_exported)
+        eraser_register(identities_erase)

@@ -1,5 +1,5 @@
-"""A user's linked identities: removing one (never the last way in), and the purge of the
-browser flow's expired state."""
+"""A user's linked identities: removing one (never the last way in), their part of the account's
+export and erasure, and the purge of the browser flow's expired state."""
 
 import uuid
 from datetime import datetime
@@ -10,6 +10,7 @@ from django.db import transaction
 from accounts.client import ClientInfo
 from accounts.maintenance import PurgeRequest
 from accounts.models import User
+from accounts.personal_data import Erasure
 from accounts.signals import EventType
 from accounts.signin_methods import signin_methods_count
 from social.exceptions import IdentityNotFound, LastSigninMethod
@@ -52,3 +53,28 @@ def social_purge_expired(request: PurgeRequest) -> dict[str, int]:
         "provider exchange code(s)": codes,
         "spent ID token(s)": spent,
     }
+
+
+def identities_exported(user: User) -> dict[str, object]:
+    """The account export's `identities` (accounts.personal_data): no subject, no token."""
+    return {
+        "identities": [
+            {
+                "id": identity.pk,
+                "provider": identity.provider,
+                "email": identity.email,
+                "created_at": identity.created_at,
+                "last_used_at": identity.last_used_at,
+            }
+            for identity in Identity.objects.filter(user_id=user.pk).order_by("created_at")
+        ]
+    }
+
+
+def identities_erase(erasure: Erasure) -> dict[str, int]:
+    """An erased account's identities and half-done provider sign-ins."""
+    user_id = erasure.user.pk
+    identities, _ = Identity.objects.filter(user_id=user_id).delete()
+    AuthorizationFlow.objects.filter(user_id=user_id).delete()
+    ExchangeCode.objects.filter(user_id=user_id).delete()
+    return {"provider identity(ies)": identities}

@@ -48,6 +48,9 @@ def test_event_types_are_exactly_the_protocols():
         "admin_action",
         "reauthenticated",
         "new_device_notice",
+        "account_deletion_requested",
+        "account_restored",
+        "data_exported",
         "identity_linked",
         "identity_unlinked",
     }

@@ -59,6 +59,9 @@ STATUSES = {
     },
     ("post", f"{AUTH}/email/code"): {"202", "400", "413", "415", "422", "429", "503"},
     ("post", f"{AUTH}/email/code/confirm"): {"200", "400", "413", "415", "422", "429", "503"},
+    ("delete", f"{AUTH}/me"): {"202", "400", "401", "403", "503"},
+    ("get", f"{AUTH}/me/export"): {"200", "400", "401", "503"},
+    ("post", f"{AUTH}/me/restore"): {"200", "400", "413", "415", "422", "503"},
     ("get", f"{AUTH}/providers"): {"200", "400", "503"},
     ("post", f"{AUTH}/providers/{{provider_id}}/authorize"): {
         *("200", "400", "401", "403", "404", "413", "415", "422", "503"),
@@ -236,6 +239,8 @@ async def test_session_routes_document_the_cookie_transport(schema):
         parameters = {(item["in"], item["name"]) for item in operation["parameters"]}
         assert ("cookie", "__Host-refresh") in parameters, path
         assert "Set-Cookie" in operation["responses"]["401"]["headers"], path
+    # Account deletion clears both cookies.
+    assert "Set-Cookie" in schema["paths"][f"{AUTH}/me"]["delete"]["responses"]["202"]["headers"]
     cookie_body = schema["components"]["schemas"]["SessionCookieOut"]
     assert "refresh_token" not in cookie_body["properties"]
     schemes = schema["components"]["securitySchemes"]

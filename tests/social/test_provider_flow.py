@@ -173,3 +173,12 @@ async def test_a_native_token_for_the_native_client_id_is_accepted(api, provider
     )
     response = await api.post(f"{AUTH}/providers/acme/token", json={"id_token": token})
     assert response.status_code == 200, response.text
+
+
+async def test_the_account_export_lists_the_identities_without_their_subject(api, providers):
+    session = await signed_in(api, "exported@example.com")
+    response = await api.get(f"{AUTH}/me/export", headers=bearer(session))
+    assert response.status_code == 200, response.text
+    [identity] = response.json()["identities"]
+    assert (identity["provider"], identity["email"]) == ("acme", "exported@example.com")
+    assert "subject" not in identity

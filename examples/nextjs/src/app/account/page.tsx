@@ -5,6 +5,7 @@ import { redirect } from "next/navigation";
 import { serverApi } from "@/api/server";
 import { LinkedIdentities } from "@/components/LinkedIdentities";
 
+import { AccountData } from "./AccountData";
 import { EndSessionButton, SignOutButton } from "./buttons";
 
 export default async function AccountPage() {
@@ -52,6 +53,7 @@ export default async function AccountPage() {
         </tbody>
       </table>
       <LinkedIdentities />
+      <AccountData />
     </>
   );
 }

@@ -1,5 +1,6 @@
 "use client";
 
+import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 
@@ -33,6 +34,9 @@ export default function SigninPage() {
         <CredentialsForm submitLabel="Sign in" passwordAutocomplete="current-password" onSubmit={signIn} />
       )}
       {!mfaToken && <ProviderButtons />}
+      <p>
+        <Link href="/signin/code">Email me a code</Link> instead of a password.
+      </p>
     </>
   );
 }
