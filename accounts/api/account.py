@@ -1,16 +1,18 @@
-"""The account's own life: its data (export) and its deletion (with a grace period to restore)."""
+"""The account itself: who is signed in (GET /me), its data (export) and its deletion (with a
+grace period to restore). One module, since ninja serves one path from one router."""
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from accounts import flows
-from accounts.auth import fresh_session_auth, request_session
+from accounts.auth import fresh_session_auth, request_session, session_auth
 from accounts.client import ClientInfo
 from accounts.schemas import (
     AccountDeletionOut,
     AccountExportOut,
     EmailTokenIn,
     MessageOut,
+    UserOut,
 )
 from accounts.transport import (
     session_transport_closing,
@@ -19,6 +21,12 @@ from accounts.transport import (
 from toolkit.routes import private_route, summary
 
 router = Router(tags=["auth"])
+
+
+@private_route(router.get, "/me", {200: UserOut}, auth=session_auth)
+@summary("The signed-in user")
+async def me(request: HttpRequest) -> object:
+    return request_session(request).user
 
 
 @private_route(router.get, "/me/export", {200: AccountExportOut}, auth=fresh_session_auth)

@@ -27,7 +27,6 @@ from accounts.schemas import (
     SigninChallengeOut,
     SigninIn,
     SignupIn,
-    UserOut,
 )
 from accounts.transport import (
     REFRESH_COOKIE,
@@ -140,12 +139,6 @@ async def signout(request: HttpRequest) -> dict[str, str]:
         session=request_session(request), client=ClientInfo.from_request(request)
     )
     return {"message": "Successfully signed out"}
-
-
-@private_route(router.get, "/me", {200: UserOut}, auth=session_auth)
-@summary("The signed-in user")
-async def me(request: HttpRequest) -> object:
-    return request_session(request).user
 
 
 @private_route(
