@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.client import ClientInfo
+from accounts.flows.deletion import users_erase, users_restore
 from accounts.models import AuthSession, RevokedReason, User
 from accounts.signals import EventType
 
@@ -47,21 +48,57 @@ class AuthSessionInline(admin.TabularInline):
 class UserAdmin(DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
-    list_display = ("email", "email_verified", "is_active", "is_staff", "created_at", "last_login")
-    list_filter = ("email_verified", "is_active", "is_staff", "is_superuser", "created_at")
+    list_display = (
+        "email",
+        "email_verified",
+        "is_active",
+        "is_staff",
+        "created_at",
+        "last_login",
+        "scheduled_for_deletion",
+    )
+    list_filter = (
+        "email_verified",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "created_at",
+        ("delete_after", admin.EmptyFieldListFilter),
+    )
     search_fields = ("email",)
     ordering = ("-created_at",)
-    readonly_fields = ("id", "created_at", "last_login")
+    readonly_fields = ("id", "created_at", "last_login", "delete_after")
     fieldsets = (
         (None, {"fields": ("id", "email", "email_verified", "password")}),
         (
             "Permissions",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
-        ("Dates", {"fields": ("created_at", "last_login")}),
+        ("Dates", {"fields": ("created_at", "last_login", "delete_after")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     inlines = (AuthSessionInline,)
+    actions = ("erase_now", "restore")
+
+    @admin.display(description="Scheduled for deletion", ordering="delete_after")
+    def scheduled_for_deletion(self, user: User) -> str:
+        return f"after {user.delete_after:%Y-%m-%d %H:%M}" if user.delete_after else ""
+
+    @admin.action(description="Erase now the selected accounts scheduled for deletion")
+    def erase_now(self, request: HttpRequest, queryset: "QuerySet[User]") -> None:
+        # As `manage.py purge` does after the grace (accounts.flows.deletion); any other account
+        # selected is left alone.
+        erased = users_erase(user_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"Erased {erased} account(s).", messages.SUCCESS)
+
+    @admin.action(description="Restore the selected accounts scheduled for deletion")
+    def restore(self, request: HttpRequest, queryset: "QuerySet[User]") -> None:
+        restored = users_restore(
+            user_ids=list(queryset.values_list("pk", flat=True)),
+            client=ClientInfo.from_request(request),
+            staff_id=str(getattr(request.user, "pk", "")),
+        )
+        self.message_user(request, f"Restored {restored} account(s).", messages.SUCCESS)
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         # The admin's change form runs in a transaction (ModelAdmin.changeform_view); the

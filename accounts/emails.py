@@ -20,6 +20,7 @@ KINDS = (
     "password_reset_notice",
     "email_code",
     "new_device",
+    "account_deletion",
 )
 
 

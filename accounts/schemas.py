@@ -231,3 +231,49 @@ class AuthSessionOut(Schema):
 
 class RevokedCountOut(Schema):
     revoked: int
+
+
+class AccountDeletionOut(Schema):
+    message: str
+    delete_after: datetime = Field(
+        description="When the account is erased; until then the mailed link restores it."
+    )
+
+
+class ExportedSessionOut(Schema):
+    id: uuid.UUID
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    revoked_reason: str | None
+    reauthenticated_at: datetime | None
+    ip: str | None
+    user_agent: str
+    device: str
+
+
+class ExportedEventOut(Schema):
+    type: str
+    at: datetime
+    ip: str | None
+    user_agent: str
+    session_id: uuid.UUID | None
+    detail: dict[str, Any] = Field(description="Context (how, which fields changed), no secrets.")
+
+
+class ExportedMfaOut(Schema):
+    totp: bool = Field(description="Whether an authenticator app is on.")
+    recovery_codes_left: int
+
+
+class AccountExportOut(Schema):
+    """Everything the service keeps about the account, never a secret, a hash or a token."""
+
+    exported_at: datetime
+    user: UserOut
+    sessions: list[ExportedSessionOut] = Field(description="Live and revoked, newest first.")
+    events: list[ExportedEventOut] = Field(description="Security events, newest first.")
+    passkeys: list[dict[str, Any]]
+    identities: list[dict[str, Any]] = Field(description="Linked sign-in providers.")
+    mfa: ExportedMfaOut

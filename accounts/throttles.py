@@ -10,7 +10,7 @@ import hashlib
 import ipaddress
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -259,3 +259,22 @@ async def budgets_spend[T](budgets: Sequence[Budget], check: Callable[[], Awaita
         for attempt in attempts:
             await throttle_forgive(attempt)
     return result
+
+
+def throttle_counters_forget(identities: Iterable[tuple[str, str]]) -> int:
+    """Delete the counters of these (scope, identity) pairs (an erased account's address and
+    id), in every window; answers how many. In Redis, best effort: its counters expire with
+    their window anyway."""
+    keys = [counter_key(scope, identity) for scope, identity in identities]
+    if settings.REDIS_URL:
+        import redis
+
+        try:
+            client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+            found = [name for key in keys for name in client.scan_iter(match=f"throttle:{key}:*")]
+            return int(client.delete(*found)) if found else 0
+        except redis_errors() as error:
+            logger.warning("Throttle counters not forgotten: %s", type(error).__name__)
+            return 0
+    deleted, _ = ThrottleCounter.objects.filter(key__in=keys).delete()
+    return deleted

@@ -4,7 +4,8 @@ cannot read (browser apps, `X-Auth-Transport: cookie`), and the CSRF rule that c
 A route that answers a session is decorated with `session_transport`: when the request asked
 for cookies, `accounts.responses.session_out` leaves the refresh token out of the body and the
 decorator sets both cookies on the answer. Refresh and sign-out are decorated with
-`session_transport_ending`, which also clears both cookies when they end or refuse a session.
+`session_transport_ending`, which also clears both cookies when they end or refuse a session;
+account deletion with `session_transport_closing`, which clears them when it succeeds.
 Bearer clients (no header, no cookie of ours) see no change. Those routes also declare
 `transport: TransportHeader = None`, so that ninja documents the header and refuses a value
 other than `cookie` or `bearer`; the value itself is read here (cookies_wanted).
@@ -97,7 +98,9 @@ def cookie_mode(request: HttpRequest) -> bool:
     )
 
 
-def transported(*, ending: bool) -> Callable[[View], View]:
+def transported(*, clearing: frozenset[int] = frozenset()) -> Callable[[View], View]:
+    """Set the cookies of a session the view answered; clear both on a status in `clearing`."""
+
     def decorator(run: View) -> View:
         @functools.wraps(run)
         async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -105,9 +108,9 @@ def transported(*, ending: bool) -> Callable[[View], View]:
             issued: IssuedSession | None = getattr(request, ISSUED, None)
             if issued is not None and response.status_code < 300:
                 cookies_set(response, issued)
-            elif ending and response.status_code in (200, 401) and cookie_mode(request):
-                # Signed out, or a refresh refused: the cookies are dead. (A 403 CSRF refusal
-                # comes from a page that has no business touching them: they stay.)
+            elif response.status_code in clearing and cookie_mode(request):
+                # Signed out, a refresh refused, an account deleted: the cookies are dead. (A
+                # 403 CSRF refusal comes from a page that has no business touching them.)
                 cookies_clear(response)
             return response
 
@@ -118,13 +121,19 @@ def transported(*, ending: bool) -> Callable[[View], View]:
 
 def session_transport[V: Callable[..., Any]](view: V) -> V:
     """For a route that answers a session: the cookies when asked for."""
-    return decorate_view(transported(ending=False))(view)
+    return decorate_view(transported())(view)
 
 
 def session_transport_ending[V: Callable[..., Any]](view: V) -> V:
     """For refresh and sign-out: as session_transport, and both cookies cleared when the
     answer is a sign-out or a refused refresh."""
-    return decorate_view(transported(ending=True))(view)
+    return decorate_view(transported(clearing=frozenset({200, 401})))(view)
+
+
+def session_transport_closing[V: Callable[..., Any]](view: V) -> V:
+    """For account deletion: both cookies cleared when it succeeds (202). Not on a 401: a
+    session that must re-authenticate first is still alive."""
+    return decorate_view(transported(clearing=frozenset({202})))(view)
 
 
 # What the OpenAPI document says of these routes (private_route's `openapi`).

@@ -7,11 +7,17 @@ from accounts.models import User
 from accounts.signals import EventType
 
 
+def event_type_choices() -> list[tuple[str, str]]:
+    """The protocol's event types with their labels (accounts.signals.EventType), read when
+    needed: a new type is no change to the table, so it needs no migration."""
+    return EventType.choices
+
+
 class AuthEvent(models.Model):
     """One event of accounts' `auth_event` signal; its types are accounts.signals.EventType."""
 
     id = models.BigAutoField(primary_key=True)
-    type = models.CharField(max_length=32, choices=EventType.choices)
+    type = models.CharField(max_length=32, choices=event_type_choices)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_events")
     at = models.DateTimeField(default=timezone.now)
     ip = models.GenericIPAddressField(null=True, blank=True)

@@ -4,7 +4,7 @@ from bench.load import BURST_SIGNUPS, STORM_CLIENTS, AllCores, Storm
 from bench.wrk import Figures
 
 OTHERS = {
-    "metrics": "METRICS_TOKEN set",
+    "production": "production logging and metrics",
     "stock": "FAST_PATH=off",
     "FastAPI": "FastAPI (yardstick)",
     "DRF": "DRF + gunicorn (yardstick)",

@@ -33,14 +33,14 @@ def arguments() -> argparse.Namespace:
         "--no-stock", action="store_true", help="skip this service on stock Django (FAST_PATH=off)"
     )
     parser.add_argument(
-        "--no-metrics",
+        "--no-production",
         action="store_true",
-        help="skip this service with metrics on (METRICS_TOKEN set, multiprocess mode)",
+        help="skip this service as production runs it (JSON access log at INFO, metrics on)",
     )
     parser.add_argument(
         "--only-ours",
         action="store_true",
-        help="per-request table only, ours with and without metrics (a quick look)",
+        help="per-request table only, ours with logs off and as production runs (a quick look)",
     )
     return parser.parse_args()
 
@@ -63,7 +63,7 @@ def main() -> None:
         with servers.side_by_side(
             ours_url,
             base_url,
-            metrics=not args.no_metrics,
+            production=not args.no_production,
             stock=not (args.no_stock or args.only_ours),
             peer=not (args.no_peer or args.only_ours),
         ) as side_by_side:

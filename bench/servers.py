@@ -116,18 +116,21 @@ def peer_server(script: Path, database_url: str) -> Server:
 
 @contextmanager
 def side_by_side(
-    ours_url: str, base_url: str, *, metrics: bool, stock: bool, peer: bool
+    ours_url: str, base_url: str, *, production: bool, stock: bool, peer: bool
 ) -> Iterator[dict[str, Server]]:
     """Ours and each variant and yardstick asked for (those in ../shared/peer when present), one
     worker each pinned to the server core, by name; all stopped after."""
     servers = {"ours": our_server(ours_url, pin=True)}
     metrics_directory = tempfile.mkdtemp(prefix="bench-metrics-")
     try:
-        if metrics:
-            # As `make run` serves with METRICS_TOKEN: values in memory-mapped files.
-            servers["metrics"] = our_server(
+        if production:
+            # As production runs: a JSON access line per request (with its request id), and
+            # metrics (METRICS_TOKEN: values in memory-mapped files).
+            servers["production"] = our_server(
                 ours_url,
                 pin=True,
+                LOG_LEVEL="INFO",
+                LOG_FORMAT="json",
                 METRICS_TOKEN=secrets.token_urlsafe(16),
                 PROMETHEUS_MULTIPROC_DIR=metrics_directory,
             )

@@ -34,7 +34,7 @@ class UserAdmin(AccountsUserAdmin):
         *AccountsUserAdmin.fieldsets,
         ("Two-factor authentication", {"fields": ("two_factor",)}),
     )
-    actions = (mfa_reset,)
+    actions = (*AccountsUserAdmin.actions, mfa_reset)  # type: ignore[assignment]
 
     def get_queryset(self, request: HttpRequest) -> "QuerySet[User]":
         return super().get_queryset(request).select_related("totp_device")

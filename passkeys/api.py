@@ -143,10 +143,14 @@ async def passkey_rename(request: HttpRequest, passkey_id: str, payload: Passkey
     router.delete,
     "/passkeys/{passkey_id}",
     {204: None},
-    refusals=(404,),
+    refusals=(404, 409),
     auth=fresh_session_auth,
 )
-@summary("Remove one of the caller's passkeys", description=FRESH)
+@summary(
+    "Remove one of the caller's passkeys",
+    description=f"{FRESH} 409 when it is the account's only way to sign in (no usable password, "
+    "no other passkey or identity).",
+)
 async def passkey_remove(request: HttpRequest, passkey_id: str) -> tuple[int, None]:
     await registration.passkey_remove(
         user=request_session(request).user,

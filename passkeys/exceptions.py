@@ -26,3 +26,11 @@ class PasskeyNotFound(AccountsError):
 class PasskeyLimitReached(AccountsError):
     status = 409
     detail = "Too many passkeys: remove one first"
+
+
+class LastWayIn(AccountsError):
+    """The passkey is the account's only way to sign in (no usable password, no other passkey,
+    no linked identity): 409."""
+
+    status = 409
+    detail = "This is your only way to sign in"

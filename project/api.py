@@ -23,6 +23,7 @@ from audit.api import router as audit_router
 from health.api import router as health_router
 from mfa.api import router as mfa_router
 from passkeys.api import router as passkeys_router
+from social.api import router as social_router
 from toolkit.http import JSON_CONTENT_TYPE, json_error
 from toolkit.openapi import schema_finalize
 from toolkit.request_context import request_route
@@ -115,6 +116,7 @@ api.add_router("/health", health_router)
 api.add_router("/api/auth", accounts_router)
 api.add_router("/api/auth", audit_router)
 api.add_router("/api/auth/mfa", mfa_router)
+api.add_router("/api/auth", social_router)
 api.add_router("/api/auth", passkeys_router)
 
 

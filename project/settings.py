@@ -21,10 +21,12 @@ from toolkit.env import (
     env_link,
     env_list,
     env_networks,
+    env_origin,
     env_origins,
     env_rate,
     env_str,
 )
+from toolkit.identity_providers import identity_providers_from_env
 from toolkit.links import frontend_url, plain_http_warnings, url_host, url_origin
 from toolkit.mailers import default_mailer, smtp_default_port
 from toolkit.openapi import HEADERS as DOCUMENTED_RESPONSE_HEADERS
@@ -37,8 +39,7 @@ DEBUG = env_bool("DEBUG", False)
 if IS_PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be off when ENVIRONMENT=production.")
 
-# Problems worth a line in the startup log, but not worth refusing to start.
-CONFIGURATION_WARNINGS: list[str] = []
+CONFIGURATION_WARNINGS: list[str] = []  # worth a start-up log line, not a refusal
 
 # --- Secrets -------------------------------------------------------------------------------------
 # Without SECRET_KEY/JWT_SECRET, development uses a random key kept in DEVELOPMENT_SECRET_FILE,
@@ -75,8 +76,7 @@ HOST_CHECK_EXEMPT_PATHS = ("/health", "/health/ready", "/metrics")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 CORS_ALLOWED_ORIGINS = env_origins("CORS_ORIGINS", "http://localhost:3000")
 CORS_ALLOW_CREDENTIALS = True
-# A page may read every response header the API documents (Retry-After on 429, ...), send its
-# own request id (it then names the request in our logs), and ask for the cookie transport.
+# Pages may read every documented response header, send a request id, ask for cookies.
 CORS_EXPOSE_HEADERS = list(DOCUMENTED_RESPONSE_HEADERS)
 CORS_ALLOW_HEADERS = (*cors_default_headers, "x-request-id", "x-auth-transport")
 
@@ -115,20 +115,18 @@ INSTALLED_APPS = [
     # After accounts: audit records its events, mfa and passkeys plug into its journeys.
     "audit",
     "mfa",
+    "social",
     "passkeys",
     "health",
     # The task queue; after accounts, whose outage-tolerant `manage.py db_worker` replaces its own.
     "django_tasks_db",
 ]
 
-# The fast path: Django internals replaced for speed, each pinned by tests; off: stock Django.
 FAST_PATH = env_bool("FAST_PATH", True)
-# Where the admin lives, without the leading slash: its URLs, its HTML errors, its login throttle
-# and (on the fast path) the only place sessions, CSRF, request.user and messages run.
+# Where the admin lives (no leading slash); on the fast path the only place sessions etc. run.
 ADMIN_URL_PREFIX = "admin/"
 
-# Outermost first: JSON errors and the route for the access log, then the Host check that lets
-# probes through, static files, CORS, and the cookie-based middleware the admin needs.
+# Outermost first: JSON errors, the access log's route, Host check (probes pass), static, CORS...
 MIDDLEWARE = [
     "project.middleware.RequestRouteMiddleware",
     "project.middleware.JsonErrorMiddleware",
@@ -213,8 +211,7 @@ PWNED_PASSWORDS_URL = env_str("PWNED_PASSWORDS_URL", "https://api.pwnedpasswords
 PWNED_PASSWORDS_TIMEOUT = env_float("PWNED_PASSWORDS_TIMEOUT", 2.0, minimum=0.1)
 if PWNED_PASSWORDS:
     AUTH_PASSWORD_VALIDATORS.append({"NAME": "accounts.breached.BreachedPasswordValidator"})
-# Password hashes running at once (at most what HASHER_MEMORY_MIB holds: accounts.hashing), and
-# hashes allowed to wait; the cores this process may use (sched_getaffinity is Linux-only).
+# Hashes at once (within HASHER_MEMORY_MIB: accounts.hashing) and waiting; cores (Linux: affinity).
 CPU_CORES = (
     len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 )
@@ -233,19 +230,17 @@ RATE_LIMITS = env_bool("RATE_LIMITS", True)
 # Each throttle's rate, `<count>/<period>`, with the defaults .env.example and the docs list.
 RATE_LIMIT_SIGNUP = env_rate("RATE_LIMIT_SIGNUP", "10/h")
 RATE_LIMIT_SIGNIN = env_rate("RATE_LIMIT_SIGNIN", "30/15m")
-# Failed password checks: per email and client IP, small, so one client guessing gets nowhere;
-# per email from everywhere, much higher, so nobody can lock an account out (README, "Throttles").
+# Failed password checks: per email and IP, small; per email from anywhere, high (no lockout).
 RATE_LIMIT_SIGNIN_FAILED = env_rate("RATE_LIMIT_SIGNIN_FAILED", "5/15m")
 RATE_LIMIT_SIGNIN_FAILED_EMAIL = env_rate("RATE_LIMIT_SIGNIN_FAILED_EMAIL", "100/h")
 RATE_LIMIT_PASSWORD_CHANGE = env_rate("RATE_LIMIT_PASSWORD_CHANGE", "10/h")
-# Wrong second-factor codes, as for passwords: per user and client IP, small; and per user from
-# everywhere, larger, so whoever knows the password cannot lock the owner out.
+# Wrong second-factor codes, as for passwords: per user and client IP, and per user (larger).
 RATE_LIMIT_MFA_FAILED = env_rate("RATE_LIMIT_MFA_FAILED", "10/15m")
 RATE_LIMIT_MFA_FAILED_USER = env_rate("RATE_LIMIT_MFA_FAILED_USER", "50/h")
 RATE_LIMIT_REFRESH = env_rate("RATE_LIMIT_REFRESH", "60/m")
 RATE_LIMIT_ADMIN_LOGIN = env_rate("RATE_LIMIT_ADMIN_LOGIN", "10/15m")
 RATE_LIMIT_PASSKEY_OPTIONS = env_rate("RATE_LIMIT_PASSKEY_OPTIONS", "100/15m")
-# Requests that send email: per client IP, and per address (account or not: the answer is alike).
+# Requests that send email: per client IP, and per address it goes to (an account's or not).
 RATE_LIMIT_PASSWORD_RESET = env_rate("RATE_LIMIT_PASSWORD_RESET", "10/h")
 RATE_LIMIT_PASSWORD_RESET_EMAIL = env_rate("RATE_LIMIT_PASSWORD_RESET_EMAIL", "3/h")
 RATE_LIMIT_VERIFY_RESEND = env_rate("RATE_LIMIT_VERIFY_RESEND", "10/h")
@@ -258,8 +253,7 @@ THROTTLE_IPV6_PREFIX = env_int("THROTTLE_IPV6_PREFIX", 64, minimum=1, maximum=12
 REDIS_URL = env_str("REDIS_URL")
 
 # --- Email and background tasks ------------------------------------------------------------------
-# Django's own variable names (EMAIL_HOST, ...), read into lowercase names for Django 6.1's one
-# MAILERS entry (the EMAIL_* settings are deprecated, and refused beside MAILERS).
+# Django's EMAIL_* variable names, read into Django 6.1's one MAILERS entry (EMAIL_* are refused).
 email_use_tls = env_bool("EMAIL_USE_TLS", False)
 email_use_ssl = env_bool("EMAIL_USE_SSL", False)
 email_options = {
@@ -299,7 +293,6 @@ EMAIL_SEND_ATTEMPTS = env_int("EMAIL_SEND_ATTEMPTS", 12, minimum=1)
 EMAIL_RETRY_DELAY = env_float("EMAIL_RETRY_DELAY", 30.0, minimum=0.1)
 EMAIL_RETRY_LONGEST_DELAY = 3600.0
 
-# Links in messages point at the frontend's pages, which post the token back to the API.
 FRONTEND_URL = frontend_url("FRONTEND_URL", env_str("FRONTEND_URL", "http://localhost:3000"))
 FRONTEND_VERIFY_EMAIL_URL = env_link(
     "FRONTEND_VERIFY_EMAIL_URL", "{FRONTEND_URL}/verify-email?token={token}", frontend=FRONTEND_URL
@@ -320,13 +313,11 @@ if IS_PRODUCTION:
         FRONTEND_RESET_PASSWORD_URL=FRONTEND_RESET_PASSWORD_URL,
         FRONTEND_CONFIRM_EMAIL_CHANGE_URL=FRONTEND_CONFIRM_EMAIL_CHANGE_URL,
     )
+signin_code = "{FRONTEND_URL}/signin/code?email={email}"
 FRONTEND_SIGNIN_CODE_URL = env_link(
-    "FRONTEND_SIGNIN_CODE_URL",
-    "{FRONTEND_URL}/signin/code?email={email}",
-    frontend=FRONTEND_URL,
-    fields=("email",),
+    "FRONTEND_SIGNIN_CODE_URL", signin_code, frontend=FRONTEND_URL, fields=("email",)
 )
-EMAIL_VERIFY_TTL = env_int("EMAIL_VERIFY_TTL", 259_200, minimum=60)
+EMAIL_VERIFY_TTL = env_int("EMAIL_VERIFY_TTL", 259_200, minimum=60)  # seconds, as below
 PASSWORD_RESET_TTL = env_int("PASSWORD_RESET_TTL", 3600, minimum=60)
 EMAIL_CHANGE_TTL = env_int("EMAIL_CHANGE_TTL", 86_400, minimum=60)
 EMAIL_CODE_TTL = env_int("EMAIL_CODE_TTL", 600, minimum=60)
@@ -337,8 +328,19 @@ FRONTEND_SESSIONS_URL = env_link(
 )
 # on: sign-in and refresh of a user whose address is not verified answer 403.
 REQUIRE_VERIFIED_EMAIL = env_bool("REQUIRE_VERIFIED_EMAIL", False)
-# Passkeys: the relying party is the frontend (docs/api.md, "Passkeys: relying party").
-WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID", url_host(FRONTEND_URL))
+# Days a deleted account can be restored (its link) before `manage.py purge` erases it; 0: at once.
+ACCOUNT_DELETION_GRACE_DAYS = env_int("ACCOUNT_DELETION_GRACE_DAYS", 14, minimum=0, maximum=3650)
+restore_link = "{FRONTEND_URL}/restore-account?token={token}"
+FRONTEND_RESTORE_ACCOUNT_URL = env_link(
+    "FRONTEND_RESTORE_ACCOUNT_URL", restore_link, frontend=FRONTEND_URL
+)
+# Sign-in with another provider (docs/configuration.md); no API_PUBLIC_URL: the request's.
+SOCIAL_PROVIDERS = identity_providers_from_env("SOCIAL_PROVIDERS", production=IS_PRODUCTION)
+API_PUBLIC_URL = env_origin("API_PUBLIC_URL")
+FRONTEND_SOCIAL_CALLBACK_URL = env_link(
+    "FRONTEND_SOCIAL_CALLBACK_URL", "{FRONTEND_URL}/auth/callback", frontend=FRONTEND_URL, fields=()
+)
+WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID", url_host(FRONTEND_URL))  # the frontend (docs/api.md)
 WEBAUTHN_RP_NAME = env_str("WEBAUTHN_RP_NAME", "Accounts")
 WEBAUTHN_ORIGINS = env_origins("WEBAUTHN_ORIGINS", url_origin(FRONTEND_URL))
 WEBAUTHN_CHALLENGE_TTL = env_int("WEBAUTHN_CHALLENGE_TTL", 300, minimum=10)
@@ -347,7 +349,7 @@ WEBAUTHN_MAX_PASSKEYS = env_int("WEBAUTHN_MAX_PASSKEYS", 10, minimum=1)
 # --- Server (used by `make run`, i.e. `python -m server.serve`) ----------------------------------
 PORT = env_int("PORT", 8081, minimum=1)
 WORKERS = env_int("WORKERS", 1, minimum=1)
-# Bounds for clients reaching uvicorn directly (server.protocol); .env.example explains each.
+# Bounds for clients reaching uvicorn directly (server.protocol; see .env.example).
 MAX_HEADER_BYTES = env_int("MAX_HEADER_BYTES", 65_536, minimum=1024)
 HEADER_TIMEOUT = env_float("HEADER_TIMEOUT", 10.0, minimum=0.1)
 KEEPALIVE_TIMEOUT = env_float("KEEPALIVE_TIMEOUT", 5.0, minimum=0.1)
@@ -355,9 +357,9 @@ LIMIT_CONCURRENCY = env_int("LIMIT_CONCURRENCY", 1000, minimum=1)
 # Seconds the requests in flight get after SIGTERM; readiness fails from it on (server.draining).
 SHUTDOWN_TIMEOUT = env_float("SHUTDOWN_TIMEOUT", 20.0, minimum=0)
 
-# --- Metrics (GET /metrics for Prometheus; project.metrics, toolkit.metrics) ---------------------
-METRICS_TOKEN = env_str("METRICS_TOKEN")  # unset: /metrics is a 404; else Prometheus's bearer
-# Where worker processes share metric values (prometheus-client); unset: server.metrics_directory.
+# --- Metrics: unset, no metrics and /metrics is a 404; set, Prometheus's bearer token ----------
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Where worker processes keep metric values together; unset: made as needed (server).
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
 
 # --- HTTP ----------------------------------------------------------------------------------------
@@ -365,15 +367,13 @@ MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 1_048_576, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 READINESS_TIMEOUT = env_float("READINESS_TIMEOUT", 2.0, minimum=0.1)
 APPEND_SLASH = False
-# ninja's LimitOffsetPagination (GET /api/auth/events): the default page and the largest one.
-NINJA_PAGINATION_PER_PAGE = 50
+NINJA_PAGINATION_PER_PAGE = 50  # GET /api/auth/events: the default page, and the largest
 NINJA_PAGINATION_MAX_LIMIT = 200
 
 # --- Static files (the admin's, and ninja's offline API docs) ------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# Outside production the files are served from the apps themselves: no collectstatic needed.
-SERVESTATIC_USE_FINDERS = not IS_PRODUCTION
+SERVESTATIC_USE_FINDERS = not IS_PRODUCTION  # served from the apps: no collectstatic
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -396,5 +396,5 @@ LOG_LEVEL = env_choice(
 LOGGING = logging_config(
     level=LOG_LEVEL,
     log_format=LOG_FORMAT,
-    service_loggers=("project", "accounts", "health", "mfa", "audit", "passkeys"),
+    service_loggers=("project", "accounts", "health", "mfa", "audit", "social", "passkeys"),
 )

@@ -155,3 +155,11 @@ def env_networks(
                 f"({error})."
             ) from None
     return tuple(networks)
+
+
+def env_origin(name: str) -> str:
+    """One web origin (as env_origins), or "" when unset."""
+    origins = env_origins(name, "")
+    if len(origins) > 1:
+        raise ImproperlyConfigured(f"{name} must be one origin, got {env_str(name)!r}.")
+    return origins[0] if origins else ""

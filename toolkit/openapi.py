@@ -33,6 +33,11 @@ HEADERS: dict[str, dict[str, Any]] = {
         "required": True,
         "schema": {"type": "string"},
     },
+    "Location": {
+        "description": "Where the browser goes next (a redirect).",
+        "required": True,
+        "schema": {"type": "string", "format": "uri"},
+    },
     "X-Request-ID": {
         "description": "This request's id, in every log line about it: the client's own "
         "`X-Request-ID` when it sent a valid one (1-128 of `A-Z a-z 0-9 . _ -`), else one made "
@@ -52,7 +57,12 @@ SET_COOKIE = {
 }
 # Sent with every answer of every operation.
 HEADERS_ALWAYS = ["X-Request-ID"]
-HEADERS_BY_STATUS = {"401": ["WWW-Authenticate"], "429": ["Retry-After"], "503": ["Retry-After"]}
+HEADERS_BY_STATUS = {
+    "302": ["Location"],
+    "401": ["WWW-Authenticate"],
+    "429": ["Retry-After"],
+    "503": ["Retry-After"],
+}
 # Operations marked with this extension send `Cache-Control: no-store` on every answer.
 NO_STORE = "x-no-store"
 MEDIA_TYPE = "x-media-type"

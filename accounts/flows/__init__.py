@@ -2,7 +2,8 @@
 model): signup, signin, sessions (refresh, sign-out, the user's own sessions, the purge),
 password (change, reset, and the checks every password guess goes through), email_links
 (verification, address change), reauthentication (a fresh session again), email_code (sign-in
-by a code sent by email); issue opens the sessions they answer, and new_device tells the user of a
+by a code sent by email), export (the account's data) and deletion (its end, its restore, its
+erasure); issue opens the sessions they answer, and new_device tells the user of a
 sign-in unlike their recent ones.
 
 Each public function is the async service a view calls, keyword-only and typed; the work it does
@@ -10,8 +11,10 @@ in one transaction is a private helper beside it. Each change of security intere
 `auth_event` inside its transaction."""
 
 from accounts.flows import (
+    deletion,
     email_code,
     email_links,
+    export,
     issue,
     new_device,
     password,
@@ -22,8 +25,10 @@ from accounts.flows import (
 )
 
 __all__ = [
+    "deletion",
     "email_code",
     "email_links",
+    "export",
     "issue",
     "new_device",
     "password",

@@ -16,6 +16,7 @@ from accounts.credential_proofs import CredentialOptions
 from accounts.devices import device_label
 from accounts.models import User
 from accounts.signals import EventType
+from accounts.signin_methods import signin_methods_count
 from passkeys.ceremony import (
     CeremonyFailed,
     b64url_decode,
@@ -23,7 +24,12 @@ from passkeys.ceremony import (
     registration_options,
     registration_verify,
 )
-from passkeys.exceptions import InvalidPasskeyRegistration, PasskeyLimitReached, PasskeyNotFound
+from passkeys.exceptions import (
+    InvalidPasskeyRegistration,
+    LastWayIn,
+    PasskeyLimitReached,
+    PasskeyNotFound,
+)
 from passkeys.flows.challenges import challenge_new, challenge_take, challenge_token
 from passkeys.models import Passkey, PasskeyUser, Purpose
 from passkeys.selectors import passkeys_of_user
@@ -124,9 +130,12 @@ async def passkey_rename(*, user: User, passkey_id: int, name: str) -> Passkey:
 async def passkey_remove(*, user: User, passkey_id: int, client: ClientInfo) -> None:
     def remove() -> None:
         with transaction.atomic():
-            deleted, _ = Passkey.objects.filter(pk=passkey_id, user_id=user.pk).delete()
-            if not deleted:
+            locked = User.objects.select_for_update().get(pk=user.pk)  # removals one at a time
+            if not Passkey.objects.filter(pk=passkey_id, user_id=user.pk).exists():
                 raise PasskeyNotFound
+            if signin_methods_count(locked) <= 1:
+                raise LastWayIn
+            Passkey.objects.filter(pk=passkey_id, user_id=user.pk).delete()
             client.event(
                 EventType.PASSKEY_REMOVED, user_id=user.pk, detail={"passkey_id": passkey_id}
             )

@@ -68,7 +68,9 @@ STATUSES = {
     ("patch", f"{AUTH}/passkeys/{{passkey_id}}"): {
         *("200", "400", "401", "403", "404", "413", "415", "422", "503"),
     },
-    ("delete", f"{AUTH}/passkeys/{{passkey_id}}"): {"204", "400", "401", "403", "404", "503"},
+    ("delete", f"{AUTH}/passkeys/{{passkey_id}}"): {
+        *("204", "400", "401", "403", "404", "409", "503"),
+    },
     ("post", f"{AUTH}/passkeys/signin/options"): {"200", "400", "429", "503"},
     ("post", f"{AUTH}/passkeys/signin"): {
         *("200", "400", "401", "403", "413", "415", "422", "429", "503"),
@@ -76,6 +78,23 @@ STATUSES = {
     ("post", f"{AUTH}/reauthenticate/options"): {"200", "400", "401", "403", "429", "503"},
     ("post", f"{AUTH}/email/code"): {"202", "400", "413", "415", "422", "429", "503"},
     ("post", f"{AUTH}/email/code/confirm"): {"200", "400", "413", "415", "422", "429", "503"},
+    ("delete", f"{AUTH}/me"): {"202", "400", "401", "403", "503"},
+    ("get", f"{AUTH}/me/export"): {"200", "400", "401", "503"},
+    ("post", f"{AUTH}/me/restore"): {"200", "400", "413", "415", "422", "503"},
+    ("get", f"{AUTH}/providers"): {"200", "400", "503"},
+    ("post", f"{AUTH}/providers/{{provider_id}}/authorize"): {
+        *("200", "400", "401", "403", "404", "413", "415", "422", "503"),
+    },
+    # A browser redirect: every outcome is a 302 to the frontend, with `?error=` when refused.
+    ("get", f"{AUTH}/providers/{{provider_id}}/callback"): {"302", "400", "503"},
+    ("post", f"{AUTH}/providers/exchange"): {"200", "400", "403", "413", "415", "422", "503"},
+    ("post", f"{AUTH}/providers/{{provider_id}}/token"): {
+        *("200", "400", "401", "403", "404", "409", "413", "415", "422", "503"),
+    },
+    ("get", f"{AUTH}/identities"): {"200", "400", "401", "503"},
+    ("delete", f"{AUTH}/identities/{{identity_id}}"): {
+        *("204", "400", "401", "403", "404", "409", "503"),
+    },
 }
 # The routes that answer a session, and so may set the session cookies.
 SESSION_ROUTES = [
@@ -86,6 +105,8 @@ SESSION_ROUTES = [
     f"{AUTH}/password/reset/confirm",
     f"{AUTH}/mfa/verify",
     f"{AUTH}/email/code/confirm",
+    f"{AUTH}/providers/exchange",
+    f"{AUTH}/providers/{{provider_id}}/token",
     f"{AUTH}/passkeys/signin",
 ]
 
@@ -154,6 +175,8 @@ async def test_openapi_marks_as_required_every_field_always_sent(schema):
         # One proof of the three.
         ("ReauthenticateIn", "password"),
         ("ReauthenticateIn", "code"),
+        # A native app that gave the provider no nonce.
+        ("IdTokenIn", "nonce"),
         ("ReauthenticateIn", "challenge_token"),
         ("ReauthenticateIn", "credential"),
         # One answer of the two.
@@ -243,6 +266,8 @@ async def test_session_routes_document_the_cookie_transport(schema):
         parameters = {(item["in"], item["name"]) for item in operation["parameters"]}
         assert ("cookie", "__Host-refresh") in parameters, path
         assert "Set-Cookie" in operation["responses"]["401"]["headers"], path
+    # Account deletion clears both cookies.
+    assert "Set-Cookie" in schema["paths"][f"{AUTH}/me"]["delete"]["responses"]["202"]["headers"]
     cookie_body = schema["components"]["schemas"]["SessionCookieOut"]
     assert "refresh_token" not in cookie_body["properties"]
     schemes = schema["components"]["securitySchemes"]
@@ -267,3 +292,13 @@ async def test_docs_page_uses_bundled_assets(api):
     response = await api.get("/api/docs")
     assert response.status_code == 200
     assert "cdn.jsdelivr" not in response.text and "unpkg" not in response.text
+
+
+async def test_every_documented_operation_is_routed_to_its_method(api, schema):
+    """Two routers declaring one path would leave the second one's methods 405: ninja serves a
+    path from the first router that has it."""
+    for method, path, _ in operations(schema):
+        concrete = path.replace("{session_id}", "00000000-0000-0000-0000-000000000000")
+        concrete = concrete.replace("{id}", "00000000-0000-0000-0000-000000000000")
+        response = await api.request(method.upper(), concrete)
+        assert response.status_code != 405, (method, path)

@@ -14,8 +14,9 @@ class Command(BaseCommand):
         "Delete what nobody can use any more: expired sessions and sessions revoked more than "
         "--keep-days ago (with their refresh tokens), used and expired email link tokens, "
         "throttle counters older than a day, expired and used second-factor challenges, "
-        "security events older than AUDIT_RETENTION_DAYS, and task results finished more than "
-        "--task-results-days ago. Safe to run at any time; schedule it daily."
+        "security events older than AUDIT_RETENTION_DAYS, task results finished more than "
+        "--task-results-days ago, and accounts past their deletion grace (everything personal "
+        "about them). Safe to run at any time; schedule it daily."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

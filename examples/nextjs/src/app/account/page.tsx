@@ -3,8 +3,10 @@
 import { redirect } from "next/navigation";
 
 import { serverApi } from "@/api/server";
+import { LinkedIdentities } from "@/components/LinkedIdentities";
 import { Passkeys } from "@/components/Passkeys";
 
+import { AccountData } from "./AccountData";
 import { EndSessionButton, SignOutButton } from "./buttons";
 
 export default async function AccountPage() {
@@ -52,6 +54,8 @@ export default async function AccountPage() {
         </tbody>
       </table>
       <Passkeys />
+      <LinkedIdentities />
+      <AccountData />
     </>
   );
 }

@@ -1,10 +1,12 @@
 "use client";
 
+import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 
 import { api, isChallenge, problem } from "@/api/browser";
 import { CredentialsForm } from "@/components/CredentialsForm";
+import { ProviderButtons } from "@/components/ProviderButtons";
 import { PasskeySignin } from "@/components/PasskeySignin";
 import { SecondFactorForm } from "@/components/SecondFactorForm";
 
@@ -35,6 +37,10 @@ export default function SigninPage() {
           <PasskeySignin onSignedIn={signedIn} />
         </>
       )}
+      {!mfaToken && <ProviderButtons />}
+      <p>
+        <Link href="/signin/code">Email me a code</Link> instead of a password.
+      </p>
     </>
   );
 }

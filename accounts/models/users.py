@@ -1,13 +1,11 @@
-"""Users, their sign-in sessions, the refresh tokens of each session, the tokens of the links sent
-by email, sign-in codes sent by email, and throttle counters."""
+"""Users: the account, its password writes and what they end."""
 
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 
-from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models, router, transaction
@@ -15,7 +13,7 @@ from django.db.models.functions import Lower
 from django.dispatch import Signal
 from django.utils import timezone
 
-from accounts.managers import AuthSessionQuerySet, EmailTokenQuerySet, UserManager
+from accounts.managers import UserManager
 from accounts.signals import (
     EventType,
     auth_event_send,
@@ -35,6 +33,7 @@ class RevokedReason(models.TextChoices):
     PASSWORD_CHANGE = "password_change", "The password changed"
     PASSWORD_RESET = "password_reset", "The password was reset by email"
     ADMIN = "admin", "Revoked by an operator"
+    ACCOUNT_DELETION = "account_deletion", "The account was deleted"
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         default=False, help_text="The user followed a link sent to this address."
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Set while the account is scheduled for deletion (inactive until restored): `manage.py
+    # purge` erases it after this time (accounts.flows.deletion).
+    delete_after = models.DateTimeField(null=True, blank=True, db_index=True)
 
     objects = UserManager()
 
@@ -150,8 +152,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         keep pending. Before the sessions are revoked: a second factor's check that holds its
         challenge's lock finishes first (and the session it opened is then revoked with the
         others)."""
-        EmailToken.objects.for_user(self).pending().end(now)
-        EmailCode.objects.filter(user=self).delete()
+        self.email_tokens.pending().end(now)
+        self.email_codes.all().delete()
         in_transaction_send(signal, "a change of credentials", user=self, now=now)
 
     def password_store(
@@ -171,135 +173,3 @@ class User(AbstractBaseUser, PermissionsMixin):
             self.save(update_fields=["password", *also_update])
         finally:
             self.password_write = None
-
-
-class AuthSession(models.Model):
-    """One sign-in on one device: what access tokens point at, and what sign-out revokes."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_sessions")
-    created_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_reason = models.CharField(max_length=32, blank=True, choices=RevokedReason.choices)
-    client_ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=512, blank=True)
-    # The last time its user proved who they are again (POST /api/auth/reauthenticate); until
-    # then, the sign-in that made it (created_at).
-    reauthenticated_at = models.DateTimeField(null=True, blank=True)
-
-    objects = AuthSessionQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [
-            models.Index(fields=["user", "revoked_at"], name="authsession_user_live"),
-            models.Index(fields=["expires_at"], name="authsession_expires"),
-        ]
-
-    def __str__(self) -> str:
-        # Titles the admin's session rows: select_related("user") where many are shown.
-        return f"{self.user.email} since {self.created_at:%Y-%m-%d %H:%M}"
-
-    def is_live_at(self, now: datetime) -> bool:
-        """AuthSessionQuerySet.live's rule for a row loaded without it: the fast path's lookup
-        by primary key, a refresh token's session."""
-        return self.revoked_at is None and self.expires_at > now
-
-    def is_fresh_at(self, now: datetime) -> bool:
-        """Whether its user proved who they are (signed in, re-authenticated) within
-        REAUTH_MAX_AGE: what dangerous actions ask of a session (accounts.auth)."""
-        proved = max(self.created_at, self.reauthenticated_at or self.created_at)
-        return now - proved < timedelta(seconds=settings.REAUTH_MAX_AGE)
-
-
-class RefreshToken(models.Model):
-    """A refresh token, kept only as its SHA-256. Each rotation links the new token to its parent,
-    so presenting a token that was already rotated reveals a stolen copy."""
-
-    id = models.BigAutoField(primary_key=True)
-    session = models.ForeignKey(
-        AuthSession, on_delete=models.CASCADE, related_name="refresh_tokens"
-    )
-    token_hash = models.CharField(max_length=64, unique=True)
-    # Each rotation's new token names the one it replaced; two, when two tabs refreshed with
-    # the same token within REFRESH_REUSE_GRACE.
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"refresh token {self.pk} of session {self.session_id}"
-
-
-class ThrottleCounter(models.Model):
-    """A fixed-window request counter shared by every worker process (counted by an upsert)."""
-
-    key = models.CharField(max_length=200, primary_key=True)
-    window_start = models.BigIntegerField()
-    count = models.IntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.count}"
-
-
-class EmailTokenPurpose(models.TextChoices):
-    """What following a link sent by email does."""
-
-    VERIFY_EMAIL = "verify_email", "Verify the address"
-    PASSWORD_RESET = "password_reset", "Reset the password"
-    EMAIL_CHANGE = "email_change", "Confirm a new address"
-
-
-class EmailToken(models.Model):
-    """The token of a link sent by email, kept only as its SHA-256: single use, expiring, bound
-    to the address it was sent to (a link sent to an address the user no longer has is dead)."""
-
-    id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_tokens")
-    purpose = models.CharField(max_length=32, choices=EmailTokenPurpose.choices)
-    token_hash = models.CharField(max_length=64, unique=True)
-    # For an email change, the new address; otherwise the user's address when it was sent.
-    email = models.EmailField(max_length=EMAIL_MAX_LENGTH)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
-
-    objects = EmailTokenQuerySet.as_manager()
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["user", "purpose"], name="emailtoken_user_purpose"),
-            models.Index(fields=["expires_at"], name="emailtoken_expires"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.purpose} token {self.pk} of user {self.user_id}"
-
-    def is_usable_at(self, now: datetime) -> bool:
-        """Unused, unexpired, its user active and still holding the address (for a change:
-        the new address is in the token, the user may hold any)."""
-        if self.used_at is not None or self.expires_at <= now or not self.user.is_active:
-            return False
-        return self.purpose == EmailTokenPurpose.EMAIL_CHANGE or self.user.email == self.email
-
-
-class EmailCode(models.Model):
-    """A sign-in code sent by email, kept only as a keyed digest (accounts.flows.email_code): one
-    per address (a new one replaces it), single use, expiring, dead after too many wrong tries."""
-
-    id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_codes")
-    # The address it was sent to: a code is dead once its user no longer holds it.
-    email = models.EmailField(max_length=EMAIL_MAX_LENGTH, unique=True)
-    code_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField(db_index=True)
-    failures = models.PositiveSmallIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"sign-in code of user {self.user_id}"

@@ -1,0 +1,25 @@
+"""The social app: sign-in with another provider (OpenID Connect, GitHub), linked identities."""
+
+from django.apps import AppConfig
+
+
+class SocialConfig(AppConfig):
+    name = "social"
+    verbose_name = "Sign-in with another provider"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from accounts.maintenance import purger_register
+        from accounts.personal_data import eraser_register, export_part_register
+        from accounts.signin_methods import signin_method_counter_register
+        from social.flows.identities import (
+            identities_count,
+            identities_erase,
+            identities_exported,
+            social_purge_expired,
+        )
+
+        signin_method_counter_register(identities_count)
+        purger_register(social_purge_expired)
+        export_part_register(identities_exported)
+        eraser_register(identities_erase)
