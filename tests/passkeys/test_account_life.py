@@ -40,7 +40,7 @@ async def test_an_erased_account_leaves_no_passkey_handle_or_challenge(api):
     await grace_over("erased@example.com")
     await sync_to_async(purge)()
     assert not await Passkey.objects.aexists() and not await PasskeyUser.objects.aexists()
-    assert not await PasskeyChallenge.objects.exclude(user_id=None).aexists()
+    assert not await PasskeyChallenge.objects.filter(user__isnull=False).aexists()
     found = await sync_to_async(rows_naming)(session["user"]["id"], "erased@example.com")
     assert found == []
 
