@@ -44,6 +44,17 @@ def api(
         server.stop()
 
 
+# Chromium's virtual authenticator answers a conditional (autofill) request by itself, which would
+# race the button. The page says no conditional UI while this tab's sessionStorage asks so.
+CONDITIONAL_SWITCH = """
+(() => {
+  const available = PublicKeyCredential.isConditionalMediationAvailable?.bind(PublicKeyCredential);
+  PublicKeyCredential.isConditionalMediationAvailable = async () =>
+    sessionStorage.getItem("no-conditional-ui") ? false : available ? available() : false;
+})();
+"""
+
+
 async def with_platform_authenticator(context: Any, page: Any) -> tuple[Any, str]:
     cdp = await context.new_cdp_session(page)
     await cdp.send("WebAuthn.enable")
@@ -67,6 +78,7 @@ async def test_register_a_passkey_on_the_account_page_then_sign_in_with_it(
 ):
     site = on_localhost(frontend)
     context = await new_context()
+    await context.add_init_script(CONDITIONAL_SWITCH)
     page = await context.new_page()
     cdp, authenticator = await with_platform_authenticator(context, page)
 
@@ -84,10 +96,12 @@ async def test_register_a_passkey_on_the_account_page_then_sign_in_with_it(
     await page.get_by_label("Passkey name").fill("This laptop")
     async with page.expect_response(lambda r: r.request.method == "PATCH"):
         await page.get_by_role("button", name="Rename").click()
+    await page.evaluate("sessionStorage.setItem('no-conditional-ui', '1')")
     await page.get_by_role("button", name="Sign out").click()
     await page.wait_for_url(f"{site}/signin")
     assert "webauthn" in (await page.get_attribute("input[name=email]", "autocomplete") or "")
 
+    # The button: no password typed.
     async with page.expect_response(f"{site}/api/auth/passkeys/signin") as signed_in:
         await page.get_by_role("button", name="Sign in with a passkey").click()
     answer = await signed_in.value
@@ -96,3 +110,12 @@ async def test_register_a_passkey_on_the_account_page_then_sign_in_with_it(
     await page.wait_for_url(f"{site}/account")
     assert await shown_email(page) == "passkey-user@example.com"
     assert await page.get_by_label("Passkey name").input_value() == "This laptop"
+
+    # Conditional UI: the passkey offered in the email field's autofill signs in by itself
+    # (the virtual authenticator picks it, as a user would from the list).
+    await page.evaluate("sessionStorage.removeItem('no-conditional-ui')")
+    async with page.expect_response(f"{site}/api/auth/passkeys/signin") as autofilled:
+        await page.get_by_role("button", name="Sign out").click()
+    assert (await autofilled.value).status == 200
+    await page.wait_for_url(f"{site}/account")
+    assert await shown_email(page) == "passkey-user@example.com"

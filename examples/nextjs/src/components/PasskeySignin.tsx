@@ -11,6 +11,8 @@ export function PasskeySignin({ onSignedIn }: { onSignedIn: () => void }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const conditional = useRef<AbortController | null>(null);
+  // One sign-in at a time: the autofill's passkey and the button's must not both be posted.
+  const posting = useRef(false);
 
   async function signIn(mode: "button" | "conditional") {
     const { data, error, response } = await api.POST("/api/auth/passkeys/signin/options");
@@ -25,11 +27,14 @@ export function PasskeySignin({ onSignedIn }: { onSignedIn: () => void }) {
       if (mode === "button") setError(failure instanceof Error && failure.name !== "NotAllowedError" ? failure.message : null);
       return;
     }
+    if (posting.current) return;
+    posting.current = true;
     const answer = await api.POST("/api/auth/passkeys/signin", {
       body: { challenge_token: data.challenge_token, credential },
     });
-    if (answer.response.ok) onSignedIn();
-    else setError(problem(answer.error, answer.response));
+    if (answer.response.ok) return onSignedIn(); // posting stays true: the page is leaving
+    posting.current = false;
+    setError(problem(answer.error, answer.response));
   }
 
   useEffect(() => {
@@ -41,6 +46,7 @@ export function PasskeySignin({ onSignedIn }: { onSignedIn: () => void }) {
   }, []);
 
   async function click() {
+    if (posting.current) return;
     conditional.current?.abort(); // one WebAuthn request at a time
     setBusy(true);
     setError(null);
