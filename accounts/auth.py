@@ -116,10 +116,35 @@ class RefreshCookieAuth(APIKeyCookie):
         return session
 
 
+class SignoutCookieAuth(RefreshCookieAuth):
+    """Sign-out's cookies: the access cookie, or when it is absent or refused (expired a second
+    before its Max-Age ran out, a JWT_SECRET rotated without a fallback) the refresh cookie, so
+    that signing out always ends the session the browser holds. ninja stops at the first
+    authentication that refuses, hence one class for both cookies."""
+
+    param_name = ACCESS_COOKIE
+
+    async def __call__(self, request: HttpRequest) -> AuthSession | None:
+        if request.headers.get("Authorization"):
+            return None
+        access = cookie_of(request, ACCESS_COOKIE)
+        if access is not None:
+            try:
+                return await access_token_authenticate(request, access, fresh=False)
+            except AccessTokenRefused:
+                pass
+        refresh = cookie_of(request, REFRESH_COOKIE)
+        if refresh is None:
+            if access is not None:
+                raise AccessTokenRefused
+            return None
+        return await self.authenticate(request, refresh)
+
+
 bearer = BearerAuth()
 session_auth = [bearer, AccessCookieAuth()]
 fresh_session_auth = [BearerAuth(fresh=True), AccessCookieAuth(fresh=True)]
-signout_auth = [*session_auth, RefreshCookieAuth()]
+signout_auth = [bearer, SignoutCookieAuth()]
 
 
 def request_session(request: HttpRequest) -> AuthSession:

@@ -247,3 +247,24 @@ async def test_an_unknown_transport_is_422_before_anything_happens(api, value):
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["header", "X-Auth-Transport"]
     assert not await AuthSession.objects.filter(user__email="typo@example.com").aexists()
+
+
+async def test_signout_with_a_refused_access_cookie_still_ends_the_session_by_its_refresh_cookie(
+    api,
+):
+    _, cookies = await cookie_signup(api, "stale.access@example.com")
+    stale = {**cookies, "__Host-access": "expired-or-forged"}
+    response = await api.post(f"{AUTH}/signout", headers={**COOKIE_MODE, **cookie_header(stale)})
+    assert response.status_code == 200, response.text
+    session = await AuthSession.objects.aget(user__email="stale.access@example.com")
+    assert session.revoked_reason == "signout"
+    refresh = await api.post(f"{AUTH}/refresh", headers={**COOKIE_MODE, **cookie_header(cookies)})
+    assert refresh.status_code == 401
+
+
+async def test_signout_with_only_a_refused_access_cookie_is_401_and_clears_the_cookies(api):
+    response = await api.post(
+        f"{AUTH}/signout", headers={**COOKIE_MODE, **cookie_header({"__Host-access": "forged"})}
+    )
+    assert response.status_code == 401
+    assert set(jar(response)) == {"__Host-access", "__Host-refresh"}
