@@ -1,11 +1,13 @@
 """The routes of sign-in with another provider under /api/auth: thin views over social.flows."""
 
+import functools
 from collections.abc import Awaitable
-from typing import cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from ninja import Router
+from ninja.decorators import decorate_view
 
 from accounts.auth import fresh_session_auth, request_session, session_auth
 from accounts.client import ClientInfo
@@ -13,7 +15,13 @@ from accounts.exceptions import NotAuthenticated
 from accounts.models import AuthSession
 from accounts.responses import signin_out
 from accounts.schemas import SessionCookieOut, SessionOut, SigninChallengeOut
-from accounts.transport import TransportHeader, session_transport, transport_openapi
+from accounts.transport import (
+    SET_COOKIE_HEADER,
+    TransportHeader,
+    View,
+    session_transport,
+    transport_openapi,
+)
 from social import flows, selectors
 from social.providers import providers_all
 from social.schemas import (
@@ -27,9 +35,17 @@ from social.schemas import (
 from toolkit.routes import private_route, summary
 
 router = Router(tags=["auth"])
-# Binds a flow to the browser that started it; SameSite=Lax, so the provider's redirect (a
-# top-level GET) brings it back.
+# Binds a flow to the browser that started it, from the authorize answer to the exchange;
+# SameSite=Lax, so the provider's redirect (a top-level GET) brings it back.
 BINDING_COOKIE = "__Host-provider-flow"
+BINDING_COOKIE_PARAMETER = {
+    "in": "cookie",
+    "name": BINDING_COOKIE,
+    "required": False,  # the browser sends it (HttpOnly): no script could give its value
+    "description": "Set by the authorize answer; the browser that started the flow sends it. "
+    "Without it, or with another flow's, the code is refused (400). Every answer clears it.",
+    "schema": {"type": "string"},
+}
 SIGNIN_ANSWERS = {200: SessionOut | SessionCookieOut | SigninChallengeOut}
 
 
@@ -114,10 +130,39 @@ async def provider_callback(
         client=ClientInfo.from_request(request),
     )
     redirect = HttpResponseRedirect(answer.location())
-    redirect.set_cookie(
+    if answer.code is None:
+        # Nothing left to trade: the flow is over. A code keeps the cookie for the exchange.
+        binding_cookie_clear(redirect)
+    return redirect
+
+
+def binding_cookie_clear(response: HttpResponse) -> None:
+    response.set_cookie(
         BINDING_COOKIE, "", max_age=0, path="/", secure=True, httponly=True, samesite="Lax"
     )
-    return redirect
+
+
+def binding_cookie_clearing(run: View) -> View:
+    """The exchange clears the binding cookie whatever it answers: its code is spent either way."""
+
+    @functools.wraps(run)
+    async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = await run(request, *args, **kwargs)
+        if BINDING_COOKIE in request.COOKIES:
+            binding_cookie_clear(response)
+        return response
+
+    return wrapper
+
+
+def exchange_openapi() -> dict[str, Any]:
+    """The session cookies (transport_openapi), and the binding cookie: sent, and cleared by
+    any answer of the view (413 comes before it)."""
+    document = transport_openapi(200)
+    document["parameters"].append(BINDING_COOKIE_PARAMETER)
+    for status in ("400", "403", "415", "422", "503"):
+        document["responses"][status] = {"headers": {"Set-Cookie": SET_COOKIE_HEADER}}
+    return document
 
 
 @private_route(
@@ -126,20 +171,25 @@ async def provider_callback(
     SIGNIN_ANSWERS,
     refusals=(403,),  # 403: REQUIRE_VERIFIED_EMAIL, for a user who has not verified
     body=True,
-    openapi=transport_openapi(200),
+    openapi=exchange_openapi(),
 )
 @summary(
     "Trade the callback's code for a session",
-    description="A session; for a user with a second factor, a challenge to answer at "
-    "/api/auth/mfa/verify instead (`mfa_required` is then true). 400 for a wrong, used or "
-    "expired code.",
+    description="In the browser that started the flow: the code counts only with the flow's "
+    "binding cookie (`__Host-provider-flow`), which the answer clears. A session; for a user "
+    "with a second factor, a challenge to answer at /api/auth/mfa/verify instead "
+    "(`mfa_required` is then true). 400 for a wrong, used or expired code, or one without its "
+    "flow's binding cookie.",
 )
 @session_transport
+@decorate_view(binding_cookie_clearing)
 async def provider_exchange(
     request: HttpRequest, payload: ExchangeIn, transport: TransportHeader = None
 ) -> dict[str, object]:
     answer = await flows.signin.exchange_code_signin(
-        code=payload.code, client=ClientInfo.from_request(request)
+        code=payload.code,
+        binding=request.COOKIES.get(BINDING_COOKIE),
+        client=ClientInfo.from_request(request),
     )
     return signin_out(request, answer)
 

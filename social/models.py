@@ -55,10 +55,13 @@ class AuthorizationFlow(models.Model):
 
 class ExchangeCode(models.Model):
     """What the callback hands the frontend (`?code=`): single use, short-lived, traded at
-    POST /api/auth/providers/exchange for a session. Kept as its SHA-256."""
+    POST /api/auth/providers/exchange for a session. Kept as its SHA-256, with the binding hash
+    of the flow it ends: only the browser that started the flow may trade it (a code alone,
+    sent to someone else's browser, would sign them in as whoever got it: login CSRF)."""
 
     id = models.BigAutoField(primary_key=True)
     code_hash = models.CharField(max_length=64, unique=True)
+    binding_hash = models.CharField(max_length=64)
     user = models.ForeignKey(User, on_delete=models.CASCADE)
     provider = models.CharField(max_length=32)
     expires_at = models.DateTimeField()

@@ -51,7 +51,9 @@ HEADERS: dict[str, dict[str, Any]] = {
 SET_COOKIE = {
     "description": "In cookie mode (`X-Auth-Transport: cookie`, or a session cookie sent): "
     "`__Host-access` and `__Host-refresh` set (HttpOnly; Secure; SameSite=Lax; Path=/), or "
-    "cleared with Max-Age=0 by sign-out and a refused refresh.",
+    "cleared with Max-Age=0 by sign-out and a refused refresh. Sign-in with a provider: "
+    "`__Host-provider-flow` (HttpOnly; Secure; SameSite=Lax; Path=/) set by authorize and "
+    "cleared by the exchange.",
     "required": False,
     "schema": {"type": "string"},
 }

@@ -3,6 +3,7 @@ callback that checks what comes back and sends the browser on to the frontend.""
 
 import base64
 import hashlib
+import hmac
 import logging
 import secrets
 from dataclasses import dataclass
@@ -41,6 +42,11 @@ PROVIDER_ERRORS = frozenset({"access_denied", "login_required", "consent_require
 class AuthorizationStart:
     authorization_url: str
     binding: str  # the binding cookie's value: only this browser may come back
+
+
+def binding_matches(binding: str | None, binding_hash: str) -> bool:
+    """Whether the request's binding cookie is the one the flow was started with."""
+    return binding is not None and hmac.compare_digest(token_digest(binding), binding_hash)
 
 
 def flow_secret(state: str, purpose: str) -> str:
@@ -142,7 +148,7 @@ async def callback_complete(
     flow = await flow_claim(state=state, now=timezone.now()) if state else None
     if flow is None or flow.provider != provider.id:
         raise InvalidState
-    if binding is None or token_digest(binding) != flow.binding_hash:
+    if not binding_matches(binding, flow.binding_hash):
         raise InvalidState  # another browser: whoever started the flow must finish it
     if error:
         raise CallbackRefused(error if error in PROVIDER_ERRORS else "provider_error")

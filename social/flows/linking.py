@@ -140,6 +140,7 @@ def callback_identity_settle(
             code = secrets.token_urlsafe(32)
             ExchangeCode.objects.create(
                 code_hash=token_digest(code),
+                binding_hash=flow.binding_hash,  # the frontend trades it in the same browser
                 user=user,
                 provider=flow.provider,
                 expires_at=now + timedelta(seconds=EXCHANGE_CODE_TTL_SECONDS),

@@ -21,6 +21,7 @@ from social.exceptions import (
     ProviderUnavailable,
     ProviderUnreachable,
 )
+from social.flows.authorization import binding_matches
 from social.flows.linking import identity_user_resolve
 from social.models import ExchangeCode, SpentIdToken
 from social.profiles import ProviderProfile, id_token_verify, profile_from_claims
@@ -43,12 +44,15 @@ def session_or_challenge(
     return auth_session_issue_with_event(user=user, client=client, now=now, method=provider_id)
 
 
-async def exchange_code_signin(*, code: str, client: ClientInfo) -> SignedIn:
-    """The callback's code, once, within its minute: a session or the challenge."""
-    return await sync_to_async(_exchange)(code=code, client=client, now=timezone.now())
+async def exchange_code_signin(*, code: str, binding: str | None, client: ClientInfo) -> SignedIn:
+    """The callback's code, once, within its minute, from the browser that started the flow
+    (`binding`: its binding cookie): a session or the challenge."""
+    return await sync_to_async(_exchange)(
+        code=code, binding=binding, client=client, now=timezone.now()
+    )
 
 
-def _exchange(*, code: str, client: ClientInfo, now: datetime) -> SignedIn:
+def _exchange(*, code: str, binding: str | None, client: ClientInfo, now: datetime) -> SignedIn:
     with transaction.atomic():
         row = (
             ExchangeCode.objects.select_for_update()
@@ -58,10 +62,19 @@ def _exchange(*, code: str, client: ClientInfo, now: datetime) -> SignedIn:
         )
         if row is None:
             raise InvalidExchangeCode
+        # Spent by any attempt, the refused ones too (the refusal below is raised after the
+        # commit): a code sent to another browser (login CSRF) is dead for good.
         ExchangeCode.objects.filter(pk=row.pk).delete()
-        if row.expires_at <= now or not row.user.is_active:
-            raise InvalidExchangeCode
-        return session_or_challenge(user=row.user, provider_id=row.provider, client=client, now=now)
+        # Another browser's, or none: the same answer as a wrong code.
+        if (
+            binding_matches(binding, row.binding_hash)
+            and row.expires_at > now
+            and row.user.is_active
+        ):
+            return session_or_challenge(
+                user=row.user, provider_id=row.provider, client=client, now=now
+            )
+    raise InvalidExchangeCode
 
 
 async def id_token_signin(

@@ -34,8 +34,7 @@ async def authorize(
 async def callback(api: httpx.AsyncClient, url: str, binding: str | None) -> dict[str, str]:
     """Our callback, reached by the provider's redirect: the query the frontend is sent with."""
     split = urlsplit(url)
-    headers = {"Cookie": f"{BINDING_COOKIE}={binding}"} if binding else {}
-    response = await api.get(f"{split.path}?{split.query}", headers=headers)
+    response = await api.get(f"{split.path}?{split.query}", headers=binding_cookie(binding))
     assert response.status_code == 302, response.text
     location = response.headers["location"]
     assert location.startswith(f"{FRONTEND_CALLBACK}?"), location
@@ -51,13 +50,46 @@ async def provider_signin(
     return await callback(api, back, started.binding)
 
 
-async def exchange(api: httpx.AsyncClient, code: str, **headers: str) -> httpx.Response:
-    return await api.post(f"{AUTH}/providers/exchange", json={"code": code}, headers=headers)
+@dataclass
+class Handed:
+    code: str  # the callback's `?code=` for the frontend
+    binding: str  # the binding cookie of the browser that started the flow
+
+
+async def provider_code(api: httpx.AsyncClient, login: str) -> Handed:
+    """The round trip up to the frontend's page, which was handed a code."""
+    started = await authorize(api)
+    back = await provider_login(started.authorization_url, login)
+    query = await callback(api, back, started.binding)
+    assert "code" in query, query
+    return Handed(query["code"], started.binding)
+
+
+def binding_cookie(binding: str | None) -> dict[str, str]:
+    """The Cookie header of a browser with this binding cookie (httpx's own jar keeps no
+    Secure cookie over http://)."""
+    return {"Cookie": f"{BINDING_COOKIE}={binding}"} if binding else {}
+
+
+def cookies_set(response: httpx.Response) -> dict[str, str]:
+    """Each cookie an answer sets (or clears), by name: its whole Set-Cookie line."""
+    lines = response.headers.get_list("set-cookie")
+    return {line.split("=", 1)[0]: line for line in lines}
+
+
+async def exchange(
+    api: httpx.AsyncClient, code: str, binding: str | None, **headers: str
+) -> httpx.Response:
+    """The frontend's page trading the code, in a browser with `binding` (or no) cookie."""
+    return await api.post(
+        f"{AUTH}/providers/exchange",
+        json={"code": code},
+        headers={**binding_cookie(binding), **headers},
+    )
 
 
 async def signed_in(api: httpx.AsyncClient, login: str) -> dict:
-    query = await provider_signin(api, login)
-    assert "code" in query, query
-    response = await exchange(api, query["code"])
+    handed = await provider_code(api, login)
+    response = await exchange(api, handed.code, handed.binding)
     assert response.status_code == 200, response.text
     return response.json()

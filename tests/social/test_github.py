@@ -99,7 +99,7 @@ async def test_github_signs_up_with_the_verified_primary_email(api, github):
     back = await callback(
         api, callback_url(started.authorization_url, "good-code"), started.binding
     )
-    session = (await exchange(api, back["code"])).json()
+    session = (await exchange(api, back["code"], started.binding)).json()
     assert session["user"]["email"] == "octo@example.com"
     assert session["user"]["email_verified"] is True
 

@@ -13,14 +13,26 @@ from django.test import override_settings
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from accounts.models import User
+from audit.models import AuthEvent
 from tests.social.conftest import acme
-from tests.social.helpers import AUTH, authorize, callback, provider_signin
+from tests.social.helpers import (
+    AUTH,
+    BINDING_COOKIE,
+    authorize,
+    callback,
+    cookies_set,
+    exchange,
+    provider_code,
+    provider_signin,
+)
 from tests.support.markers import LIVE
 from tests.support.oidc_provider import NATIVE_CLIENT_ID, provider_login
 from tests.support.pgcluster import free_port
 
 pytestmark = [*LIVE, pytest.mark.attack]
 REFUSED = {"detail": "Invalid ID token"}
+WRONG_CODE = {"detail": "Invalid or expired code"}
 
 
 def b64(data: bytes) -> str:
@@ -144,6 +156,47 @@ async def test_a_code_from_another_flow_is_refused_by_the_provider(api, provider
     )
     mixed = f"{split.scheme}://{split.netloc}{split.path}?{query}"
     assert await callback(api, mixed, second.binding) == {"error": "invalid_grant"}
+
+
+async def assert_code_refused(api, code: str, binding: str | None) -> None:
+    """The exchange refuses as it refuses a wrong code, and clears the cookie sent."""
+    response = await exchange(api, code, binding)
+    assert response.status_code == 400, response.text
+    assert response.json() == WRONG_CODE
+    if binding is not None:
+        assert "Max-Age=0" in cookies_set(response)[BINDING_COOKIE]
+
+
+async def test_an_exchange_code_without_the_binding_cookie_is_refused_and_spent(api, providers):
+    handed = await provider_code(api, "no-cookie@example.com")
+    await assert_code_refused(api, handed.code, None)
+    # Spent by the refused attempt: its own browser cannot trade it afterwards either.
+    await assert_code_refused(api, handed.code, handed.binding)
+
+
+async def test_an_exchange_code_with_another_flows_binding_cookie_is_refused_and_spent(
+    api, providers
+):
+    handed = await provider_code(api, "other-flow@example.com")
+    other = await authorize(api)
+    await assert_code_refused(api, handed.code, other.binding)
+    await assert_code_refused(api, handed.code, handed.binding)
+
+
+async def test_an_attackers_code_in_the_victims_browser_signs_nobody_in(api, providers):
+    """Login CSRF: the attacker finishes a flow with their own provider account and sends the
+    victim's browser to the frontend's page with the code. The victim's browser has a binding
+    cookie of its own (a flow it started), not the attacker's."""
+    attacker = await provider_code(api, "attacker@example.com")
+    victim = await provider_code(api, "victim-browser@example.com")
+    await assert_code_refused(api, attacker.code, victim.binding)
+    attacker_user = await User.objects.aget(email="attacker@example.com")
+    assert not await AuthEvent.objects.filter(user_id=attacker_user.pk, type="signin").aexists()
+    # The attacker's code is spent; the victim's own, in its own browser, still signs it in.
+    await assert_code_refused(api, attacker.code, attacker.binding)
+    own = await exchange(api, victim.code, victim.binding)
+    assert own.status_code == 200, own.text
+    assert own.json()["user"]["email"] == "victim-browser@example.com"
 
 
 async def test_another_issuer_in_the_callback_is_a_mix_up(api, providers):

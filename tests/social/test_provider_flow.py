@@ -5,8 +5,19 @@ from accounts.models import User
 from audit.models import AuthEvent
 from social.models import Identity
 from tests.accounts.helpers import bearer, signup
-from tests.social.helpers import AUTH, exchange, provider_signin, signed_in
+from tests.social.helpers import (
+    AUTH,
+    BINDING_COOKIE,
+    authorize,
+    binding_cookie,
+    cookies_set,
+    exchange,
+    provider_code,
+    provider_signin,
+    signed_in,
+)
 from tests.support.markers import LIVE
+from tests.support.oidc_provider import provider_login
 
 pytestmark = [*LIVE]
 
@@ -70,12 +81,30 @@ async def test_an_email_the_provider_does_not_verify_never_links(api, providers,
 
 
 async def test_the_exchange_answers_the_cookie_transport(api, providers):
-    query = await provider_signin(api, "cookies@example.com")
-    response = await exchange(api, query["code"], **{"X-Auth-Transport": "cookie"})
+    handed = await provider_code(api, "cookies@example.com")
+    response = await exchange(api, handed.code, handed.binding, **{"X-Auth-Transport": "cookie"})
     assert response.status_code == 200
     assert "refresh_token" not in response.json()
-    names = {c.split("=", 1)[0] for c in response.headers.get_list("set-cookie")}
-    assert names == {"__Host-access", "__Host-refresh"}
+    cookies = cookies_set(response)
+    assert set(cookies) == {"__Host-access", "__Host-refresh", BINDING_COOKIE}
+    assert "Max-Age=0" in cookies[BINDING_COOKIE]  # the flow is over: its cookie cleared
+
+
+async def test_the_callback_keeps_the_binding_cookie_for_the_exchange(api, providers):
+    started = await authorize(api)
+    back = await provider_login(started.authorization_url, "kept@example.com")
+    response = await api.get(back, headers=binding_cookie(started.binding))
+    assert response.status_code == 302
+    assert "?code=" in response.headers["location"]
+    assert BINDING_COOKIE not in cookies_set(response)
+
+
+async def test_a_refused_callback_clears_the_binding_cookie(api, providers):
+    started = await authorize(api)
+    back = await provider_login(started.authorization_url, "noemail:cleared")
+    response = await api.get(back, headers=binding_cookie(started.binding))
+    assert "?error=email_missing" in response.headers["location"]
+    assert "Max-Age=0" in cookies_set(response)[BINDING_COOKIE]
 
 
 async def test_a_totp_user_gets_the_second_factor_challenge(api, providers, clock):
@@ -83,16 +112,16 @@ async def test_a_totp_user_gets_the_second_factor_challenge(api, providers, cloc
 
     session = await signed_in(api, "twofactor@example.com")
     await totp_on(api, session, clock)
-    query = await provider_signin(api, "twofactor@example.com")
-    answer = (await exchange(api, query["code"])).json()
+    handed = await provider_code(api, "twofactor@example.com")
+    answer = (await exchange(api, handed.code, handed.binding)).json()
     assert answer["mfa_required"] is True
     assert "access_token" not in answer
 
 
 async def test_the_exchange_code_works_once(api, providers):
-    query = await provider_signin(api, "once@example.com")
-    assert (await exchange(api, query["code"])).status_code == 200
-    again = await exchange(api, query["code"])
+    handed = await provider_code(api, "once@example.com")
+    assert (await exchange(api, handed.code, handed.binding)).status_code == 200
+    again = await exchange(api, handed.code, handed.binding)
     assert again.status_code == 400
     assert again.json() == {"detail": "Invalid or expired code"}
 

@@ -27,7 +27,11 @@ def test_purge_removes_expired_flows_codes_and_spent_tokens(django_user_model):
             expires_at=expires_at,
         )
         ExchangeCode.objects.create(
-            code_hash=f"{name}-code", user=user, provider="acme", expires_at=expires_at
+            code_hash=f"{name}-code",
+            binding_hash="b",
+            user=user,
+            provider="acme",
+            expires_at=expires_at,
         )
         SpentIdToken.objects.create(digest=f"{name}-token", expires_at=expires_at)
     dropped = purge_all(PurgeRequest(now=now, revoked_before=now, tasks_finished_before=now))
