@@ -77,13 +77,7 @@ async def test_sign_in_with_a_provider_button_round_trip_lands_on_the_account_pa
     await page.goto(f"{frontend.url}/signin")
     await page.get_by_role("button", name="Sign in with Acme").click()
 
-    # At the provider (devInteractions): its login form, then its consent form.
-    await page.wait_for_url(f"{oidc.issuer}/interaction/**")
-    await page.fill("input[name=login]", "browser@example.com")
-    await page.fill("input[name=password]", "anything")
-    await page.click("button[type=submit]")
-    await page.wait_for_selector("button[type=submit]")
-    await page.click("button[type=submit]")
+    await provider_login(page, oidc, "browser@example.com")
 
     # Back through the API's callback to the frontend's page, which trades the code.
     await page.wait_for_url(f"{frontend.url}/account", timeout=30_000)
@@ -92,7 +86,8 @@ async def test_sign_in_with_a_provider_button_round_trip_lands_on_the_account_pa
     assert "Acme: browser@example.com" in await identities.inner_text()
     cookies = {cookie["name"] for cookie in await context.cookies(frontend.url)}
     assert {"__Host-access", "__Host-refresh"} <= cookies
-    assert "__Host-provider-flow" not in cookies  # spent and cleared by the callback
+    # Through the rewrite both ways: sent to the exchange, which cleared it.
+    assert "__Host-provider-flow" not in cookies
 
 
 async def test_a_flow_finished_in_another_browser_lands_on_an_error(
@@ -122,3 +117,54 @@ async def test_a_flow_finished_in_another_browser_lands_on_an_error(
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{frontend.url}/auth/callback?error=invalid_state")
     assert "invalid_state" in await page.locator("p[role=alert]").inner_text()
+
+
+async def provider_login(page, oidc: OidcProvider, login: str) -> None:
+    """At the provider (devInteractions): its login form, then its consent form."""
+    await page.wait_for_url(f"{oidc.issuer}/interaction/**")
+    await page.fill("input[name=login]", login)
+    await page.fill("input[name=password]", "anything")
+    await page.click("button[type=submit]")
+    await page.wait_for_selector("button[type=submit]")
+    await page.click("button[type=submit]")
+
+
+async def stay(route) -> None:
+    """Keep a browser from reaching the provider (its flow started, its binding cookie set)."""
+    await route.abort()
+
+
+async def test_an_attackers_code_sent_to_another_browser_signs_nobody_in(
+    provider_api, oidc, frontend, new_context
+):
+    # The attacker signs in at the provider with their own account and keeps the frontend page
+    # the API sends them to (`/auth/callback?code=...`) to themselves.
+    attacker = await (await new_context()).new_page()
+    handed: list[str] = []
+
+    async def keep(route):
+        handed.append(route.request.url)
+        await route.abort()
+
+    await attacker.route(f"{frontend.url}/auth/callback**", keep)
+    await attacker.goto(f"{frontend.url}/signin")
+    await attacker.get_by_role("button", name="Sign in with Acme").click()
+    await provider_login(attacker, oidc, "attacker@example.com")
+    await attacker.wait_for_timeout(500)
+    [link] = handed
+    assert "code=" in link
+
+    # The victim's browser, with a flow of its own started (its own binding cookie), opens it.
+    context = await new_context()
+    victim = await context.new_page()
+    await victim.route(f"{oidc.issuer}/**", stay)
+    await victim.goto(f"{frontend.url}/signin")
+    await victim.get_by_role("button", name="Sign in with Acme").click()
+    await victim.wait_for_timeout(500)
+    assert "__Host-provider-flow" in {c["name"] for c in await context.cookies(frontend.url)}
+    await victim.goto(link)
+    alert = victim.locator("p[role=alert]")
+    await alert.wait_for()
+    assert "Invalid or expired code" in await alert.inner_text()
+    cookies = {cookie["name"] for cookie in await context.cookies(frontend.url)}
+    assert not cookies & {"__Host-access", "__Host-refresh", "__Host-provider-flow"}
