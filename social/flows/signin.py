@@ -65,7 +65,7 @@ def _exchange(*, code: str, binding: str | None, client: ClientInfo, now: dateti
         # Spent by any attempt, the refused ones too (the refusal below is raised after the
         # commit): a code sent to another browser (login CSRF) is dead for good.
         ExchangeCode.objects.filter(pk=row.pk).delete()
-        # Another browser's, or none: the same answer as a wrong code.
+        # Without its flow's binding cookie (none, or another browser's): as a wrong code.
         if (
             binding_matches(binding, row.binding_hash)
             and row.expires_at > now

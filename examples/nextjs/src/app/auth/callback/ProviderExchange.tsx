@@ -20,6 +20,8 @@ export function ProviderExchange({ code }: { code: string }) {
     (async () => {
       const response = await fetch("/api/auth/providers/exchange", {
         method: "POST",
+        // Sends the flow's binding cookie (set when this browser started the flow): the API
+        // refuses the code without it, so a code sent to someone else's browser signs nobody in.
         credentials: "same-origin",
         headers: { ...COOKIE_TRANSPORT, "Content-Type": "application/json" },
         body: JSON.stringify({ code }),
