@@ -599,7 +599,7 @@ export interface paths {
         put?: never;
         /**
          * Trade the callback's code for a session
-         * @description A session; for a user with a second factor, a challenge to answer at /api/auth/mfa/verify instead (`mfa_required` is then true). 400 for a wrong, used or expired code.
+         * @description In the browser that started the flow: the code counts only with the flow's binding cookie (`__Host-provider-flow`), which the answer clears. A session; for a user with a second factor, a challenge to answer at /api/auth/mfa/verify instead (`mfa_required` is then true). 400 for a wrong, used or expired code, or one without its flow's binding cookie.
          */
         post: operations["provider_exchange"];
         delete?: never;
@@ -1433,7 +1433,7 @@ export interface components {
         Location: string;
         /** @description This request's id, in every log line about it: the client's own `X-Request-ID` when it sent a valid one (1-128 of `A-Z a-z 0-9 . _ -`), else one made by the server. Quote it when reporting a problem. */
         "X-Request-ID": string;
-        /** @description In cookie mode (`X-Auth-Transport: cookie`, or a session cookie sent): `__Host-access` and `__Host-refresh` set (HttpOnly; Secure; SameSite=Lax; Path=/), or cleared with Max-Age=0 by sign-out and a refused refresh. */
+        /** @description In cookie mode (`X-Auth-Transport: cookie`, or a session cookie sent): `__Host-access` and `__Host-refresh` set (HttpOnly; Secure; SameSite=Lax; Path=/), or cleared with Max-Age=0 by sign-out and a refused refresh. Sign-in with a provider: `__Host-provider-flow` (HttpOnly; Secure; SameSite=Lax; Path=/) set by authorize and cleared by the exchange. */
         "Set-Cookie": string;
     };
     pathItems: never;
@@ -4543,7 +4543,10 @@ export interface operations {
                 "X-Auth-Transport"?: ("cookie" | "bearer") | null;
             };
             path?: never;
-            cookie?: never;
+            cookie?: {
+                /** @description Set by the authorize answer; the browser that started the flow sends it. Without it, or with another flow's, the code is refused (400). Every answer clears it. */
+                "__Host-provider-flow"?: string;
+            };
         };
         requestBody: {
             content: {
@@ -4567,6 +4570,7 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Pragma: components["headers"]["Pragma"];
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4579,6 +4583,7 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Pragma: components["headers"]["Pragma"];
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4603,6 +4608,7 @@ export interface operations {
             /** @description Unsupported Media Type */
             415: {
                 headers: {
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Pragma: components["headers"]["Pragma"];
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4615,6 +4621,7 @@ export interface operations {
             /** @description Unprocessable Content */
             422: {
                 headers: {
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Pragma: components["headers"]["Pragma"];
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4627,6 +4634,7 @@ export interface operations {
             /** @description Service Unavailable */
             503: {
                 headers: {
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
                     "Retry-After": components["headers"]["Retry-After"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Pragma: components["headers"]["Pragma"];
