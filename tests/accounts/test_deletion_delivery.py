@@ -3,6 +3,9 @@
 link comes from the real message; `manage.py purge` then leaves no row naming the user, the
 queue's own table included."""
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from asgiref.sync import async_to_sync
 from django_tasks_db.models import DBTaskResult
@@ -12,18 +15,30 @@ from tests.accounts.flows.test_deletion import NOTICE, grace_over, purge, rows_n
 from tests.accounts.test_email_delivery import (
     api,
     bearer,
+    db_worker,
     link_token,
     mail_server,
-    server,
     wait_until,
-    worker,
 )
 from tests.factories import DEFAULT_PASSWORD
 from tests.support.mail import parts
 from tests.support.markers import LIVE
 
 pytestmark = [*LIVE, pytest.mark.slow]
-__all__ = ["api", "mail_server", "server", "worker"]  # the fixtures this module shares
+__all__ = ["api", "mail_server"]  # the fixtures this module shares
+
+
+# Its own worker and server, for this test only: the worker stops before the test database is
+# flushed (a worker polling its queue while the flush truncates the tables can deadlock it).
+@pytest.fixture
+def worker(mail_server, tmp_path) -> Iterator[Path]:
+    with db_worker(mail_server, tmp_path / "worker.log") as log:
+        yield log
+
+
+@pytest.fixture
+def server(live_server_factory, worker):
+    return live_server_factory(TASKS_BACKEND="database")
 
 
 def test_delete_restore_by_the_mailed_link_delete_again_then_purge(

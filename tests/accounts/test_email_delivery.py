@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -40,11 +41,10 @@ def mail_server(django_db_setup, tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def worker(mail_server, tmp_path_factory) -> Iterator[Path]:
+@contextmanager
+def db_worker(mail_server, log: Path) -> Iterator[Path]:
     """`manage.py db_worker` on the test database, sending to the test mail server; retries
     half a second apart (doubling) instead of production's 30 s. Yields its log file."""
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
     env = server_environment(
         TASKS_BACKEND="database", EMAIL_RETRY_DELAY="0.5", **mail_server.environment()
     )
@@ -66,13 +66,21 @@ def worker(mail_server, tmp_path_factory) -> Iterator[Path]:
     )
     time.sleep(1)
     assert process.poll() is None, log.read_text()
-    yield log
-    os.killpg(process.pid, signal.SIGTERM)
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        yield log
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def worker(mail_server, tmp_path_factory) -> Iterator[Path]:
+    with db_worker(mail_server, tmp_path_factory.mktemp("worker") / "worker.log") as log:
+        yield log
 
 
 @pytest.fixture(scope="module")
