@@ -119,6 +119,19 @@ class OneLineWarning(logging.Filter):
 LOG_QUEUE_SIZE = 10_000
 
 
+# Which process this is, as the handlers need to know (a forked child has no writer thread):
+# bumped in a child after fork, so no getpid system call is made per record.
+process_generation = 0
+
+
+def process_generation_bump() -> None:
+    global process_generation
+    process_generation += 1
+
+
+os.register_at_fork(after_in_child=process_generation_bump)
+
+
 class BackgroundHandler(QueueHandler):
     """The handler of every logger: the caller's thread only puts the record on a bounded queue
     (after the handler's filters, which run there: the request id lives in the caller's
@@ -140,7 +153,7 @@ class BackgroundHandler(QueueHandler):
             self.writer.addFilter(OneLineWarning())
         self.dropped = 0
         self.reported = 0
-        self.running_in: int | None = None  # the pid whose thread drains the queue
+        self.running_in: int | None = None  # the process_generation whose thread drains it
         self.starting = threading.Lock()
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
@@ -148,7 +161,7 @@ class BackgroundHandler(QueueHandler):
         return record
 
     def enqueue(self, record: logging.LogRecord) -> None:
-        if self.running_in != os.getpid():
+        if self.running_in != process_generation:
             self.start()
         try:
             self.queue.put_nowait(record)
@@ -157,17 +170,17 @@ class BackgroundHandler(QueueHandler):
 
     def start(self) -> None:
         with self.starting:
-            if self.running_in == os.getpid():
+            if self.running_in == process_generation:
                 return
             self.listener = DrainingListener(self.queue, self.writer)
             self.listener.start()
-            self.running_in = os.getpid()
+            self.running_in = process_generation
             atexit.register(self.stop)
 
     def stop(self) -> None:
         """Write what is queued, then stop the thread."""
         with self.starting:
-            if self.running_in == os.getpid() and self.listener is not None:
+            if self.running_in == process_generation and self.listener is not None:
                 self.listener.stop()
             self.running_in = None
 
