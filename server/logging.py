@@ -1,123 +1,34 @@
-"""Log formatting: `LOG_FORMAT=text` (uvicorn's look) or `json` (one JSON object a line), both
-with the request id and the structured fields a record carries (`extra=`), and the logging
-configuration that gives every logger of the process, uvicorn's included, that format.
+"""Where log lines go: the handler every logger of the process uses (uvicorn's included), which
+writes off the request's path, and the logging configuration (server.log_format says how a
+line looks).
 
-Records are written off the request's path: the handler every logger uses (BackgroundHandler)
-puts each record on a bounded queue and a thread of the process formats and writes it, so a
-request never waits for a formatter or a write to standard error; a full queue drops the record
-and counts it (a request never blocks on its log), and the queue is drained at exit.
-
-Every line is one line, whatever a client sent: the text format writes control characters in a
-message, a field or an exception's message as escapes (toolkit.log_text), so a path such as
-`/x%0aINFO:     forged` cannot start a line of its own; JSON escapes them by itself, and also
-gets the few it leaves (NEL, U+2028, C1 controls) escaped.
+A request never waits for a formatter or a write to standard error: BackgroundHandler appends
+each record to a bounded queue and one thread of the process formats what has gathered and
+writes it in one write. The thread is woken by the first record of a batch and lets the batch
+gather for WRITE_DELAY, so a busy worker pays one wake-up and one system call for many lines,
+and an idle one nothing. A full queue drops the record and counts it (a request never blocks on
+its log); the queue is drained at exit, in the supervisor and in every worker.
 """
 
 import atexit
-import json
 import logging
 import os
-import queue
+import sys
 import threading
+from collections import deque
 from collections.abc import Iterable
-from copy import copy
-from datetime import UTC, datetime
-from logging.handlers import QueueHandler, QueueListener
-from typing import Any
+from typing import Any, Protocol
 
-from uvicorn.logging import DefaultFormatter
-
-from toolkit.log_text import ExcInfo, exception_text, json_line_escape, log_escape
-
-# Every attribute a plain LogRecord has, plus what formatters and uvicorn add, and Django's
-# `request` (its text is the raw path with the query string, which may carry a token): anything
-# else on a record came from `extra=` and is a field of the line.
-RECORD_ATTRIBUTES = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
-    | {"message", "asctime", "color_message", "request_id", "taskName", "request"}
-)
-# The access log line says these in its message already (text format only).
-SAID_IN_MESSAGE = frozenset({"method", "route", "status", "duration_ms"})
-
-
-def record_fields(record: logging.LogRecord) -> dict[str, Any]:
-    return {key: value for key, value in vars(record).items() if key not in RECORD_ATTRIBUTES}
-
-
-class JsonFormatter(logging.Formatter):
-    """`{"time","level","logger","message","request_id"?, ...fields, "exception"?}`."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        request_id = getattr(record, "request_id", None)
-        if request_id is not None:
-            entry["request_id"] = request_id
-        entry.update(record_fields(record))
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        line = json.dumps(entry, separators=(",", ":"), default=str, ensure_ascii=False)
-        return json_line_escape(line)
-
-
-class TextFormatter(DefaultFormatter):
-    """uvicorn's `INFO:     message`, then ` key=value` for each field and the request id; the
-    message, the values and exceptions' messages escaped (toolkit.log_text.log_escape)."""
-
-    def formatMessage(self, record: logging.LogRecord) -> str:
-        message = record.message
-        # A trailing line break (uvicorn's "Exception in ASGI application\n") starts no line.
-        escaped = log_escape(message.rstrip("\r\n"))
-        if escaped is not message:
-            record = copy(record)
-            record.message = escaped
-            # uvicorn's coloured variant would be made again from the raw arguments.
-            record.__dict__.pop("color_message", None)
-        line = super().formatMessage(record)
-        fields = {
-            key: value
-            for key, value in record_fields(record).items()
-            if key not in SAID_IN_MESSAGE and value is not None
-        }
-        request_id = getattr(record, "request_id", None)
-        if request_id is not None:
-            fields["request_id"] = request_id
-        if fields:
-            line += " " + " ".join(
-                f"{key}={log_escape(str(value))}" for key, value in fields.items()
-            )
-        return line
-
-    def formatException(self, ei: Any) -> str:
-        exc_info: ExcInfo = ei
-        return exception_text(exc_info)
-
-
-class OneLineWarning(logging.Filter):
-    """Turn a record into one WARNING line: no traceback, whatever level it was logged at.
-
-    For `django.security.*`: Django logs every refused `Host` (and other suspicious requests) as
-    an ERROR with the exception's traceback, some fifteen lines for one cheap request a client
-    controls. The message alone says what was refused.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno > logging.WARNING:
-            record.levelno = logging.WARNING
-            record.levelname = logging.getLevelName(logging.WARNING)
-        record.exc_info = None
-        record.exc_text = None
-        record.stack_info = None
-        return True
-
+from server.log_format import AccessEntry, OneLineWarning, formatter_for
+from toolkit.request_context import RequestIdFilter
 
 # Records waiting for the writer thread: some seconds of a busy worker's lines; beyond, dropped.
 LOG_QUEUE_SIZE = 10_000
+# Seconds the writer lets a batch gather after its first record (how late a line may appear).
+WRITE_DELAY = 0.05
 
+# Seconds an exit waits for the writer to write what is queued (a stuck stream must not hang it).
+STOP_TIMEOUT = 10
 
 # Which process this is, as the handlers need to know (a forked child has no writer thread):
 # bumped in a child after fork, so no getpid system call is made per record.
@@ -132,102 +43,162 @@ def process_generation_bump() -> None:
 os.register_at_fork(after_in_child=process_generation_bump)
 
 
-class BackgroundHandler(QueueHandler):
-    """The handler of every logger: the caller's thread only puts the record on a bounded queue
-    (after the handler's filters, which run there: the request id lives in the caller's
-    context); a QueueListener thread formats it and writes it to standard error.
+class TextStream(Protocol):
+    def write(self, text: str, /) -> object: ...
 
-    A full queue drops the record and counts it (`dropped`); the writer says how many were lost
-    in a WARNING line before its next one. The listener starts with the first record in each
+    def flush(self) -> object: ...
+
+
+class BackgroundHandler(logging.Handler):
+    """The handler of every logger: the caller's thread runs the handler's filters (the request
+    id lives in the caller's context) and appends the record to the queue; the writer thread
+    formats it and writes it to `stream` (standard error).
+
+    `entry_put` takes an access line as its fields (server.access): no record is made on the
+    request's path. `dropped` counts what a full queue refused; the writer says how many were
+    lost in a WARNING line before its next one. The thread starts with the first record in each
     process (a worker spawned by uvicorn configures its own) and is drained and stopped by
     `close` (logging's own shutdown at exit, or a new configuration) or at exit.
     """
 
     def __init__(
-        self, *, log_format: str, one_line_warning: bool = False, queue_size: int = LOG_QUEUE_SIZE
+        self,
+        *,
+        log_format: str,
+        one_line_warning: bool = False,
+        queue_size: int = LOG_QUEUE_SIZE,
+        stream: TextStream | None = None,
     ) -> None:
-        super().__init__(queue.Queue(queue_size))
-        self.writer = DroppedReportingWriter(self)
-        self.writer.setFormatter(formatter_for(log_format))
+        super().__init__()
+        self.line_formatter = formatter_for(log_format)
+        self.formatter = self.line_formatter
+        self.stream = stream
         if one_line_warning:
-            self.writer.addFilter(OneLineWarning())
+            self.addFilter(OneLineWarning())
+        self.queue: deque[logging.LogRecord | AccessEntry] = deque()
+        self.queue_size = queue_size
         self.dropped = 0
         self.reported = 0
-        self.running_in: int | None = None  # the process_generation whose thread drains it
+        self.wake = threading.Event()
+        self.stop_requested = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.running_in: int | None = None  # the process generation whose thread drains it
         self.starting = threading.Lock()
 
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        # The same process formats it: no copy, no message merged into the record here.
-        return record
+    @property
+    def takes_entries_as_they_are(self) -> bool:
+        """Whether an access entry may skip the record: no filter but the request id's (which
+        the entry carries already) would have seen it, and no other formatter was set since."""
+        return self.formatter is self.line_formatter and all(
+            type(each) is RequestIdFilter for each in self.filters
+        )
 
-    def enqueue(self, record: logging.LogRecord) -> None:
+    def handle(self, record: logging.LogRecord) -> bool:
+        # Handler.handle takes the handler's lock around emit: appending needs none.
+        result = self.filter(record)
+        if isinstance(result, logging.LogRecord):
+            record = result
+        if result:
+            self.emit(record)
+        return bool(result)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.put(record)
+
+    def entry_put(self, entry: AccessEntry) -> None:
+        self.put(entry)
+
+    def put(self, item: logging.LogRecord | AccessEntry) -> None:
         if self.running_in != process_generation:
             self.start()
-        try:
-            self.queue.put_nowait(record)
-        except queue.Full:
+        if len(self.queue) >= self.queue_size:
             self.dropped += 1
+            return
+        self.queue.append(item)
+        if not self.wake.is_set():
+            self.wake.set()
 
     def start(self) -> None:
         with self.starting:
             if self.running_in == process_generation:
                 return
-            self.listener = DrainingListener(self.queue, self.writer)
-            self.listener.start()
+            # In a forked child, what the parent had queued is the parent's to write.
+            self.queue.clear()
+            self.stop_requested.clear()
+            self.wake.clear()
+            self.thread = threading.Thread(target=self.run, name="log-writer", daemon=True)
+            self.thread.start()
             self.running_in = process_generation
             atexit.register(self.stop)
+
+    def run(self) -> None:
+        while True:
+            self.wake.wait()
+            self.stop_requested.wait(WRITE_DELAY)
+            self.wake.clear()
+            self.write_queued()
+            if self.stop_requested.is_set() and not self.queue:
+                return
+
+    def write_queued(self) -> None:
+        lines: list[str] = []
+        while True:
+            try:
+                item = self.queue.popleft()
+            except IndexError:
+                break
+            if self.dropped > self.reported:
+                lines.append(self.dropped_notice())
+            line = self.line(item)
+            if line is not None:
+                lines.append(line)
+        if lines:
+            stream = self.stream or sys.stderr
+            try:
+                stream.write("\n".join(lines) + "\n")
+                stream.flush()
+            except Exception:
+                sys.stderr.write("--- Logging error: the log stream refused a batch of lines\n")
+
+    def line(self, item: logging.LogRecord | AccessEntry) -> str | None:
+        try:
+            if isinstance(item, AccessEntry):
+                return self.line_formatter.format_access(item)
+            return self.format(item)
+        except Exception:
+            self.handleError(item if isinstance(item, logging.LogRecord) else item.record())
+            return None
+
+    def dropped_notice(self) -> str:
+        lost = self.dropped - self.reported
+        self.reported += lost
+        notice = logging.LogRecord(
+            "server.logging",
+            logging.WARNING,
+            __file__,
+            0,
+            "%d log records dropped: the log queue was full",
+            (lost,),
+            None,
+        )
+        notice.request_id = None
+        notice.dropped = lost
+        return self.format(notice)
 
     def stop(self) -> None:
         """Write what is queued, then stop the thread."""
         with self.starting:
-            if self.running_in == process_generation and self.listener is not None:
-                self.listener.stop()
+            thread = self.thread
+            if self.running_in == process_generation and thread is not None:
+                self.stop_requested.set()
+                self.wake.set()
+                thread.join(STOP_TIMEOUT)
             self.running_in = None
+            self.thread = None
 
     def close(self) -> None:
         self.stop()
         super().close()
-
-
-class DrainingListener(QueueListener):
-    def enqueue_sentinel(self) -> None:
-        # Behind every record still queued, even when the queue is full (the writer drains it).
-        queued: queue.Queue[Any] = self.queue  # type: ignore[assignment]
-        queued.put(getattr(self, "_sentinel", None))
-
-
-class DroppedReportingWriter(logging.StreamHandler):  # type: ignore[type-arg]
-    """Standard error, written by the listener thread; first says how many records the full
-    queue dropped since it last said so."""
-
-    def __init__(self, owner: BackgroundHandler) -> None:
-        super().__init__()
-        self.owner = owner
-
-    def handle(self, record: logging.LogRecord) -> bool:
-        dropped = self.owner.dropped
-        if dropped > self.owner.reported:
-            lost = dropped - self.owner.reported
-            self.owner.reported = dropped
-            notice = logging.LogRecord(
-                "server.logging",
-                logging.WARNING,
-                __file__,
-                0,
-                "%d log records dropped: the log queue was full",
-                (lost,),
-                None,
-            )
-            notice.request_id = None
-            notice.dropped = lost
-            super().handle(notice)
-        return super().handle(record)
-
-
-def formatter_for(log_format: str) -> logging.Formatter:
-    if log_format == "json":
-        return JsonFormatter()
-    return TextFormatter(fmt="%(levelprefix)s %(message)s")
 
 
 def logging_config(
@@ -262,6 +233,8 @@ def logging_config(
         "root": {"handlers": ["console"], "level": "WARNING"},
         "loggers": {
             **{name: console(level) for name in service_loggers},
+            # One line per answered request (server.access), handed to the handler as it is.
+            "project.access": console(level),
             # Django's own loggers: not its default handlers (plain text, and only with DEBUG).
             "django": console("WARNING"),
             # Task ids, paths and states (never arguments): enqueued, started, finished or failed.

@@ -37,8 +37,16 @@ from toolkit.env import entry_environment_prepare
 APPLICATION = "project.asgi:application"
 
 
+exiting = False
+
+
 def exit_cleanly(number: int, frame: FrameType | None) -> None:
-    raise SystemExit(0)
+    # Once: a second signal (the supervisor passes SIGTERM on twice) must not cut short the
+    # exit handlers the first one started (the log writer draining its queue).
+    global exiting
+    if not exiting:
+        exiting = True
+        raise SystemExit(0)
 
 
 def exit_cleanly_on_signals() -> None:

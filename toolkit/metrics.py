@@ -11,6 +11,8 @@ Gauges of a pool (hashing, database connections) add up over live processes (`li
 project.metrics forgets a worker's gauges when it stops, and those of workers that died.
 """
 
+import os
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -21,6 +23,20 @@ from prometheus_client import (
     values,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
+
+# In multiprocess mode each increment asks os.getpid() (a system call) to notice a fork; this
+# process's id, cached and refreshed in a forked child, answers the same for a fraction of it.
+process_id = os.getpid()
+
+
+def process_id_refresh() -> None:
+    global process_id
+    process_id = os.getpid()
+
+
+os.register_at_fork(after_in_child=process_id_refresh)
+if values.ValueClass is not values.MutexValue:
+    values.ValueClass = values.MultiProcessValue(process_identifier=lambda: process_id)  # type: ignore[no-untyped-call]
 
 # Our metrics only (no process_* or python_* collectors): every exposed name starts `accounts_`,
 # and in multiprocess mode the default collectors would describe one random worker anyway.

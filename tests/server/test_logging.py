@@ -169,7 +169,7 @@ def text_log():
     import io
     import logging
 
-    from server.logging import TextFormatter
+    from server.log_format import TextFormatter
     from toolkit.request_context import RequestIdFilter
 
     stream = io.StringIO()
@@ -177,7 +177,7 @@ def text_log():
     handler.setFormatter(TextFormatter(fmt="%(levelprefix)s %(message)s", use_colors=False))
     handler.addFilter(RequestIdFilter())
     # The loggers settings.LOGGING configures that do not propagate to "django".
-    names = ("project", "django", "django.request", "django.security")
+    names = ("project", "project.access", "django", "django.request", "django.security")
     loggers = [logging.getLogger(name) for name in names]
     for logger in loggers:
         logger.addHandler(handler)
@@ -233,33 +233,6 @@ def test_a_path_cannot_forge_a_log_line_of_a_live_server(serve_factory, line_bre
     assert_nothing_forged(server.output().replace("\\r\\n", "\\n"))
 
 
-def test_text_and_json_lines_escape_control_characters_in_messages_fields_and_exceptions():
-    import logging
-    import sys
-
-    from server.logging import JsonFormatter, TextFormatter
-
-    try:
-        raise ValueError("bad input\nINFO:     forged by an exception \x1b[2J")
-    except ValueError:
-        exc_info = sys.exc_info()
-    record = logging.LogRecord(
-        "project.api", logging.ERROR, __file__, 1, "Got %s", ("a\nb\x85c\u2028d",), exc_info
-    )
-    record.path = "/x\r\nINFO:     forged by a field"
-    text = TextFormatter(fmt="%(levelprefix)s %(message)s", use_colors=False).format(record)
-    assert text.startswith("ERROR:    Got a\\nb\\x85c\\u2028d path=/x\\r\\nINFO:     forged by a")
-    assert "ValueError: bad input\\nINFO:     forged by an exception \\x1b[2J" in text
-    assert not [line for line in text.splitlines() if "forged" in line and "\\n" not in line]
-    record.exc_text = None
-    line = JsonFormatter().format(record)
-    assert line.splitlines() == [line]
-    assert "\x1b" not in line
-    entry = json.loads(line)
-    assert entry["message"] == "Got a\nb\x85c\u2028d"
-    assert entry["path"] == "/x\r\nINFO:     forged by a field"
-
-
 async def test_a_refused_host_cannot_forge_a_log_line(api, text_log):
     response = await api.get("/api/auth/me", headers={"Host": f"evil.example\n{FORGED}\x1b[2J"})
     assert response.status_code == 400
@@ -292,9 +265,8 @@ def test_a_full_log_queue_drops_and_counts_and_never_blocks_the_caller():
 
     from server.logging import BackgroundHandler
 
-    handler = BackgroundHandler(log_format="json", queue_size=3)
     stream = BlockedStream()
-    handler.writer.setStream(stream)
+    handler = BackgroundHandler(log_format="json", queue_size=3, stream=stream)
     logger = logging.getLogger("tests.server.blocked")
     logger.propagate = False
     logger.addHandler(handler)
@@ -303,12 +275,12 @@ def test_a_full_log_queue_drops_and_counts_and_never_blocks_the_caller():
         for number in range(50):
             logger.warning("line %d", number)
         assert time.monotonic() - started < 1.0  # nobody waited for the stuck writer
-        # Three queued, perhaps one more taken by the writer: the rest dropped and counted.
+        # Three queued, perhaps some more taken by the writer: the rest dropped and counted.
         dropped = handler.dropped
-        assert dropped in (46, 47)
+        assert 40 <= dropped <= 47
         stream.release.set()
         deadline = time.monotonic() + 5
-        while not handler.queue.empty():  # type: ignore[attr-defined]
+        while handler.queue:
             assert time.monotonic() < deadline
             time.sleep(0.01)
         logger.warning("after the jam")
@@ -324,12 +296,45 @@ def test_a_full_log_queue_drops_and_counts_and_never_blocks_the_caller():
     assert kept == [f"line {number}" for number in range(50 - dropped)] + ["after the jam"]
 
 
+def test_the_writer_writes_a_batch_of_lines_at_once():
+    """One write (one system call) for the lines a busy worker logged meanwhile, not one each."""
+    import logging
+    import time
+
+    from server.logging import WRITE_DELAY, BackgroundHandler
+
+    stream = BlockedStream()
+    stream.release.set()
+    handler = BackgroundHandler(log_format="json", stream=stream)
+    logger = logging.getLogger("tests.server.batched")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        for number in range(200):
+            logger.warning("line %d", number)
+        time.sleep(WRITE_DELAY * 4)
+        assert len(stream.lines) == 1
+        assert stream.lines[0].count("\n") == 200
+        handler.stop()
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_no_access_line_is_lost_when_sigterm_ends_the_server(serve_factory, workers):
     """Lines are written by a thread of each process: a SIGTERM right after a burst of requests
     still finds every one of them written, in the supervisor and in every worker."""
+    import time
+
     server = serve_factory(LOG_FORMAT="json", WORKERS=workers, timeout=60)
+    # Every worker serving (one answering /health is not all of them on a busy machine): a
+    # worker still starting when SIGTERM comes has no application to shut down.
+    deadline = time.monotonic() + 60
+    while server.output().count("Application startup complete.") < int(workers):
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.05)
     ids = [f"burst-{number}" for number in range(300)]
     with httpx.Client(base_url=server.url) as client:
         for request_id in ids:
