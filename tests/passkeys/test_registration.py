@@ -7,10 +7,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.devices import device_label
-from accounts.models import AuthSession
 from audit.models import AuthEvent
 from passkeys.models import Passkey, PasskeyChallenge, PasskeyUser
-from tests.accounts.helpers import bearer, signup
+from tests.accounts.helpers import age_sessions, bearer, signup
 from tests.passkeys.helpers import AUTH, register, register_options, registered
 from tests.support.authenticator import SoftAuthenticator, unb64url
 
@@ -157,9 +156,7 @@ async def test_an_expired_registration_challenge_is_400(api):
 async def test_registration_and_removal_need_a_fresh_session(api):
     session = await signup(api, "stale@example.com")
     passkey = await registered(api, session, SoftAuthenticator())
-    await AuthSession.objects.aupdate(
-        created_at=timezone.now() - timedelta(hours=1), reauthenticated_at=None
-    )
+    await age_sessions("stale@example.com", 3600)
     for method, path in (
         ("post", f"{AUTH}/passkeys/register/options"),
         ("delete", f"{AUTH}/passkeys/{passkey['id']}"),
