@@ -2,13 +2,18 @@
 
 - `session_auth`: a live session's access token, from the `Authorization: Bearer` header or,
   when no header is sent, from the `__Host-access` cookie (under the CSRF rule of
-  accounts.transport). `request.auth` is then the AuthSession.
-- `fresh_session_auth`: the same, and the session must be fresh (AuthSession.is_fresh_at): a
-  sign-in or a re-authentication within REAUTH_MAX_AGE. Dangerous actions use it; its refusal
-  is 401 with `WWW-Authenticate: Bearer error="insufficient_user_authentication"` (RFC 9470).
+  accounts.transport). `request.auth` is then the AuthSession, and `request_chain_id` the
+  refresh-token chain the access token was issued on.
+- `fresh_session_auth`: the same, and the access token's chain must be fresh
+  (RefreshTokenChain.is_fresh_at): its sign-in or a re-authentication on it within
+  REAUTH_MAX_AGE. Dangerous actions use it; its refusal is 401 with
+  `WWW-Authenticate: Bearer error="insufficient_user_authentication"` (RFC 9470). Only these
+  routes read the chain: every other request costs the session+user lookup alone.
 - `signout_auth`: as session_auth, or the `__Host-refresh` cookie alone (a browser whose
   access cookie has expired can still sign out).
 """
+
+import uuid
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -40,9 +45,12 @@ async def access_token_authenticate(
     if session is None:
         raise AccessTokenRefused
     request_user_set(claims.user_id)
-    if fresh and not session.is_fresh_at(now):
+    if fresh and not await selectors.refresh_token_chain_is_fresh(
+        chain_id=claims.chain_id, session_id=session.pk, now=now
+    ):
         raise ReauthenticationRequired
     await auth_session_touch(session=session, now=now)
+    request.auth_chain_id = claims.chain_id  # type: ignore[attr-defined]  # request_chain_id
     return session
 
 
@@ -138,3 +146,11 @@ def request_session(request: HttpRequest) -> AuthSession:
     """The session the route's authentication found for this request."""
     session: AuthSession = request.auth  # type: ignore[attr-defined]
     return session
+
+
+def request_chain_id(request: HttpRequest) -> uuid.UUID | None:
+    """The refresh-token chain of the access token that authenticated this request: what a
+    re-authentication makes fresh. None for a token issued before chains existed, or a
+    sign-out authenticated by its refresh cookie alone."""
+    chain_id: uuid.UUID | None = getattr(request, "auth_chain_id", None)
+    return chain_id

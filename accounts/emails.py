@@ -1,5 +1,6 @@
 """The messages this service sends: a subject line, a text part and an HTML part per kind, each
-from a template under accounts/templates/accounts/email/<kind>/."""
+from a template under accounts/templates/accounts/email/<kind>/, or for the kinds an app built
+on accounts registers (email_kind_register), under the folder it names."""
 
 from datetime import timedelta
 
@@ -22,6 +23,16 @@ KINDS = (
     "new_device",
     "account_deletion",
 )
+# The apps' kinds (a passkey added, a provider linked): kind -> template folder. Registered from
+# their AppConfig.ready(), so in the worker too; accounts imports none of them.
+APP_KINDS: dict[str, str] = {}
+
+
+def email_kind_register(*, kind: str, folder: str) -> None:
+    """A message kind of an app: `folder` holds its subject.txt, body.txt and body.html."""
+    if kind in KINDS:
+        raise ValueError(f"message kind {kind} is accounts' own")
+    APP_KINDS[kind] = folder
 
 
 def duration_text(seconds: int) -> str:
@@ -38,10 +49,13 @@ def duration_text(seconds: int) -> str:
 def email_message_build(
     *, kind: str, to: str, context: dict[str, object]
 ) -> EmailMultiAlternatives:
-    if kind not in KINDS:
+    if kind in KINDS:
+        folder = f"accounts/email/{kind}"
+    elif kind in APP_KINDS:
+        folder = APP_KINDS[kind]
+    else:
         raise ValueError(f"no such message: {kind}")
     context = {"email": to, "frontend_url": settings.FRONTEND_URL, **context}
-    folder = f"accounts/email/{kind}"
     subject = " ".join(render_to_string(f"{folder}/subject.txt", context).split())
     message = EmailMultiAlternatives(
         subject=subject,

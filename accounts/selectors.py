@@ -6,7 +6,7 @@ from datetime import datetime
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from accounts.models import AuthSession, RefreshToken, User
+from accounts.models import AuthSession, RefreshToken, RefreshTokenChain, User
 from fastpath.lookups import CompiledPkLookup
 from toolkit.tokens import token_digest
 
@@ -41,6 +41,22 @@ async def auth_session_get_live(
 
 
 session_with_user_lookup = CompiledPkLookup(AuthSession, "user")
+
+
+async def refresh_token_chain_is_fresh(
+    *, chain_id: uuid.UUID | None, session_id: uuid.UUID, now: datetime
+) -> bool:
+    """Whether an access token's chain, of the session it names, is fresh
+    (RefreshTokenChain.is_fresh_at): one read by primary key, made by the routes that ask for a
+    fresh session only. A token issued before chains existed is never fresh."""
+    if chain_id is None:
+        return False
+    chain = (
+        await RefreshTokenChain.objects.filter(pk=chain_id, session_id=session_id)
+        .only("proved_at")
+        .afirst()
+    )
+    return chain is not None and chain.is_fresh_at(now)
 
 
 async def auth_session_get_by_refresh_token(*, token: str, now: datetime) -> AuthSession | None:

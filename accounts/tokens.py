@@ -1,6 +1,6 @@
-"""Access tokens (HS256 JWTs naming a user and a session), opaque refresh tokens, the tokens of
-links sent by email (each stored as toolkit.tokens.token_digest), and sign-in codes sent by
-email."""
+"""Access tokens (HS256 JWTs naming a user, a session and a refresh-token chain), opaque refresh
+tokens, the tokens of links sent by email (each stored as toolkit.tokens.token_digest), and
+sign-in codes sent by email."""
 
 import secrets
 import uuid
@@ -19,16 +19,22 @@ REFRESH_TOKEN_BYTES = 32  # 256 random bits
 class AccessClaims:
     user_id: uuid.UUID
     session_id: uuid.UUID
+    # The refresh-token chain it was issued on (RefreshTokenChain), whose freshness it has;
+    # None for a token issued before chains existed, which is never fresh.
+    chain_id: uuid.UUID | None
 
 
 class InvalidAccessToken(Exception):
     pass
 
 
-def access_token_encode(*, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime) -> str:
+def access_token_encode(
+    *, user_id: uuid.UUID, session_id: uuid.UUID, chain_id: uuid.UUID, now: datetime
+) -> str:
     payload = {
         "sub": str(user_id),
         "sid": str(session_id),
+        "chn": str(chain_id),
         "jti": secrets.token_urlsafe(16),  # two tokens issued in the same second still differ
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=settings.ACCESS_TOKEN_TTL)).timestamp()),
@@ -55,7 +61,12 @@ def access_token_decode(token: str) -> AccessClaims:
         except jwt.PyJWTError as error:
             raise InvalidAccessToken(type(error).__name__) from None
         try:
-            return AccessClaims(uuid.UUID(payload["sub"]), uuid.UUID(payload["sid"]))
+            return AccessClaims(
+                user_id=uuid.UUID(payload["sub"]),
+                session_id=uuid.UUID(payload["sid"]),
+                # Absent from tokens issued before chains existed; never null otherwise.
+                chain_id=uuid.UUID(payload["chn"]) if "chn" in payload else None,
+            )
         except (TypeError, ValueError, AttributeError):
             raise InvalidAccessToken("malformed claims") from None
     raise InvalidAccessToken("bad signature")

@@ -10,12 +10,14 @@ class PasskeysConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.credential_proofs import CredentialProver, credential_prover_register
+        from accounts.emails import email_kind_register
         from accounts.maintenance import purger_register
         from accounts.personal_data import eraser_register, export_part_register
         from accounts.signin_methods import signin_method_counter_register
         from passkeys.flows.assertion import proof_methods, proof_options, proof_verify
         from passkeys.flows.challenges import passkey_challenges_purge_expired
         from passkeys.flows.personal import passkeys_count, passkeys_erase, passkeys_exported
+        from passkeys.flows.registration import PASSKEY_ADDED_NOTICE
 
         credential_prover_register(
             CredentialProver(methods=proof_methods, options=proof_options, verify=proof_verify)
@@ -24,3 +26,4 @@ class PasskeysConfig(AppConfig):
         signin_method_counter_register(passkeys_count)
         export_part_register(passkeys_exported)
         eraser_register(passkeys_erase)
+        email_kind_register(kind=PASSKEY_ADDED_NOTICE, folder="passkeys/email/passkey_added")

@@ -9,6 +9,7 @@ class SocialConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from accounts.emails import email_kind_register
         from accounts.maintenance import purger_register
         from accounts.personal_data import eraser_register, export_part_register
         from accounts.signin_methods import signin_method_counter_register
@@ -18,8 +19,10 @@ class SocialConfig(AppConfig):
             identities_exported,
             social_purge_expired,
         )
+        from social.flows.linking import IDENTITY_LINKED_NOTICE
 
         signin_method_counter_register(identities_count)
         purger_register(social_purge_expired)
         export_part_register(identities_exported)
         eraser_register(identities_erase)
+        email_kind_register(kind=IDENTITY_LINKED_NOTICE, folder="social/email/identity_linked")

@@ -9,7 +9,7 @@ from ninja import Router
 from ninja.errors import ValidationError
 
 from accounts import flows, selectors
-from accounts.auth import request_session, session_auth, signout_auth
+from accounts.auth import request_chain_id, request_session, session_auth, signout_auth
 from accounts.client import ClientInfo
 from accounts.devices import device_label
 from accounts.exceptions import InvalidRefreshToken, SessionNotFound
@@ -231,6 +231,7 @@ async def session_revoke(request: HttpRequest, session_id: str) -> tuple[int, No
 async def reauthenticate(request: HttpRequest, payload: ReauthenticateIn) -> dict[str, object]:
     at = await flows.reauthentication.session_reauthenticate(
         session=request_session(request),
+        chain_id=request_chain_id(request),
         password=payload.password,
         code=payload.code,
         credential=payload.credential,

@@ -1,5 +1,6 @@
 """Opening a session: the answer every journey that signs someone in gives."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -9,7 +10,7 @@ from django.db import transaction
 from accounts.client import USER_AGENT_MAX_LENGTH, ClientInfo
 from accounts.exceptions import EmailNotVerified
 from accounts.flows.new_device import new_device_notice, new_device_seen
-from accounts.models import AuthSession, RefreshToken, User
+from accounts.models import AuthSession, RefreshToken, RefreshTokenChain, User
 from accounts.signals import EventType
 from accounts.tokens import access_token_encode, refresh_token_new
 from toolkit import metrics
@@ -26,20 +27,31 @@ class IssuedSession:
 
     @classmethod
     def with_access_token(
-        cls, *, user: User, session: AuthSession, refresh_token: str, now: datetime
+        cls,
+        *,
+        user: User,
+        session: AuthSession,
+        chain_id: uuid.UUID,
+        refresh_token: str,
+        now: datetime,
     ) -> "IssuedSession":
-        """The answer for `session`: `refresh_token` and a new access token."""
+        """The answer for `session`: `refresh_token` (of the chain `chain_id`) and a new access
+        token on the same chain."""
+        access_token = access_token_encode(
+            user_id=user.pk, session_id=session.pk, chain_id=chain_id, now=now
+        )
         return cls(
             user=user,
             session=session,
-            access_token=access_token_encode(user_id=user.pk, session_id=session.pk, now=now),
+            access_token=access_token,
             refresh_token=refresh_token,
             expires_in=settings.ACCESS_TOKEN_TTL,
         )
 
 
 def auth_session_issue(*, user: User, client: ClientInfo, now: datetime) -> IssuedSession:
-    """Open a session with its first refresh token. Call inside a transaction."""
+    """Open a session with its first chain, fresh from this sign-in, and the chain's first
+    refresh token. Call inside a transaction."""
     expires_at = now + timedelta(seconds=settings.REFRESH_TOKEN_TTL)
     session = AuthSession.objects.create(
         user=user,
@@ -49,9 +61,11 @@ def auth_session_issue(*, user: User, client: ClientInfo, now: datetime) -> Issu
         client_ip=client.ip,
         user_agent=client.user_agent[:USER_AGENT_MAX_LENGTH],
     )
+    chain = RefreshTokenChain.objects.create(session=session, created_at=now, proved_at=now)
     refresh_token = refresh_token_new()
     RefreshToken.objects.create(
         session=session,
+        chain=chain,
         token_hash=token_digest(refresh_token),
         created_at=now,
         expires_at=expires_at,
@@ -59,7 +73,7 @@ def auth_session_issue(*, user: User, client: ClientInfo, now: datetime) -> Issu
     # Counted once the session exists for good (a sign-up that loses its race rolls back).
     transaction.on_commit(metrics.SESSIONS_ISSUED.inc)
     return IssuedSession.with_access_token(
-        user=user, session=session, refresh_token=refresh_token, now=now
+        user=user, session=session, chain_id=chain.pk, refresh_token=refresh_token, now=now
     )
 
 

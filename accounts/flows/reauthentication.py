@@ -1,7 +1,10 @@
 """Re-authentication: a signed-in user proves who they are again (the password, a second
-factor's code, or a passkey through accounts.credential_proofs), and the session is fresh again
-for REAUTH_MAX_AGE (AuthSession.is_fresh_at)."""
+factor's code, or a passkey through accounts.credential_proofs), and the refresh-token chain of
+the access token they proved it with is fresh again for REAUTH_MAX_AGE
+(RefreshTokenChain.is_fresh_at); the session's other chains (another tab's, or a thief's
+replay's) are not."""
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -11,10 +14,10 @@ from django.utils import timezone
 
 from accounts.client import ClientInfo
 from accounts.credential_proofs import PURPOSE_REAUTHENTICATE, credential_verify
-from accounts.exceptions import InvalidReauthentication
+from accounts.exceptions import AccessTokenRefused, InvalidReauthentication
 from accounts.flows.password import password_guess
 from accounts.hashing import password_verify, password_verify_dummy
-from accounts.models import AuthSession
+from accounts.models import AuthSession, RefreshTokenChain
 from accounts.second_factor import second_factor_code_check
 from accounts.signals import EventType
 
@@ -22,6 +25,7 @@ from accounts.signals import EventType
 async def session_reauthenticate(
     *,
     session: AuthSession,
+    chain_id: uuid.UUID | None,
     password: str | None,
     code: str | None,
     client: ClientInfo,
@@ -31,7 +35,13 @@ async def session_reauthenticate(
     """Check one proof and mark the session re-authenticated; InvalidReauthentication (401)
     for a wrong one. A password spends the sign-in's failure budgets (counted before hashing)
     and a code the second step's (its provider counts them), so this route is no oracle that
-    sign-in is not."""
+    sign-in is not.
+
+    An access token from before chains existed (`chain_id` None) has no chain to make fresh:
+    it is refused as an expired one is (AccessTokenRefused), before any proof is looked at, so
+    that the client refreshes and asks again with a token that names its chain."""
+    if chain_id is None:
+        raise AccessTokenRefused
     user = session.user
     if password is not None:
 
@@ -64,14 +74,15 @@ async def session_reauthenticate(
     if method is None:
         raise InvalidReauthentication
     return await sync_to_async(_session_reauthenticated)(
-        session=session, method=method, client=client, now=timezone.now()
+        session=session, chain_id=chain_id, method=method, client=client, now=timezone.now()
     )
 
 
 def _session_reauthenticated(
-    *, session: AuthSession, method: str, client: ClientInfo, now: datetime
+    *, session: AuthSession, chain_id: uuid.UUID, method: str, client: ClientInfo, now: datetime
 ) -> datetime:
     with transaction.atomic():
+        RefreshTokenChain.objects.filter(pk=chain_id, session_id=session.pk).update(proved_at=now)
         AuthSession.objects.filter(pk=session.pk).update(reauthenticated_at=now)
         client.event(
             EventType.REAUTHENTICATED,

@@ -1,4 +1,5 @@
-"""A session's life after sign-in: refresh-token rotation with theft detection, sign-out, the
+"""A session's life after sign-in: refresh-token rotation with theft detection (and the chains
+that keep freshness apart, RefreshTokenChain), sign-out, the
 user's own sessions (revoke one, revoke the others), the record of use, and the purge of what is
 dead."""
 
@@ -15,7 +16,14 @@ from django.utils import timezone
 from accounts.client import ClientInfo
 from accounts.exceptions import InvalidRefreshToken, SessionNotFound
 from accounts.flows.issue import IssuedSession, email_verified_ensure
-from accounts.models import AuthSession, EmailToken, RefreshToken, RevokedReason, ThrottleCounter
+from accounts.models import (
+    AuthSession,
+    EmailToken,
+    RefreshToken,
+    RefreshTokenChain,
+    RevokedReason,
+    ThrottleCounter,
+)
 from accounts.signals import EventType
 from accounts.throttles import throttle_hit
 from accounts.tokens import refresh_token_new
@@ -29,9 +37,10 @@ class RefreshReuse(Exception):
 
 
 async def refresh_token_rotate(*, token: str, client: ClientInfo) -> IssuedSession:
-    """A new refresh token for a live session's current one, which stops working. A token that
-    was rotated already is theft (after REFRESH_REUSE_GRACE: within it, two tabs): its session
-    is revoked, and the answer is 401 either way."""
+    """A new refresh token for a live session's current one, which stops working; the new one
+    continues the old one's chain. A token that was rotated already is theft (after
+    REFRESH_REUSE_GRACE: within it, two tabs): its session is revoked, and the answer is 401
+    either way."""
     await throttle_hit("refresh-ip", client.ip, settings.RATE_LIMIT_REFRESH)
     return await sync_to_async(_refresh_token_rotate)(token=token, client=client)
 
@@ -58,11 +67,16 @@ def _refresh_token_rotate(*, token: str, client: ClientInfo) -> IssuedSession:
             ):
                 raise InvalidRefreshToken
             email_verified_ensure(session.user)
+            chain_id = current.chain_id
+            if current.used_at is not None or chain_id is None:
+                # Another tab refreshed with the same token a moment ago, or a thief replays
+                # a copy: this one gets a token of its own for the same session, and both work
+                # (once each), but on a new chain that inherits no freshness (which presenter
+                # is the owner, nobody can tell); so does a token from before chains existed.
+                chain_id = RefreshTokenChain.objects.create(session=session, created_at=now).pk
             if current.used_at is None:
                 current.used_at = now
                 current.save(update_fields=["used_at"])
-            # else: another tab refreshed with the same token a moment ago; this one gets a
-            # token of its own for the same session, and both work (once each).
             new_token = refresh_token_new()
             session.last_used_at = now
             session.expires_at = now + timedelta(seconds=settings.REFRESH_TOKEN_TTL)
@@ -71,13 +85,18 @@ def _refresh_token_rotate(*, token: str, client: ClientInfo) -> IssuedSession:
             session.save(update_fields=["last_used_at", "expires_at", "client_ip"])
             RefreshToken.objects.create(
                 session=session,
+                chain_id=chain_id,
                 token_hash=token_digest(new_token),
                 parent=current,
                 created_at=now,
                 expires_at=session.expires_at,
             )
             return IssuedSession.with_access_token(
-                user=session.user, session=session, refresh_token=new_token, now=now
+                user=session.user,
+                session=session,
+                chain_id=chain_id,
+                refresh_token=new_token,
+                now=now,
             )
     except RefreshReuse as reuse:
         session_id, user_id = reuse.args

@@ -1,4 +1,4 @@
-"""Sign-in sessions and the refresh tokens of each."""
+"""Sign-in sessions, the refresh-token chains of each, and their refresh tokens."""
 
 import uuid
 from datetime import datetime, timedelta
@@ -23,8 +23,8 @@ class AuthSession(models.Model):
     revoked_reason = models.CharField(max_length=32, blank=True, choices=RevokedReason.choices)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
-    # The last time its user proved who they are again (POST /api/auth/reauthenticate); until
-    # then, the sign-in that made it (created_at).
+    # The last re-authentication made on it (POST /api/auth/reauthenticate), on any of its
+    # chains: a record for the user's export. Freshness is the chain's (RefreshTokenChain).
     reauthenticated_at = models.DateTimeField(null=True, blank=True)
 
     objects = AuthSessionQuerySet.as_manager()
@@ -45,11 +45,31 @@ class AuthSession(models.Model):
         by primary key, a refresh token's session."""
         return self.revoked_at is None and self.expires_at > now
 
+
+class RefreshTokenChain(models.Model):
+    """One line of refresh tokens within a session: a sign-in starts one, each rotation
+    continues it, and a used token presented again within REFRESH_REUSE_GRACE (two tabs, or a
+    thief replaying a stolen copy) starts another. Access tokens name their chain (the `chn`
+    claim), and freshness belongs to the chain, so that whoever holds a sibling chain never
+    shares the freshness its owner proves on theirs."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(AuthSession, on_delete=models.CASCADE, related_name="chains")
+    created_at = models.DateTimeField(default=timezone.now)
+    # When its holder last proved who they are: the sign-in that started it, or a
+    # re-authentication made with one of its access tokens. None for a chain a grace replay
+    # started: the server cannot tell which of two presenters of one token is the owner.
+    proved_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"refresh token chain {self.pk} of session {self.session_id}"
+
     def is_fresh_at(self, now: datetime) -> bool:
-        """Whether its user proved who they are (signed in, re-authenticated) within
-        REAUTH_MAX_AGE: what dangerous actions ask of a session (accounts.auth)."""
-        proved = max(self.created_at, self.reauthenticated_at or self.created_at)
-        return now - proved < timedelta(seconds=settings.REAUTH_MAX_AGE)
+        """Whether its holder proved who they are within REAUTH_MAX_AGE: what dangerous
+        actions ask of the chain of the access token that asks (accounts.auth)."""
+        if self.proved_at is None:
+            return False
+        return now - self.proved_at < timedelta(seconds=settings.REAUTH_MAX_AGE)
 
 
 class RefreshToken(models.Model):
@@ -65,6 +85,14 @@ class RefreshToken(models.Model):
     # the same token within REFRESH_REUSE_GRACE.
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    # Null for tokens issued before chains existed: their rotation starts a chain, not fresh.
+    chain = models.ForeignKey(
+        RefreshTokenChain,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="refresh_tokens",
     )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()

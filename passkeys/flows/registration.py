@@ -15,6 +15,7 @@ from accounts.client import ClientInfo
 from accounts.credential_proofs import CredentialOptions
 from accounts.devices import device_label
 from accounts.models import User
+from accounts.notices import account_change_notice_enqueue
 from accounts.signals import EventType
 from accounts.signin_methods import signin_methods_count
 from passkeys.ceremony import (
@@ -35,6 +36,8 @@ from passkeys.models import Passkey, PasskeyUser, Purpose
 from passkeys.selectors import passkeys_of_user
 
 NAME_MAX_LENGTH = 64
+# The message mailed when a passkey is added (accounts.notices; registered in passkeys.apps).
+PASSKEY_ADDED_NOTICE = "passkey_added"
 
 
 async def passkey_registration_options(*, user: User) -> CredentialOptions:
@@ -110,6 +113,9 @@ async def passkey_register(
                 )
                 client.event(
                     EventType.PASSKEY_ADDED, user_id=user.pk, detail={"passkey_id": passkey.pk}
+                )
+                account_change_notice_enqueue(
+                    user=user, kind=PASSKEY_ADDED_NOTICE, detail=passkey.name, now=now
                 )
         except IntegrityError:  # this credential is registered already (to anyone)
             raise InvalidPasskeyRegistration from None

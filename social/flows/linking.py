@@ -18,13 +18,18 @@ from django.db import IntegrityError, transaction
 from accounts.client import ClientInfo
 from accounts.managers import UserManager
 from accounts.models import User
+from accounts.notices import account_change_notice_enqueue
 from accounts.signals import EventType
 from social.exceptions import CallbackRefused
 from social.models import AuthorizationFlow, ExchangeCode, Identity
 from social.profiles import ProviderProfile
+from social.providers import provider_get
 from toolkit.tokens import token_digest
 
 EXCHANGE_CODE_TTL_SECONDS = 60  # protocol (API.md): the frontend trades it within a minute
+# The message mailed when an identity is linked to an existing account (accounts.notices;
+# registered in social.apps).
+IDENTITY_LINKED_NOTICE = "identity_linked"
 
 
 @dataclass(frozen=True)
@@ -66,19 +71,35 @@ def identity_user_resolve(
         raise CallbackRefused("email_missing")
     email = UserManager.normalize_email(profile.email)
     user = User.objects.filter(email__iexact=email).first()
+    existing = user is not None
     if user is not None:
         if not (profile.email_verified and user.email_verified and user.is_active):
             raise CallbackRefused("account_exists")
     else:
         user = User.objects.create_user(email=email, email_verified=profile.email_verified)
         client.event(EventType.SIGNUP, user_id=user.pk, detail={"method": provider_id})
-    identity_create(user=user, provider_id=provider_id, profile=profile, client=client, now=now)
+    identity_create(
+        user=user,
+        provider_id=provider_id,
+        profile=profile,
+        client=client,
+        now=now,
+        notice=existing,
+    )
     return user
 
 
 def identity_create(
-    *, user: User, provider_id: str, profile: ProviderProfile, client: ClientInfo, now: datetime
+    *,
+    user: User,
+    provider_id: str,
+    profile: ProviderProfile,
+    client: ClientInfo,
+    now: datetime,
+    notice: bool,
 ) -> Identity:
+    """Link the identity, with its `identity_linked` event; with `notice`, the account existed
+    before (linked by matching address, or by its user asking) and its address is told."""
     identity = Identity.objects.create(
         user=user,
         provider=provider_id,
@@ -93,6 +114,10 @@ def identity_create(
         user_id=user.pk,
         detail={"provider": provider_id, "identity_id": identity.pk},
     )
+    if notice:
+        account_change_notice_enqueue(
+            user=user, kind=IDENTITY_LINKED_NOTICE, detail=provider_get(provider_id).name, now=now
+        )
     return identity
 
 
@@ -116,7 +141,9 @@ def identity_link(
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         raise CallbackRefused("invalid_state")
-    identity_create(user=user, provider_id=provider_id, profile=profile, client=client, now=now)
+    identity_create(
+        user=user, provider_id=provider_id, profile=profile, client=client, now=now, notice=True
+    )
 
 
 def callback_identity_settle(

@@ -1,8 +1,12 @@
-"""Small helpers for the accounts tests: sign up, sign in, and change a password or address
-through the API."""
+"""Small helpers for the accounts tests: sign up, sign in, change a password or address through
+the API, and age a user's sessions past their freshness."""
+
+from datetime import timedelta
 
 import httpx
+from django.utils import timezone
 
+from accounts.models import AuthSession, RefreshTokenChain
 from tests.factories import DEFAULT_PASSWORD
 from tests.support.mail import link_token, only_message_to
 
@@ -43,3 +47,16 @@ async def ask_email_change(
 ) -> httpx.Response:
     body = {"new_email": new_email, "current_password": password}
     return await api.post("/api/auth/email/change", json=body, headers=bearer(session))
+
+
+async def age_sessions(email: str, seconds: int) -> None:
+    """Move the sign-in and the re-authentications of the user's sessions `seconds` into the
+    past: each chain that was fresh is as fresh as it was then (RefreshTokenChain.proved_at),
+    and one that never was stays so."""
+    past = timezone.now() - timedelta(seconds=seconds)
+    await AuthSession.objects.filter(user__email=email).aupdate(
+        created_at=past, reauthenticated_at=None
+    )
+    await RefreshTokenChain.objects.filter(
+        session__user__email=email, proved_at__isnull=False
+    ).aupdate(proved_at=past)

@@ -4,16 +4,15 @@ the account after re-authenticating, and restore it from the mailed link."""
 
 import asyncio
 import json
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from django.utils import timezone
 
-from accounts.models import AuthSession, User
+from accounts.models import User
 from tests.accounts.flows.test_deletion import NOTICE
+from tests.accounts.helpers import age_sessions
 from tests.accounts.test_email_code_delivery import SHOWN_CODE
 from tests.accounts.test_email_delivery import link_token, mail_server
 from tests.conftest import LiveServer, missing_tool, server_environment
@@ -84,8 +83,7 @@ async def test_sign_in_by_emailed_code_download_the_data_then_delete_and_restore
     assert [event["type"] for event in document["events"]][:2] == ["signin", "email_verified"]
 
     # The sign-in is no longer fresh: deleting asks for the password first, then goes through.
-    past = timezone.now() - timedelta(seconds=settings.REAUTH_MAX_AGE + 1)
-    await AuthSession.objects.filter(user__email=email).aupdate(created_at=past)
+    await age_sessions(email, settings.REAUTH_MAX_AGE + 1)
     await page.click("text=Delete my account")
     await page.click("text=Yes, delete my account")
     await page.fill("form[name=reauthenticate] input[name=password]", DEFAULT_PASSWORD)

@@ -1,15 +1,11 @@
 """A passkey as a proof for other journeys: the sign-in's second step (TOTP on) and
 re-authentication; and what a passkey does not do (add a step to a password sign-in)."""
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
-from accounts.models import AuthSession
 from audit.models import AuthEvent
 from mfa.models import MfaChallenge
-from tests.accounts.helpers import bearer, signin, signup
+from tests.accounts.helpers import age_sessions, bearer, signin, signup
 from tests.mfa.helpers import MFA, totp_on
 from tests.passkeys.helpers import AUTH, registered
 from tests.support.authenticator import SoftAuthenticator
@@ -85,9 +81,7 @@ async def stale(api, email: str) -> tuple[dict, SoftAuthenticator]:
     session = await signup(api, email)
     authenticator = SoftAuthenticator()
     await registered(api, session, authenticator)
-    await AuthSession.objects.aupdate(
-        created_at=timezone.now() - timedelta(hours=1), reauthenticated_at=None
-    )
+    await age_sessions(email, 3600)
     return session, authenticator
 
 

@@ -4,15 +4,17 @@ what the browser sends, freshness, the limit, and the events."""
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from accounts.devices import device_label
-from accounts.models import AuthSession
 from audit.models import AuthEvent
 from passkeys.models import Passkey, PasskeyChallenge, PasskeyUser
-from tests.accounts.helpers import bearer, signup
+from tests.accounts.helpers import age_sessions, bearer, signup
 from tests.passkeys.helpers import AUTH, register, register_options, registered
 from tests.support.authenticator import SoftAuthenticator, unb64url
+from tests.support.mail import html_part, sent_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -157,9 +159,7 @@ async def test_an_expired_registration_challenge_is_400(api):
 async def test_registration_and_removal_need_a_fresh_session(api):
     session = await signup(api, "stale@example.com")
     passkey = await registered(api, session, SoftAuthenticator())
-    await AuthSession.objects.aupdate(
-        created_at=timezone.now() - timedelta(hours=1), reauthenticated_at=None
-    )
+    await age_sessions("stale@example.com", 3600)
     for method, path in (
         ("post", f"{AUTH}/passkeys/register/options"),
         ("delete", f"{AUTH}/passkeys/{passkey['id']}"),
@@ -220,3 +220,38 @@ async def test_a_path_that_names_no_passkey_is_the_same_404(api, passkey_id):
     renamed = await api.patch(path, json={"name": "x"}, headers=bearer(session))
     assert renamed.status_code == 404
     assert renamed.json() == {"detail": "Passkey not found"}
+
+
+PASSKEY_ADDED = "A passkey was added to your account"
+
+
+async def test_adding_a_passkey_mails_a_notice_with_a_link_to_the_sessions(api, settings):
+    session = await signup(api, "told.passkey@example.com")
+    await registered(api, session, SoftAuthenticator())
+    refused = await api.post(
+        f"{AUTH}/passkeys/register",
+        json={"challenge_token": "dead", "credential": {"id": "x"}},
+        headers=bearer(session),
+    )
+    assert refused.status_code == 400  # a refused registration tells nothing
+    [notice] = [m for m in sent_to("told.passkey@example.com") if m.subject == PASSKEY_ADDED]
+    [passkey] = [p async for p in Passkey.objects.all()]
+    for part in (notice.body, html_part(notice)):
+        assert passkey.name in part
+        assert settings.FRONTEND_SESSIONS_URL in part
+        assert f"{timezone.now():%Y-%m-%d}" in part
+    assert "<html" in html_part(notice)
+
+
+async def test_the_passkey_notice_goes_through_the_queue(api, settings):
+    session = await signup(api, "queued.passkey@example.com")
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+    }
+    mail.outbox.clear()
+    await registered(api, session, SoftAuthenticator())
+    [queued] = [row async for row in DBTaskResult.objects.all()]
+    assert queued.task_path == "accounts.notices.account_change_notice_send"
+    kwargs = queued.args_kwargs["kwargs"]
+    assert kwargs["kind"] == "passkey_added" and kwargs["to"] == "queued.passkey@example.com"
+    assert mail.outbox == []

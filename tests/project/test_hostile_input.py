@@ -186,7 +186,10 @@ def test_hostile_tokens(server):
     claims = jwt.decode(session["access_token"], options={"verify_signature": False})
     user_id, session_id = uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])
     expired = access_token_encode(
-        user_id=user_id, session_id=session_id, now=timezone.now() - timedelta(days=1)
+        user_id=user_id,
+        session_id=session_id,
+        chain_id=uuid.UUID(claims["chn"]),
+        now=timezone.now() - timedelta(days=1),
     )
     tokens = [
         jwt.encode(claims, "", algorithm="none"),
@@ -194,6 +197,7 @@ def test_hostile_tokens(server):
         jwt.encode({**claims, "sub": str(uuid.uuid4())}, settings.JWT_SECRET, algorithm="HS256"),
         jwt.encode({**claims, "aud": "someone-else"}, settings.JWT_SECRET, algorithm="HS256"),
         jwt.encode({**claims, "sub": "not-a-uuid"}, settings.JWT_SECRET, algorithm="HS256"),
+        jwt.encode({**claims, "chn": "not-a-uuid"}, settings.JWT_SECRET, algorithm="HS256"),
         jwt.encode({k: v for k, v in claims.items() if k != "exp"}, settings.JWT_SECRET),
         expired,
         "x" * 10_000,

@@ -153,7 +153,9 @@ def an_access_token() -> str:
 
     from accounts.tokens import access_token_encode
 
-    return access_token_encode(user_id=uuid.uuid4(), session_id=uuid.uuid4(), now=timezone.now())
+    return access_token_encode(
+        user_id=uuid.uuid4(), session_id=uuid.uuid4(), chain_id=uuid.uuid4(), now=timezone.now()
+    )
 
 
 def assert_nothing_forged(output: str) -> None:

@@ -16,6 +16,7 @@ from tests.social.helpers import (
     provider_signin,
     signed_in,
 )
+from tests.support.mail import html_part, sent_to
 from tests.support.markers import LIVE
 from tests.support.oidc_provider import provider_login
 
@@ -211,3 +212,30 @@ async def test_the_account_export_lists_the_identities_without_their_subject(api
     [identity] = response.json()["identities"]
     assert (identity["provider"], identity["email"]) == ("acme", "exported@example.com")
     assert "subject" not in identity
+
+
+LINKED = "A sign-in provider was linked to your account"
+
+
+def linked_notices(email: str) -> list:
+    return [message for message in sent_to(email) if message.subject == LINKED]
+
+
+async def test_linking_mails_a_notice_with_a_link_to_the_sessions(api, providers, settings):
+    session = await signup(api, "told.linker@example.com")
+    await provider_signin(api, "told.elsewhere@example.com", "link", bearer(session))
+    [notice] = linked_notices("told.linker@example.com")
+    for part in (notice.body, html_part(notice)):
+        assert "Acme" in part
+        assert settings.FRONTEND_SESSIONS_URL in part
+    assert linked_notices("told.elsewhere@example.com") == []
+
+
+async def test_a_link_by_matching_address_is_told_and_a_new_account_is_not(api, providers, users):
+    await users.create(email="matched@example.com", email_verified=True)
+    await signed_in(api, "matched@example.com")
+    assert len(linked_notices("matched@example.com")) == 1
+    await signed_in(api, "matched@example.com")  # signs in with it: nothing new is linked
+    assert len(linked_notices("matched@example.com")) == 1
+    await signed_in(api, "brand.new@example.com")
+    assert linked_notices("brand.new@example.com") == []

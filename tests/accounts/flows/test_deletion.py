@@ -17,8 +17,8 @@ from accounts.flows.deletion import EMAIL_SCOPES
 from accounts.models import AuthSession, EmailCode, ThrottleCounter, User
 from accounts.throttles import counter_key
 from audit.models import AuthEvent
-from tests.accounts.flows.test_reauthentication import INSUFFICIENT, age_sessions
-from tests.accounts.helpers import bearer, signin, signup
+from tests.accounts.flows.test_reauthentication import INSUFFICIENT
+from tests.accounts.helpers import age_sessions, bearer, signin, signup
 from tests.accounts.test_transport import cookie_header, cookie_signup
 from tests.factories import DEFAULT_PASSWORD
 from tests.mfa.helpers import clock, totp_on  # noqa: F401  # clock: a fixture

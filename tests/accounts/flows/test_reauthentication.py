@@ -3,14 +3,11 @@ sign-in or a re-authentication; routes that need one (turning TOTP on) answer 40
 `insufficient_user_authentication` otherwise, and POST /api/auth/reauthenticate makes it fresh
 again with the password or a second-factor code."""
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from accounts.models import AuthSession
 from audit.models import AuthEvent
-from tests.accounts.helpers import bearer, signup
+from tests.accounts.helpers import age_sessions, bearer, signup
 from tests.factories import DEFAULT_PASSWORD
 from tests.mfa.helpers import MFA, clock, code, totp_on  # noqa: F401  # clock: a fixture
 from toolkit.rates import Rate
@@ -20,12 +17,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 REAUTHENTICATE = "/api/auth/reauthenticate"
 FRESH_ROUTE = f"{MFA}/totp/setup"
 INSUFFICIENT = 'Bearer error="insufficient_user_authentication"'
-
-
-async def age_sessions(email: str, seconds: int) -> None:
-    """Move the user's sessions' sign-in `seconds` into the past."""
-    past = timezone.now() - timedelta(seconds=seconds)
-    await AuthSession.objects.filter(user__email=email).aupdate(created_at=past)
 
 
 async def test_a_session_just_signed_in_is_fresh(api):
@@ -64,10 +55,7 @@ async def test_reauthenticating_with_the_password_makes_the_session_fresh_again(
 async def test_freshness_ends_after_reauth_max_age(api, settings):
     session = await signup(api, "fading@example.com")
     await api.post(REAUTHENTICATE, json={"password": DEFAULT_PASSWORD}, headers=bearer(session))
-    past = timezone.now() - timedelta(seconds=settings.REAUTH_MAX_AGE + 1)
-    await AuthSession.objects.filter(user__email="fading@example.com").aupdate(
-        created_at=past, reauthenticated_at=past
-    )
+    await age_sessions("fading@example.com", settings.REAUTH_MAX_AGE + 1)
     assert (await api.post(FRESH_ROUTE, headers=bearer(session))).status_code == 401
 
 
@@ -169,3 +157,78 @@ async def test_the_rule_and_reauthentication_work_the_same_with_the_access_cooki
     again = await api.post(REAUTHENTICATE, json={"password": DEFAULT_PASSWORD}, headers=browser)
     assert again.status_code == 200
     assert (await api.post(FRESH_ROUTE, headers=browser)).status_code == 200
+
+
+EXPORT = "/api/auth/me/export"
+
+
+async def refreshed(api, session: dict) -> dict:
+    response = await api.post("/api/auth/refresh", json={"refresh_token": session["refresh_token"]})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def owner_and_thief(api, email: str) -> tuple[dict, dict]:
+    """The owner signs in and refreshes; a thief replays the owner's used refresh token within
+    REFRESH_REUSE_GRACE and gets an answer of their own, on the same session."""
+    signed_up = await signup(api, email)
+    owner = await refreshed(api, signed_up)
+    thief = await refreshed(api, signed_up)
+    return owner, thief
+
+
+async def test_a_grace_replay_is_not_fresh_from_the_sign_in_it_follows(api):
+    owner, thief = await owner_and_thief(api, "signed.in.owner@example.com")
+    assert (await api.get(EXPORT, headers=bearer(owner))).status_code == 200
+    refused = await api.get(EXPORT, headers=bearer(thief))
+    assert refused.status_code == 401
+    assert refused.json() == {"detail": "Re-authentication required"}
+    assert refused.headers["www-authenticate"] == INSUFFICIENT
+    # Not a dead session: only the dangerous actions ask for more.
+    assert (await api.get("/api/auth/me", headers=bearer(thief))).status_code == 200
+
+
+async def test_the_owners_reauthentication_does_not_freshen_a_grace_replays_tokens(api, settings):
+    owner, thief = await owner_and_thief(api, "reauth.owner@example.com")
+    await age_sessions("reauth.owner@example.com", settings.REAUTH_MAX_AGE + 1)
+    for session in (owner, thief):
+        assert (await api.get(EXPORT, headers=bearer(session))).status_code == 401
+    again = await api.post(
+        REAUTHENTICATE, json={"password": DEFAULT_PASSWORD}, headers=bearer(owner)
+    )
+    assert again.status_code == 200
+    assert (await api.get(EXPORT, headers=bearer(owner))).status_code == 200
+    for path in ("/api/auth/passkeys/register/options", FRESH_ROUTE):
+        assert (await api.post(path, headers=bearer(thief))).status_code == 401, path
+    assert (await api.get(EXPORT, headers=bearer(thief))).status_code == 401
+    # Nor do the thief's next rotations inherit it.
+    assert (await api.get(EXPORT, headers=bearer(await refreshed(api, thief)))).status_code == 401
+
+
+async def test_rotation_keeps_the_freshness_of_its_chain(api, settings):
+    signed_up = await signup(api, "rotating.fresh@example.com")
+    rotated = await refreshed(api, signed_up)
+    assert (await api.get(EXPORT, headers=bearer(rotated))).status_code == 200  # the sign-in's
+    await age_sessions("rotating.fresh@example.com", settings.REAUTH_MAX_AGE + 1)
+    assert (await api.get(EXPORT, headers=bearer(rotated))).status_code == 401
+    again = await api.post(
+        REAUTHENTICATE, json={"password": DEFAULT_PASSWORD}, headers=bearer(rotated)
+    )
+    assert again.status_code == 200
+    later = await refreshed(api, await refreshed(api, rotated))
+    assert (await api.get(EXPORT, headers=bearer(later))).status_code == 200
+
+
+async def test_a_second_tab_reauthenticates_for_itself_alone(api, settings):
+    first, second = await owner_and_thief(api, "two.tabs.fresh@example.com")
+    await age_sessions("two.tabs.fresh@example.com", settings.REAUTH_MAX_AGE + 1)
+    again = await api.post(
+        REAUTHENTICATE, json={"password": DEFAULT_PASSWORD}, headers=bearer(second)
+    )
+    assert again.status_code == 200
+    assert (await api.get(EXPORT, headers=bearer(second))).status_code == 200
+    assert (await api.get(EXPORT, headers=bearer(first))).status_code == 401
+    events = [e async for e in AuthEvent.objects.filter(type="reauthenticated")]
+    session = await AuthSession.objects.aget(user__email="two.tabs.fresh@example.com")
+    assert [event.session_id for event in events] == [session.pk]
+    assert session.reauthenticated_at is not None  # the session's record, for the export

@@ -58,6 +58,8 @@ async def test_rotation_lineage_links_each_token_to_its_parent(api):
     assert len(tokens) == 2
     assert tokens[1].parent_id == tokens[0].pk
     assert tokens[0].used_at is not None and tokens[1].used_at is None
+    # A rotation continues its token's chain (RefreshTokenChain).
+    assert tokens[0].chain_id is not None and tokens[1].chain_id == tokens[0].chain_id
 
 
 async def test_with_no_grace_concurrent_refreshes_of_one_token_let_exactly_one_succeed(
@@ -88,6 +90,9 @@ async def test_two_tabs_refreshing_with_one_token_at_once_both_stay_signed_in(ap
     tokens = [t async for t in RefreshToken.objects.filter(session=sessions[0]).order_by("id")]
     root = tokens[0]
     assert [t.parent_id for t in tokens[1:3]] == [root.pk, root.pk]
+    # The first answer continues the root's chain; the grace answer starts one of its own.
+    chains = {t.chain_id for t in tokens[1:3]}
+    assert root.chain_id in chains and len(chains) == 2
 
 
 async def test_ten_concurrent_refreshes_of_one_token_within_the_grace_all_answer(api):
@@ -196,6 +201,7 @@ async def test_expired_access_token_is_refused(api):
     token = access_token_encode(
         user_id=uuid.UUID(claims["sub"]),
         session_id=uuid.UUID(claims["sid"]),
+        chain_id=uuid.UUID(claims["chn"]),
         now=timezone.now() - timedelta(seconds=settings.ACCESS_TOKEN_TTL + 5),
     )
     assert (await api.get(ME, headers={"Authorization": f"Bearer {token}"})).status_code == 401
@@ -219,6 +225,7 @@ async def test_a_token_naming_another_users_session_is_refused(api):
     mixed = access_token_encode(
         user_id=uuid.UUID(alice_claims["sub"]),
         session_id=uuid.UUID(bob_claims["sid"]),
+        chain_id=uuid.UUID(bob_claims["chn"]),
         now=timezone.now(),
     )
     assert (await api.get(ME, headers={"Authorization": f"Bearer {mixed}"})).status_code == 401
