@@ -25,8 +25,10 @@ COPY audit/ audit/
 COPY fastpath/ fastpath/
 COPY health/ health/
 COPY mfa/ mfa/
+COPY passkeys/ passkeys/
 COPY project/ project/
 COPY server/ server/
+COPY social/ social/
 COPY toolkit/ toolkit/
 # Production's static files (hashed names and a manifest, as ENVIRONMENT=production serves them).
 # Settings refuse to load in production without these variables: throwaway values, made here and
