@@ -49,6 +49,9 @@ from django.db import close_old_connections, connections, reset_queries
 from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponseBadRequest, HttpResponseBase
 from django.urls import set_script_prefix
+from django.urls.resolvers import ResolverMatch
+
+from fastpath.routes import request_resolve
 
 # Django's own receivers of the request signals: what `handle` may call on the event loop.
 INLINE_SAFE_RECEIVERS = frozenset(
@@ -205,6 +208,9 @@ class WarmThreadASGIHandler(ASGIHandler):
                 await sync_to_async(response.close)()
             else:
                 response.close()
+
+    def resolve_request(self, request: HttpRequest) -> ResolverMatch:
+        return request_resolve(request)
 
     async def send_response(self, response: HttpResponseBase, send: Any) -> None:
         # Content-Length, as Django's CommonMiddleware sets it (that middleware is not used: its

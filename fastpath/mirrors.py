@@ -27,6 +27,16 @@ MIRRORED = [
         "fastpath.handlers.WarmThreadASGIHandler.handle and respond_unless_disconnected",
     ),
     Mirror(
+        "django.core.handlers.base.BaseHandler.resolve_request",
+        "ff178c3d63eebcd3",
+        "fastpath.routes.request_resolve",
+    ),
+    Mirror(
+        "django.urls.resolvers.ResolverMatch.__init__",
+        "5269b34fe816da14",
+        "fastpath.routes.match_copy (the attributes it copies)",
+    ),
+    Mirror(
         "django.utils.deprecation.MiddlewareMixin.__acall__",
         "adf8cbcaf9f11e45",
         "fastpath.middleware.InlineMiddlewareMixin.__acall__",
