@@ -33,10 +33,10 @@ def match_copy(match: ResolverMatch) -> ResolverMatch:
     copy: Any = object.__new__(ResolverMatch)
     copy.__dict__.update(match.__dict__)
     copy.kwargs = dict(match.kwargs)
-    if match.captured_kwargs is not None:
-        copy.captured_kwargs = dict(match.captured_kwargs)
-    if match.extra_kwargs is not None:
-        copy.extra_kwargs = dict(match.extra_kwargs)
+    if copy.captured_kwargs is not None:
+        copy.captured_kwargs = dict(copy.captured_kwargs)
+    if copy.extra_kwargs is not None:
+        copy.extra_kwargs = dict(copy.extra_kwargs)
     return copy  # type: ignore[no-any-return]
 
 
