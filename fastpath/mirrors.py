@@ -37,6 +37,11 @@ MIRRORED = [
         "fastpath.routes.match_copy (the attributes it copies)",
     ),
     Mirror(
+        "django.http.response.HttpResponseBase.close",
+        "84589f5b23acbb23",
+        "fastpath.handlers.response_close_quietly",
+    ),
+    Mirror(
         "django.utils.deprecation.MiddlewareMixin.__acall__",
         "adf8cbcaf9f11e45",
         "fastpath.middleware.InlineMiddlewareMixin.__acall__",

@@ -237,3 +237,21 @@ async def test_answers_carry_their_content_length(path):
     start, body = sent[0], sent[1]
     headers = dict(start["headers"])
     assert int(headers[b"Content-Length"]) == len(body["body"]) > 0
+
+
+def test_a_response_closed_quietly_still_closes_what_it_holds():
+    from django.http import HttpResponse
+
+    from fastpath.handlers import response_close_quietly
+
+    closed: list[str] = []
+
+    def failing() -> None:
+        raise OSError("already gone")
+
+    response = HttpResponse(b"x")
+    response._resource_closers.extend([failing, lambda: closed.append("file")])
+    response_close_quietly(response)
+    assert closed == ["file"]  # a failing closer does not stop the next, as in Django
+    assert response.closed is True
+    assert response._resource_closers == []
