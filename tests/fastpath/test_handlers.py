@@ -249,7 +249,7 @@ def test_a_response_closed_quietly_still_closes_what_it_holds():
     def failing() -> None:
         raise OSError("already gone")
 
-    response = HttpResponse(b"x")
+    response: Any = HttpResponse(b"x")
     response._resource_closers.extend([failing, lambda: closed.append("file")])
     response_close_quietly(response)
     assert closed == ["file"]  # a failing closer does not stop the next, as in Django
