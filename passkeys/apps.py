@@ -13,9 +13,15 @@ class PasskeysConfig(AppConfig):
         from accounts.maintenance import purger_register
         from accounts.personal_data import eraser_register, export_part_register
         from accounts.signin_methods import signin_method_counter_register
+        from accounts.unverified import unverified_credential_remover_register
         from passkeys.flows.assertion import proof_methods, proof_options, proof_verify
         from passkeys.flows.challenges import passkey_challenges_purge_expired
-        from passkeys.flows.personal import passkeys_count, passkeys_erase, passkeys_exported
+        from passkeys.flows.personal import (
+            passkeys_count,
+            passkeys_erase,
+            passkeys_exported,
+            passkeys_of_user_delete,
+        )
 
         credential_prover_register(
             CredentialProver(methods=proof_methods, options=proof_options, verify=proof_verify)
@@ -24,3 +30,4 @@ class PasskeysConfig(AppConfig):
         signin_method_counter_register(passkeys_count)
         export_part_register(passkeys_exported)
         eraser_register(passkeys_erase)
+        unverified_credential_remover_register(passkeys_of_user_delete)

@@ -12,10 +12,12 @@ class SocialConfig(AppConfig):
         from accounts.maintenance import purger_register
         from accounts.personal_data import eraser_register, export_part_register
         from accounts.signin_methods import signin_method_counter_register
+        from accounts.unverified import unverified_credential_remover_register
         from social.flows.identities import (
             identities_count,
             identities_erase,
             identities_exported,
+            identities_of_user_delete,
             social_purge_expired,
         )
 
@@ -23,3 +25,4 @@ class SocialConfig(AppConfig):
         purger_register(social_purge_expired)
         export_part_register(identities_exported)
         eraser_register(identities_erase)
+        unverified_credential_remover_register(identities_of_user_delete)

@@ -35,6 +35,7 @@ class RevokedReason(models.TextChoices):
     PASSWORD_RESET = "password_reset", "The password was reset by email"
     ADMIN = "admin", "Revoked by an operator"
     ACCOUNT_DELETION = "account_deletion", "The account was deleted"
+    MAILBOX_PROVEN = "mailbox_proven", "The address's owner took the unverified account over"
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ def test_event_types_are_exactly_the_protocols():
         "passkey_added",
         "passkey_removed",
         "passkey_clone_suspected",
+        "unverified_credentials_cleared",
     }
 
 

@@ -16,7 +16,7 @@ from joserfc.jwk import RSAKey
 from accounts.models import User
 from audit.models import AuthEvent
 from social.models import Identity
-from tests.accounts.helpers import bearer, signup, verified_signup
+from tests.accounts.helpers import bearer, confirm_reset, signup, verified_signup
 from tests.social.conftest import acme
 from tests.social.helpers import (
     AUTH,
@@ -27,6 +27,7 @@ from tests.social.helpers import (
     exchange,
     provider_code,
     provider_signin,
+    signed_in,
 )
 from tests.support.markers import LIVE
 from tests.support.oidc_provider import NATIVE_CLIENT_ID, provider_login
@@ -280,3 +281,18 @@ async def test_a_link_flow_whose_user_is_unverified_at_the_callback_links_nothin
     back = await provider_login(started.authorization_url, "elsewhere@example.com")
     assert await callback(api, back, started.binding) == {"error": "email_unverified"}
     assert not await Identity.objects.aexists()
+
+
+async def test_an_identity_whose_provider_did_not_verify_the_address_loses_it_to_the_reset(
+    api, providers
+):
+    """A provider that does not verify email made an account for someone else's address; the
+    address's owner resets the password, and the provider identity signs nobody in any more."""
+    attacker = await signed_in(api, "unverified:victim@example.com")
+    assert attacker["user"]["email_verified"] is False
+    await api.post(f"{AUTH}/password/reset", json={"email": "victim@example.com"})
+    confirmed = await confirm_reset(api, "victim@example.com", "the owner's new passphrase")
+    assert confirmed.status_code == 200, confirmed.text
+    assert not await Identity.objects.aexists()
+    query = await provider_signin(api, "unverified:victim@example.com")
+    assert query == {"error": "account_exists"}
