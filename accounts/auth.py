@@ -9,6 +9,10 @@
   REAUTH_MAX_AGE. Dangerous actions use it; its refusal is 401 with
   `WWW-Authenticate: Bearer error="insufficient_user_authentication"` (RFC 9470). Only these
   routes read the chain: every other request costs the session+user lookup alone.
+- `verified_session_auth`, `fresh_verified_session_auth`: as session_auth and
+  fresh_session_auth, and the user's address must be verified (User.credential_addition_ensure:
+  403 `{"detail":"Verify your email address first"}`). The routes that add a credential besides
+  the password (TOTP, a passkey, a linked identity) use them.
 - `signout_auth`: as session_auth, or the `__Host-refresh` cookie alone (a browser whose
   access cookie has expired can still sign out).
 """
@@ -29,11 +33,11 @@ from toolkit.request_context import request_user_set
 
 
 async def access_token_authenticate(
-    request: HttpRequest, token: str, *, fresh: bool
+    request: HttpRequest, token: str, *, fresh: bool, verified: bool = False
 ) -> AuthSession:
     """The live session an access token names, its user active (and the session fresh, with
-    `fresh`). A valid signature is not enough: sign-out and deactivation take effect on the
-    very next request."""
+    `fresh`; its user's address verified, with `verified`). A valid signature is not enough:
+    sign-out and deactivation take effect on the very next request."""
     try:
         claims = access_token_decode(token)
     except InvalidAccessToken:
@@ -49,6 +53,10 @@ async def access_token_authenticate(
         chain_id=claims.chain_id, session_id=session.pk, now=now
     ):
         raise ReauthenticationRequired
+    if verified:
+        # The session and its user come from one row read: a session still live when the
+        # address was proven was the owner's (proving an unverified address revokes the rest).
+        session.user.credential_addition_ensure()
     await auth_session_touch(session=session, now=now)
     request.auth_chain_id = claims.chain_id  # type: ignore[attr-defined]  # request_chain_id
     return session
@@ -57,9 +65,9 @@ async def access_token_authenticate(
 class BearerAuth(HttpBearer):
     """The `Authorization: Bearer <access token>` header; when it is sent, it decides."""
 
-    def __init__(self, *, fresh: bool = False) -> None:
+    def __init__(self, *, fresh: bool = False, verified: bool = False) -> None:
         super().__init__()
-        self.fresh = fresh
+        self.fresh, self.verified = fresh, verified
 
     async def __call__(self, request: HttpRequest) -> AuthSession | None:
         # Replaces HttpBearer.__call__, which logs the raw header (a token) in DEBUG.
@@ -70,7 +78,9 @@ class BearerAuth(HttpBearer):
         return await self.authenticate(request, token.strip())
 
     async def authenticate(self, request: HttpRequest, token: str) -> AuthSession:
-        return await access_token_authenticate(request, token, fresh=self.fresh)
+        return await access_token_authenticate(
+            request, token, fresh=self.fresh, verified=self.verified
+        )
 
 
 class AccessCookieAuth(APIKeyCookie):
@@ -80,9 +90,9 @@ class AccessCookieAuth(APIKeyCookie):
     param_name = ACCESS_COOKIE
     enforces_csrf_rule = True  # cookie_of applies it (fastpath.E003 looks for this)
 
-    def __init__(self, *, fresh: bool = False) -> None:
+    def __init__(self, *, fresh: bool = False, verified: bool = False) -> None:
         super().__init__(csrf=False)
-        self.fresh = fresh
+        self.fresh, self.verified = fresh, verified
 
     async def __call__(self, request: HttpRequest) -> AuthSession | None:
         if request.headers.get("Authorization"):
@@ -94,7 +104,9 @@ class AccessCookieAuth(APIKeyCookie):
 
     async def authenticate(self, request: HttpRequest, key: str | None) -> AuthSession:
         assert key is not None  # noqa: S101  # __call__ passes a cookie that was sent
-        return await access_token_authenticate(request, key, fresh=self.fresh)
+        return await access_token_authenticate(
+            request, key, fresh=self.fresh, verified=self.verified
+        )
 
 
 class SignoutCookieAuth(APIKeyCookie):
@@ -139,6 +151,11 @@ class SignoutCookieAuth(APIKeyCookie):
 bearer = BearerAuth()
 session_auth = [bearer, AccessCookieAuth()]
 fresh_session_auth = [BearerAuth(fresh=True), AccessCookieAuth(fresh=True)]
+verified_session_auth = [BearerAuth(verified=True), AccessCookieAuth(verified=True)]
+fresh_verified_session_auth = [
+    BearerAuth(fresh=True, verified=True),
+    AccessCookieAuth(fresh=True, verified=True),
+]
 signout_auth = [bearer, SignoutCookieAuth()]
 
 

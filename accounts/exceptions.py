@@ -85,6 +85,14 @@ class EmailNotVerified(AccountsError):
     detail = "Email not verified"
 
 
+class EmailVerificationRequired(AccountsError):
+    """A credential besides the password (a second factor, a passkey, a linked identity) asked
+    for on an account whose address nobody has proven yet (User.credential_addition_ensure)."""
+
+    status = 403
+    detail = "Verify your email address first"
+
+
 class SessionNotFound(AccountsError):
     """Unknown, revoked, expired or another user's: one answer, so ids reveal nothing."""
 

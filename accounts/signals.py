@@ -42,6 +42,10 @@ class EventType(models.TextChoices):
     PASSKEY_ADDED = "passkey_added", "Passkey added"
     PASSKEY_REMOVED = "passkey_removed", "Passkey removed"
     PASSKEY_CLONE_SUSPECTED = "passkey_clone_suspected", "Passkey counter went backwards (refused)"
+    UNVERIFIED_CREDENTIALS_CLEARED = (
+        "unverified_credentials_cleared",
+        "The address's owner proved it: what was set up before removed",
+    )
 
 
 EVENT_TYPES: tuple[str, ...] = tuple(EventType.values)

@@ -3,7 +3,12 @@
 from django.http import HttpRequest
 from ninja import Router
 
-from accounts.auth import fresh_session_auth, request_session, session_auth
+from accounts.auth import (
+    fresh_verified_session_auth,
+    request_session,
+    session_auth,
+    verified_session_auth,
+)
 from accounts.client import ClientInfo
 from accounts.responses import session_out
 from accounts.schemas import MessageOut, SessionCookieOut, SessionOut
@@ -24,12 +29,18 @@ router = Router(tags=["auth"])
 
 
 # Fresh: a stolen access token must not be enough to put the thief's authenticator on the account.
+# Verified: nor may whoever signed up with someone else's address put theirs on it (403).
 @private_route(
-    router.post, "/totp/setup", {200: TotpSetupOut}, refusals=(409,), auth=fresh_session_auth
+    router.post,
+    "/totp/setup",
+    {200: TotpSetupOut},
+    refusals=(403, 409),
+    auth=fresh_verified_session_auth,
 )
 @summary(
     "Start TOTP: a new secret, pending until confirmed",
-    description="Needs a fresh session (signed in or re-authenticated within REAUTH_MAX_AGE).",
+    description="Needs a fresh session (signed in or re-authenticated within REAUTH_MAX_AGE) "
+    "and a verified address (403 `Verify your email address first`).",
 )
 async def totp_setup(request: HttpRequest) -> dict[str, str]:
     enrolment = await flows.enrolment.totp_setup(user=request_session(request).user)
@@ -44,11 +55,14 @@ async def totp_setup(request: HttpRequest) -> dict[str, str]:
     router.post,
     "/totp/confirm",
     {200: RecoveryCodesOut},
-    refusals=(409, 429),
+    refusals=(403, 409, 429),
     body=True,
-    auth=session_auth,
+    auth=verified_session_auth,
 )
-@summary("Turn TOTP on with a first code; answers the recovery codes, once")
+@summary(
+    "Turn TOTP on with a first code; answers the recovery codes, once",
+    description="Needs a verified address (403 `Verify your email address first`).",
+)
 async def totp_confirm(request: HttpRequest, payload: CodeIn) -> dict[str, list[str]]:
     user, client = request_session(request).user, ClientInfo.from_request(request)
     codes = await flows.enrolment.totp_confirm(user=user, code=payload.code, client=client)

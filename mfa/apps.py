@@ -16,8 +16,10 @@ class MfaConfig(AppConfig):
             second_factor_provider_register,
         )
         from accounts.signals import credentials_changed, user_deactivated
+        from accounts.unverified import unverified_credential_remover_register
         from mfa.flows.challenge import mfa_challenges_purge_expired, signin_challenge
         from mfa.flows.codes import reauthentication_code_check
+        from mfa.flows.enrolment import mfa_of_unverified_remove
         from mfa.personal_data import mfa_erase, mfa_exported
         from mfa.receivers import challenges_end
 
@@ -26,6 +28,7 @@ class MfaConfig(AppConfig):
         purger_register(mfa_challenges_purge_expired)
         export_part_register(mfa_exported)
         eraser_register(mfa_erase)
+        unverified_credential_remover_register(mfa_of_unverified_remove)
         # Sync and strong: they run in the transaction of the change (see accounts.signals).
         credentials_changed.connect(challenges_end, dispatch_uid="mfa.challenges_end.credentials")
         user_deactivated.connect(challenges_end, dispatch_uid="mfa.challenges_end.deactivated")

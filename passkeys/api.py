@@ -3,7 +3,12 @@
 from django.http import HttpRequest
 from ninja import Router
 
-from accounts.auth import fresh_session_auth, request_session, session_auth
+from accounts.auth import (
+    fresh_session_auth,
+    fresh_verified_session_auth,
+    request_session,
+    session_auth,
+)
 from accounts.client import ClientInfo
 from accounts.credential_proofs import PURPOSE_REAUTHENTICATE
 from accounts.responses import session_out
@@ -24,6 +29,11 @@ from toolkit.routes import private_route, summary
 
 router = Router(tags=["auth"])
 FRESH = "Needs a fresh session (signed in or re-authenticated within REAUTH_MAX_AGE)."
+# Whoever signed up with someone else's address must not put their passkey on the account.
+FRESH_VERIFIED = (
+    "Needs a fresh session (signed in or re-authenticated within REAUTH_MAX_AGE) and a verified "
+    "address (403 `Verify your email address first`)."
+)
 
 
 def passkey_id_of(value: str) -> int:
@@ -49,10 +59,10 @@ def passkey_out(passkey: Passkey) -> dict[str, object]:
     router.post,
     "/passkeys/register/options",
     {200: PasskeyOptionsOut},
-    refusals=(409,),
-    auth=fresh_session_auth,
+    refusals=(403, 409),
+    auth=fresh_verified_session_auth,
 )
-@summary("Options to create a passkey", description=FRESH)
+@summary("Options to create a passkey", description=FRESH_VERIFIED)
 async def passkey_register_options(request: HttpRequest) -> dict[str, object]:
     made = await registration.passkey_registration_options(user=request_session(request).user)
     return {"challenge_token": made.challenge_token, "options": made.options}
@@ -62,11 +72,11 @@ async def passkey_register_options(request: HttpRequest) -> dict[str, object]:
     router.post,
     "/passkeys/register",
     {201: PasskeyOut},
-    refusals=(409,),
+    refusals=(403, 409),
     body=True,
-    auth=fresh_session_auth,
+    auth=fresh_verified_session_auth,
 )
-@summary("Keep the passkey the browser created", description=FRESH)
+@summary("Keep the passkey the browser created", description=FRESH_VERIFIED)
 async def passkey_register(request: HttpRequest, payload: PasskeyRegisterIn) -> tuple[int, object]:
     passkey = await registration.passkey_register(
         user=request_session(request).user,

@@ -9,7 +9,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from ninja import Router
 from ninja.decorators import decorate_view
 
-from accounts.auth import fresh_session_auth, request_session, session_auth
+from accounts.auth import (
+    fresh_session_auth,
+    fresh_verified_session_auth,
+    request_session,
+    session_auth,
+)
 from accounts.client import ClientInfo
 from accounts.exceptions import NotAuthenticated
 from accounts.models import AuthSession
@@ -56,8 +61,10 @@ async def providers_list(request: HttpRequest) -> list[dict[str, str]]:
 
 
 async def link_session(request: HttpRequest) -> AuthSession:
-    """The fresh session linking needs (accounts.auth.fresh_session_auth, header or cookie)."""
-    for authenticate in fresh_session_auth:
+    """The fresh session of a verified user linking needs (accounts.auth.
+    fresh_verified_session_auth, header or cookie): whoever signed up with someone else's
+    address must not link their identity to the account."""
+    for authenticate in fresh_verified_session_auth:
         # Each is async here (accounts.auth), whatever ninja's base classes say.
         session = await cast("Awaitable[AuthSession | None]", authenticate(request))
         if session is not None:
@@ -80,7 +87,8 @@ async def link_session(request: HttpRequest) -> AuthSession:
 @summary(
     "Start sign-in (or linking) with a provider: where to send the browser",
     description="Sets an HttpOnly cookie binding the flow to this browser. `process: link` "
-    "needs a fresh session (Bearer or the access cookie) and adds the provider to its user.",
+    "needs a fresh session (Bearer or the access cookie) of a user whose address is verified "
+    "(403 `Verify your email address first`) and adds the provider to its user.",
 )
 async def provider_authorize(
     request: HttpRequest, provider_id: str, payload: AuthorizeIn, response: HttpResponse

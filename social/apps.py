@@ -13,10 +13,12 @@ class SocialConfig(AppConfig):
         from accounts.maintenance import purger_register
         from accounts.personal_data import eraser_register, export_part_register
         from accounts.signin_methods import signin_method_counter_register
+        from accounts.unverified import unverified_credential_remover_register
         from social.flows.identities import (
             identities_count,
             identities_erase,
             identities_exported,
+            identities_of_user_delete,
             social_purge_expired,
         )
         from social.flows.linking import IDENTITY_LINKED_NOTICE
@@ -26,3 +28,4 @@ class SocialConfig(AppConfig):
         export_part_register(identities_exported)
         eraser_register(identities_erase)
         email_kind_register(kind=IDENTITY_LINKED_NOTICE, folder="social/email/identity_linked")
+        unverified_credential_remover_register(identities_of_user_delete)

@@ -21,6 +21,7 @@ from accounts.second_factor import ChallengeRequest, SecondFactorChallenge, seco
 from accounts.signals import EventType
 from accounts.throttles import throttle_hit
 from accounts.tokens import email_code_digest, email_code_normalize
+from accounts.unverified import unverified_account_take_over
 
 logger = logging.getLogger("accounts")
 
@@ -43,7 +44,8 @@ async def email_code_signin(
 ) -> IssuedSession | SecondFactorChallenge:
     """A session for the address's live code, or the second factor's challenge first, exactly
     as a password sign-in. Counted in the sign-in's per-IP throttle first; a wrong code counts
-    on the code, which dies after CODE_MAX_FAILURES. The address counts as verified."""
+    on the code, which dies after CODE_MAX_FAILURES. The address counts as verified; an account
+    that was not is taken over first (accounts.unverified): a session, never a challenge."""
     email = UserManager.normalize_email(email)
     await throttle_hit("signin-ip", client.ip, settings.RATE_LIMIT_SIGNIN)
     answer = await sync_to_async(_email_code_use)(
@@ -78,10 +80,15 @@ def _email_code_use(
             return None
         found.delete()  # single use
         if not user.email_verified:
-            # Reading the code proved the mailbox, as following a verification link does.
+            # Reading the code proved the mailbox, as following a verification link does; and
+            # it signs its reader in, so whoever signed up with the address loses the account
+            # (their password, sessions and credentials) before any challenge is asked for.
             User.objects.filter(pk=user.pk).update(email_verified=True)
             user.email_verified = True
             client.event(EventType.EMAIL_VERIFIED, user_id=user.pk, detail={"method": METHOD})
+            unverified_account_take_over(
+                user=user, method=METHOD, password_set=False, client=client, now=now
+            )
         challenge = second_factor_challenge(
             ChallengeRequest(user=user, ip=client.ip, user_agent=client.user_agent, now=now)
         )

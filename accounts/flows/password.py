@@ -22,6 +22,7 @@ from accounts.models import AuthSession, EmailToken, EmailTokenPurpose, RevokedR
 from accounts.second_factor import ChallengeRequest, SecondFactorChallenge, second_factor_challenge
 from accounts.signals import EventType
 from accounts.throttles import budgets_spend, throttle_hit
+from accounts.unverified import unverified_account_take_over
 from accounts.validators import password_problems_off_loop
 from toolkit.rates import Rate
 
@@ -152,16 +153,17 @@ def _password_reset_complete(
 ) -> IssuedSession | SecondFactorChallenge:
     """In one transaction: the token used (it may have been used meanwhile: 400), the new
     password stored (every session, other link and challenge of the user ends), the address
-    marked verified (the user proved they read its mail), the notice enqueued, and a new session
-    opened; or, for a user with a second factor, the sign-in's challenge instead. A reset proves
-    the mailbox, not the second factor: it must not open a session that sign-in would not."""
+    marked verified (the user proved they read its mail; an account that was not is taken over:
+    accounts.unverified), the notice enqueued, and a new session opened; or, for a user with a
+    second factor, the sign-in's challenge instead. A reset proves the mailbox, not the second
+    factor: it must not open a session that sign-in would not."""
     now = timezone.now()
     with transaction.atomic():
         found = EmailToken.objects.consume(
             token=token, purpose=EmailTokenPurpose.PASSWORD_RESET, now=now
         )
         user = found.user
-        user.email_verified = True
+        was_verified, user.email_verified = user.email_verified, True
         # Through User.save (see _password_set); this link is used already, so it is not among
         # the links that end.
         user.password_store(
@@ -170,6 +172,11 @@ def _password_reset_complete(
             now=now,
             also_update=["email_verified"],
         )
+        if not was_verified:
+            # Whoever signed up with the address keeps no passkey, identity or second factor.
+            unverified_account_take_over(
+                user=user, method="password_reset", password_set=True, client=client, now=now
+            )
         tasks.security_notice_enqueue(user_id=user.pk, kind="password_reset_notice", to=user.email)
         # Asked after the password was stored, so this challenge is not among those it ended.
         challenge = second_factor_challenge(

@@ -13,6 +13,7 @@ from django.db.models.functions import Lower
 from django.dispatch import Signal
 from django.utils import timezone
 
+from accounts.exceptions import EmailVerificationRequired
 from accounts.managers import UserManager
 from accounts.signals import (
     EventType,
@@ -34,6 +35,7 @@ class RevokedReason(models.TextChoices):
     PASSWORD_RESET = "password_reset", "The password was reset by email"
     ADMIN = "admin", "Revoked by an operator"
     ACCOUNT_DELETION = "account_deletion", "The account was deleted"
+    MAILBOX_PROVEN = "mailbox_proven", "The address's owner took the unverified account over"
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,15 @@ class User(AbstractBaseUser, PermissionsMixin):
             self.stored_password = self.password
         if update_fields is None or "is_active" in update_fields:
             self.stored_is_active = self.is_active
+
+    def credential_addition_ensure(self) -> None:
+        """A credential besides the password (TOTP, a passkey, a linked identity) only once the
+        address is proven: anyone can sign up with someone else's address, and what they added
+        before its owner proved the mailbox would outlive that proof. EmailVerificationRequired
+        (403) otherwise. What such an account holds when its owner proves the mailbox by signing
+        in is taken from whoever set it up (accounts.unverified)."""
+        if not self.email_verified:
+            raise EmailVerificationRequired
 
     def pending_end(self, *, now: datetime, signal: Signal) -> None:
         """End the user's unused links and sign-in code and, through `signal`, what other apps

@@ -172,8 +172,15 @@ def mfa_reset_by_staff(*, user_id: uuid.UUID, staff_id: object, client: ClientIn
         return True
 
 
-def _mfa_remove(*, user_id: uuid.UUID) -> None:
+def mfa_of_unverified_remove(user: User) -> dict[str, int]:
+    """accounts.unverified asks it when the owner of an unverified address proves it: the
+    authenticator (on or pending) was set up by someone who never did."""
+    return _mfa_remove(user_id=user.pk)
+
+
+def _mfa_remove(*, user_id: uuid.UUID) -> dict[str, int]:
     """Every trace of the second factor; call inside a transaction."""
-    TOTPDevice.objects.filter(user_id=user_id).delete()
-    RecoveryCode.objects.filter(user_id=user_id).delete()
+    devices, _ = TOTPDevice.objects.filter(user_id=user_id).delete()
+    codes, _ = RecoveryCode.objects.filter(user_id=user_id).delete()
     MfaChallenge.objects.filter(user_id=user_id).delete()
+    return {"authenticator(s)": devices, "recovery code(s)": codes}

@@ -1,5 +1,6 @@
 """Passkeys in the account's other journeys: a way in (accounts.signin_methods), a part of the
-export, and rows erased with the account (accounts.personal_data)."""
+export, rows erased with the account (accounts.personal_data), and rows removed when the owner
+of an unverified address proves it (accounts.unverified)."""
 
 from accounts.models import User
 from accounts.personal_data import Erasure
@@ -30,8 +31,14 @@ def passkeys_exported(user: User) -> dict[str, object]:
 
 def passkeys_erase(erasure: Erasure) -> dict[str, int]:
     """An erased account's passkeys, its user handle and its pending challenges."""
-    user_id = erasure.user.pk
-    passkeys, _ = Passkey.objects.filter(user_id=user_id).delete()
-    PasskeyUser.objects.filter(user_id=user_id).delete()
-    PasskeyChallenge.objects.filter(user_id=user_id).delete()
+    return passkeys_of_user_delete(erasure.user)
+
+
+def passkeys_of_user_delete(user: User) -> dict[str, int]:
+    """The user's passkeys, their user handle and their pending challenges: on erasure, and
+    when the owner of an unverified address proves it (accounts.unverified: any passkey there
+    was registered by someone who never did)."""
+    passkeys, _ = Passkey.objects.filter(user_id=user.pk).delete()
+    PasskeyUser.objects.filter(user_id=user.pk).delete()
+    PasskeyChallenge.objects.filter(user_id=user.pk).delete()
     return {"passkey(s)": passkeys}

@@ -1,5 +1,6 @@
 """A user's linked identities: removing one (never the last way in), their part of the account's
-export and erasure, and the purge of the browser flow's expired state."""
+export and erasure, their removal when an unverified address is proven, and the purge of the
+browser flow's expired state."""
 
 import uuid
 from datetime import datetime
@@ -73,8 +74,15 @@ def identities_exported(user: User) -> dict[str, object]:
 
 def identities_erase(erasure: Erasure) -> dict[str, int]:
     """An erased account's identities and half-done provider sign-ins."""
-    user_id = erasure.user.pk
-    identities, _ = Identity.objects.filter(user_id=user_id).delete()
-    AuthorizationFlow.objects.filter(user_id=user_id).delete()
-    ExchangeCode.objects.filter(user_id=user_id).delete()
+    return identities_of_user_delete(erasure.user)
+
+
+def identities_of_user_delete(user: User) -> dict[str, int]:
+    """The user's identities, with the half-done flows and exchange codes that would link one or
+    sign in: on erasure, and when the owner of an unverified address proves it (accounts.
+    unverified: any identity there was linked by someone who never did, or came from a provider
+    that did not vouch for the address)."""
+    identities, _ = Identity.objects.filter(user_id=user.pk).delete()
+    AuthorizationFlow.objects.filter(user_id=user.pk).delete()
+    ExchangeCode.objects.filter(user_id=user.pk).delete()
     return {"provider identity(ies)": identities}

@@ -3,6 +3,7 @@
 - a known (issuer, subject) signs its user in;
 - a new one whose provider asserts `email_verified` for the address of a verified account is
   linked to it; for an unverified account: `account_exists` (sign in with the password first);
+- linking (`process: link`) adds it to the signed-in user, whose address must be verified;
 - otherwise a new account without a usable password, verified when the provider says so.
 """
 
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from accounts.client import ClientInfo
+from accounts.exceptions import EmailVerificationRequired
 from accounts.managers import UserManager
 from accounts.models import User
 from accounts.notices import account_change_notice_enqueue
@@ -130,7 +132,8 @@ def identity_link(
     now: datetime,
 ) -> None:
     """Link the identity to the signed-in user who asked (`process: link`); refused when it is
-    another user's already."""
+    another user's already, or while the user's address is not verified (checked when the flow
+    started, and again here: a flow may outlive a change)."""
     if user_id is None:
         raise CallbackRefused("invalid_state")
     identity = Identity.objects.filter(issuer=profile.issuer, subject=profile.subject).first()
@@ -141,6 +144,10 @@ def identity_link(
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         raise CallbackRefused("invalid_state")
+    try:
+        user.credential_addition_ensure()
+    except EmailVerificationRequired:
+        raise CallbackRefused("email_unverified") from None
     identity_create(
         user=user, provider_id=provider_id, profile=profile, client=client, now=now, notice=True
     )

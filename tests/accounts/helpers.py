@@ -1,5 +1,5 @@
-"""Small helpers for the accounts tests: sign up, sign in, change a password or address through
-the API, and age a user's sessions past their freshness."""
+"""Small helpers for the accounts tests: sign up (and verify the address), sign in, change a
+password or address through the API, and age a user's sessions past their freshness."""
 
 from datetime import timedelta
 
@@ -10,11 +10,30 @@ from accounts.models import AuthSession, RefreshTokenChain
 from tests.factories import DEFAULT_PASSWORD
 from tests.support.mail import link_token, only_message_to
 
+VERIFICATION_SUBJECT = "Confirm your email address"
+
 
 async def signup(api: httpx.AsyncClient, email: str, password: str = DEFAULT_PASSWORD) -> dict:
     response = await api.post("/api/auth/signup", json={"email": email, "password": password})
     assert response.status_code == 201, response.text
     return response.json()
+
+
+async def verified_signup(
+    api: httpx.AsyncClient, email: str, password: str = DEFAULT_PASSWORD
+) -> dict:
+    """Sign up, then follow the verification link mailed to the address: the session of a user
+    who may add a second factor, a passkey or a linked identity."""
+    session = await signup(api, email, password)
+    await address_verify(api, email)
+    return session
+
+
+async def address_verify(api: httpx.AsyncClient, email: str) -> None:
+    """Follow the verification link sign-up mailed to `email`."""
+    token = link_token(only_message_to(email, VERIFICATION_SUBJECT))
+    response = await api.post("/api/auth/email/verify", json={"token": token})
+    assert response.status_code == 200, response.text
 
 
 async def signin(api: httpx.AsyncClient, email: str, password: str = DEFAULT_PASSWORD) -> dict:

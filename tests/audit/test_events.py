@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import AuthSession
 from accounts.signals import EVENT_TYPES, EventType, auth_event
 from audit.models import AuthEvent
-from tests.accounts.helpers import bearer, signin, signup
+from tests.accounts.helpers import bearer, signin, signup, verified_signup
 from tests.mfa.helpers import MFA, code, totp_on
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,6 +56,7 @@ def test_event_types_are_exactly_the_protocols():
         "passkey_added",
         "passkey_removed",
         "passkey_clone_suspected",
+        "unverified_credentials_cleared",
     }
 
 
@@ -217,7 +218,7 @@ async def test_an_event_sent_outside_a_transaction_is_refused():
 
 
 async def test_second_factor_actions_record_their_events(api, clock):
-    session = await signup(api, "mfaevents@example.com")
+    session = await verified_signup(api, "mfaevents@example.com")
     secret, codes = await totp_on(api, session, clock)
     await api.post(f"{MFA}/totp/confirm", json={"code": "000000"}, headers=bearer(session))
     await api.post(
@@ -243,6 +244,7 @@ async def test_second_factor_actions_record_their_events(api, clock):
     )
     assert await types_of("mfaevents@example.com") == [
         "signup",
+        "email_verified",
         "mfa_enabled",
         "recovery_codes_regenerated",
         "mfa_failed",

@@ -11,6 +11,7 @@ import httpx
 import pyotp
 import pytest
 
+from accounts.models import User
 from tests.examples.conftest import Frontend
 from tests.factories import DEFAULT_PASSWORD
 from tests.project.clients.test_browser import PAGE, QuietHandler
@@ -281,6 +282,8 @@ async def test_sign_in_with_a_second_factor_asks_for_a_code(api, frontend, new_c
     credentials = {"email": email, "password": DEFAULT_PASSWORD}
     async with httpx.AsyncClient(base_url=api.url) as client:
         session = (await client.post("/api/auth/signup", json=credentials)).json()
+        # As its verification link would: TOTP is only for a verified address.
+        await User.objects.filter(email=email).aupdate(email_verified=True)
         bearer = {"Authorization": f"Bearer {session['access_token']}"}
         setup = await client.post("/api/auth/mfa/totp/setup", headers=bearer)
         code = pyotp.TOTP(setup.json()["secret"]).now()

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from accounts.models import User
 from tests.conftest import LiveServer, missing_tool, server_environment
 from tests.examples.conftest import Frontend
 from tests.examples.test_nextjs import fill_credentials, shown_email
@@ -85,6 +86,8 @@ async def test_register_a_passkey_on_the_account_page_then_sign_in_with_it(
     await page.goto(f"{site}/signup")
     await fill_credentials(page, "passkey-user@example.com")
     await page.wait_for_url(f"{site}/account")
+    # As its verification link would: passkeys are only for a verified address.
+    await User.objects.filter(email="passkey-user@example.com").aupdate(email_verified=True)
     async with page.expect_response(f"{site}/api/auth/passkeys/register") as registered:
         await page.get_by_role("button", name="Add a passkey").click()
     assert (await registered.value).status == 201

@@ -6,7 +6,7 @@ import pytest
 from accounts.models import AuthSession
 from audit.models import AuthEvent
 from mfa.models import RecoveryCode, TOTPDevice
-from tests.accounts.helpers import bearer, signup
+from tests.accounts.helpers import bearer, signup, verified_signup
 from tests.accounts.test_admin import csrf_token, staff  # noqa: F401 (fixture)
 from tests.mfa.helpers import totp_on
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def test_user_page_shows_totp_status_and_never_the_secret(api, staff, clock):  # noqa: F811
-    session = await signup(api, "shown@example.com")
+    session = await verified_signup(api, "shown@example.com")
     user_id = session["user"]["id"]
     page = await api.get(f"/admin/accounts/user/{user_id}/change/")
     assert page.status_code == 200
@@ -33,7 +33,7 @@ async def test_user_page_shows_totp_status_and_never_the_secret(api, staff, cloc
 
 
 async def test_staff_reset_turns_totp_off_and_records_an_admin_action(api, staff, clock):  # noqa: F811
-    session = await signup(api, "locked@example.com")
+    session = await verified_signup(api, "locked@example.com")
     await totp_on(api, session, clock)
     listing = await api.get("/admin/accounts/user/")
     response = await api.post(

@@ -26,13 +26,16 @@ SECRET = re.compile(r'<code id="totp-secret">([A-Z2-7]+)</code>')
 RECOVERY_CODE = re.compile(r'<li class="recovery-code"><code>([0-9a-f-]+)</code></li>')
 
 
-async def staff_member(email: str) -> User:
-    return await User.objects.acreate_user(email, PASSWORD, is_staff=True, is_superuser=True)
+async def staff_member(email: str, **extra: object) -> User:
+    return await User.objects.acreate_user(
+        email, PASSWORD, is_staff=True, is_superuser=True, **extra
+    )
 
 
 async def staff_with_totp(api: httpx.AsyncClient, clock: Clock, email: str):
-    """A staff member who turned TOTP on through the API; the secret and recovery codes."""
-    await staff_member(email)
+    """A staff member who turned TOTP on through the API (which asks for a verified address);
+    the secret and recovery codes."""
+    await staff_member(email, email_verified=True)
     session = await signin(api, email, PASSWORD)
     return await totp_on(api, session, clock)
 

@@ -4,7 +4,7 @@ cannot spend the owner's budget from their own address."""
 
 import pytest
 
-from tests.accounts.helpers import signup
+from tests.accounts.helpers import verified_signup
 from tests.accounts.test_password_guessing import client_from
 from tests.factories import DEFAULT_PASSWORD
 from tests.mfa.helpers import MFA, clock, code, totp_on
@@ -46,7 +46,7 @@ async def test_an_attacker_spending_the_code_budget_does_not_lock_the_owner_out(
     code_budgets, clock
 ):
     async with client_from("198.51.100.7") as owner, client_from("203.0.113.9") as attacker:
-        session = await signup(owner, "owner@example.com")
+        session = await verified_signup(owner, "owner@example.com")
         secret, _ = await totp_on(owner, session, clock)
         assert await wrong_codes(attacker, "owner@example.com", 4) == [401, 401, 401, 429]
         # The attacker's address is out of budget, even for the right code...
@@ -68,7 +68,7 @@ async def test_a_guesser_spreading_over_addresses_meets_the_users_budget(code_bu
         client_from("203.0.113.1") as first,
         client_from("203.0.113.2") as second,
     ):
-        session = await signup(owner, "spread@example.com")
+        session = await verified_signup(owner, "spread@example.com")
         secret, _ = await totp_on(owner, session, clock)
         assert await wrong_codes(first, "spread@example.com", 4) == [401, 401, 401, 429]
         assert await wrong_codes(second, "spread@example.com", 3) == [401, 401, 429]

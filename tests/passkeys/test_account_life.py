@@ -9,7 +9,7 @@ from accounts.models import User
 from passkeys.models import Passkey, PasskeyChallenge, PasskeyUser
 from tests.accounts.flows.test_deletion import delete_account, grace_over, purge, rows_naming
 from tests.accounts.flows.test_export import values
-from tests.accounts.helpers import bearer, signup
+from tests.accounts.helpers import bearer, verified_signup
 from tests.passkeys.helpers import AUTH, passkey_signin, register_options, registered
 from tests.support.authenticator import SoftAuthenticator
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def test_the_export_lists_passkeys_without_keys_ids_or_handles(api):
-    session = await signup(api, "exported@example.com")
+    session = await verified_signup(api, "exported@example.com")
     passkey = await registered(api, session, SoftAuthenticator(backed_up=True))
     response = await api.get(f"{AUTH}/me/export", headers=bearer(session))
     assert response.status_code == 200
@@ -31,7 +31,7 @@ async def test_the_export_lists_passkeys_without_keys_ids_or_handles(api):
 
 
 async def test_an_erased_account_leaves_no_passkey_handle_or_challenge(api):
-    session = await signup(api, "erased@example.com")
+    session = await verified_signup(api, "erased@example.com")
     authenticator = SoftAuthenticator()
     await registered(api, session, authenticator)
     await register_options(api, session)  # a pending challenge bound to the user
@@ -46,7 +46,7 @@ async def test_an_erased_account_leaves_no_passkey_handle_or_challenge(api):
 
 
 async def test_the_last_way_in_cannot_be_removed(api):
-    session = await signup(api, "only@example.com")
+    session = await verified_signup(api, "only@example.com")
     first = await registered(api, session, SoftAuthenticator())
     authenticator = SoftAuthenticator()
     second = await registered(api, session, authenticator)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.models import AuthEvent
 from passkeys.models import Passkey, PasskeyChallenge
-from tests.accounts.helpers import signup
+from tests.accounts.helpers import verified_signup
 from tests.accounts.test_admin import csrf_token, staff  # noqa: F401 (fixture)
 from tests.passkeys.helpers import registered, signin_options
 from tests.support.authenticator import SoftAuthenticator
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def test_staff_see_passkeys_and_remove_one_as_an_admin_action(api, staff):  # noqa: F811
-    session = await signup(api, "kept@example.com")
+    session = await verified_signup(api, "kept@example.com")
     authenticator = SoftAuthenticator(backed_up=True)
     passkey = await registered(api, session, authenticator)
     listing = await api.get("/admin/passkeys/passkey/")

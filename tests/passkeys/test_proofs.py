@@ -5,7 +5,7 @@ import pytest
 
 from audit.models import AuthEvent
 from mfa.models import MfaChallenge
-from tests.accounts.helpers import age_sessions, bearer, signin, signup
+from tests.accounts.helpers import age_sessions, bearer, signin, signup, verified_signup
 from tests.mfa.helpers import MFA, totp_on
 from tests.passkeys.helpers import AUTH, registered
 from tests.support.authenticator import SoftAuthenticator
@@ -14,14 +14,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def test_a_passkey_alone_adds_no_challenge_to_a_password_signin(api):
-    session = await signup(api, "nostep@example.com")
+    session = await verified_signup(api, "nostep@example.com")
     await registered(api, session, SoftAuthenticator())
     body = await signin(api, "nostep@example.com")
     assert "access_token" in body and "mfa_required" not in body
 
 
 async def mfa_challenge(api, email: str, clock) -> tuple[dict, SoftAuthenticator]:
-    session = await signup(api, email)
+    session = await verified_signup(api, email)
     authenticator = SoftAuthenticator()
     await registered(api, session, authenticator)
     await totp_on(api, session, clock)
@@ -53,7 +53,7 @@ async def test_with_totp_on_the_second_step_offers_and_accepts_a_passkey(api, cl
 
 async def test_the_second_step_refuses_another_users_passkey_and_counts_it(api, clock):
     challenge, _ = await mfa_challenge(api, "victim@example.com", clock)
-    thief = await signup(api, "thief@example.com")
+    thief = await verified_signup(api, "thief@example.com")
     theirs = SoftAuthenticator()
     await registered(api, thief, theirs)
     options = await api.post(f"{MFA}/webauthn/options", json={"mfa_token": challenge["mfa_token"]})
@@ -78,7 +78,7 @@ async def test_verify_takes_either_a_code_or_a_credential(api):
 
 
 async def stale(api, email: str) -> tuple[dict, SoftAuthenticator]:
-    session = await signup(api, email)
+    session = await verified_signup(api, email)
     authenticator = SoftAuthenticator()
     await registered(api, session, authenticator)
     await age_sessions(email, 3600)

@@ -9,9 +9,11 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts.devices import device_label
+from accounts.models import User
 from audit.models import AuthEvent
+from passkeys.flows.registration import passkey_registration_options
 from passkeys.models import Passkey, PasskeyChallenge, PasskeyUser
-from tests.accounts.helpers import age_sessions, bearer, signup
+from tests.accounts.helpers import age_sessions, bearer, signup, verified_signup
 from tests.passkeys.helpers import AUTH, register, register_options, registered
 from tests.support.authenticator import SoftAuthenticator, unb64url
 from tests.support.mail import html_part, sent_to
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def test_registration_options_require_a_resident_key_and_user_verification(api):
-    session = await signup(api, "options@example.com")
+    session = await verified_signup(api, "options@example.com")
     made = await register_options(api, session)
     options = made["options"]
     assert options["rp"] == {"id": "localhost", "name": "Accounts"}
@@ -42,7 +44,7 @@ async def test_registration_options_require_a_resident_key_and_user_verification
 
 
 async def test_register_keeps_the_passkey_and_lists_it_and_excludes_it_next_time(api):
-    session = await signup(api, "register@example.com")
+    session = await verified_signup(api, "register@example.com")
     authenticator = SoftAuthenticator(backed_up=True)
     passkey = await registered(api, session, authenticator)
     assert set(passkey) == {
@@ -65,7 +67,7 @@ async def test_register_keeps_the_passkey_and_lists_it_and_excludes_it_next_time
 
 
 async def test_register_takes_the_name_given_or_names_the_device(api):
-    session = await signup(api, "named@example.com")
+    session = await verified_signup(api, "named@example.com")
     made = await register_options(api, session)
     credential = SoftAuthenticator().create(made["options"])
     response = await api.post(
@@ -88,7 +90,7 @@ async def test_register_takes_the_name_given_or_names_the_device(api):
     ],
 )
 async def test_a_registration_that_does_not_verify_is_400(api, create, why):
-    session = await signup(api, "bad@example.com")
+    session = await verified_signup(api, "bad@example.com")
     response = await register(api, session, SoftAuthenticator(), **create)
     assert response.status_code == 400, why
     assert response.json() == {"detail": "Invalid passkey"}
@@ -116,7 +118,7 @@ async def test_a_registration_that_does_not_verify_is_400(api, create, why):
     ],
 )
 async def test_malformed_credential_json_is_400_never_500(api, credential):
-    session = await signup(api, "malformed@example.com")
+    session = await verified_signup(api, "malformed@example.com")
     made = await register_options(api, session)
     response = await api.post(
         f"{AUTH}/passkeys/register",
@@ -128,8 +130,8 @@ async def test_malformed_credential_json_is_400_never_500(api, credential):
 
 
 async def test_a_registration_challenge_is_single_use_and_the_users_own(api):
-    alice = await signup(api, "alice@example.com")
-    bob = await signup(api, "bob@example.com")
+    alice = await verified_signup(api, "alice@example.com")
+    bob = await verified_signup(api, "bob@example.com")
     made = await register_options(api, alice)
     authenticator = SoftAuthenticator()
     credential = authenticator.create(made["options"])
@@ -144,7 +146,7 @@ async def test_a_registration_challenge_is_single_use_and_the_users_own(api):
 
 
 async def test_an_expired_registration_challenge_is_400(api):
-    session = await signup(api, "expired@example.com")
+    session = await verified_signup(api, "expired@example.com")
     made = await register_options(api, session)
     await PasskeyChallenge.objects.aupdate(expires_at=timezone.now() - timedelta(seconds=1))
     credential = SoftAuthenticator().create(made["options"])
@@ -157,7 +159,7 @@ async def test_an_expired_registration_challenge_is_400(api):
 
 
 async def test_registration_and_removal_need_a_fresh_session(api):
-    session = await signup(api, "stale@example.com")
+    session = await verified_signup(api, "stale@example.com")
     passkey = await registered(api, session, SoftAuthenticator())
     await age_sessions("stale@example.com", 3600)
     for method, path in (
@@ -178,7 +180,7 @@ async def test_registration_and_removal_need_a_fresh_session(api):
 
 async def test_at_most_the_configured_number_of_passkeys(api, settings):
     settings.WEBAUTHN_MAX_PASSKEYS = 2
-    session = await signup(api, "limit@example.com")
+    session = await verified_signup(api, "limit@example.com")
     authenticator = SoftAuthenticator()
     await registered(api, session, authenticator)
     pending = await register_options(api, session)  # asked while there was still room
@@ -198,8 +200,8 @@ async def test_at_most_the_configured_number_of_passkeys(api, settings):
 
 
 async def test_rename_and_remove_answer_404_for_another_users_or_an_unknown_passkey(api):
-    alice = await signup(api, "owner@example.com")
-    bob = await signup(api, "other@example.com")
+    alice = await verified_signup(api, "owner@example.com")
+    bob = await verified_signup(api, "other@example.com")
     passkey = await registered(api, alice, SoftAuthenticator())
     path = f"{AUTH}/passkeys/{passkey['id']}"
     assert (await api.patch(path, json={"name": "x"}, headers=bearer(bob))).status_code == 404
@@ -226,7 +228,7 @@ PASSKEY_ADDED = "A passkey was added to your account"
 
 
 async def test_adding_a_passkey_mails_a_notice_with_a_link_to_the_sessions(api, settings):
-    session = await signup(api, "told.passkey@example.com")
+    session = await verified_signup(api, "told.passkey@example.com")
     await registered(api, session, SoftAuthenticator())
     refused = await api.post(
         f"{AUTH}/passkeys/register",
@@ -244,7 +246,7 @@ async def test_adding_a_passkey_mails_a_notice_with_a_link_to_the_sessions(api, 
 
 
 async def test_the_passkey_notice_goes_through_the_queue(api, settings):
-    session = await signup(api, "queued.passkey@example.com")
+    session = await verified_signup(api, "queued.passkey@example.com")
     settings.TASKS = {
         "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
     }
@@ -255,3 +257,22 @@ async def test_the_passkey_notice_goes_through_the_queue(api, settings):
     kwargs = queued.args_kwargs["kwargs"]
     assert kwargs["kind"] == "passkey_added" and kwargs["to"] == "queued.passkey@example.com"
     assert mail.outbox == []
+
+
+async def test_an_unverified_account_cannot_register_a_passkey(api):
+    """Someone who signed up with another person's address must not put their passkey on the
+    account before its owner proves the mailbox: no options, and options made otherwise (before
+    the rule, say) cannot be spent."""
+    session = await signup(api, "squatter@example.com")
+    refused = await api.post(f"{AUTH}/passkeys/register/options", headers=bearer(session))
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "Verify your email address first"}
+
+    user = await User.objects.aget(email="squatter@example.com")
+    made = await passkey_registration_options(user=user)
+    credential = SoftAuthenticator().create(made.options)
+    body = {"challenge_token": made.challenge_token, "credential": credential}
+    response = await api.post(f"{AUTH}/passkeys/register", json=body, headers=bearer(session))
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Verify your email address first"}
+    assert not await Passkey.objects.aexists()

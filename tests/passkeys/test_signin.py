@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 from audit.models import AuthEvent
 from passkeys.models import Passkey, PasskeyChallenge
-from tests.accounts.helpers import bearer, signup
+from tests.accounts.helpers import bearer, verified_signup
 from tests.mfa.helpers import totp_on
 from tests.passkeys.helpers import AUTH, passkey_signin, registered, signin_options
 from tests.support.authenticator import SoftAuthenticator
@@ -27,7 +27,7 @@ async def test_signin_options_allow_any_discoverable_passkey(api):
 
 
 async def test_a_passkey_signs_in_with_no_second_step_even_with_totp_on(api, clock):
-    session = await signup(api, "passwordless@example.com")
+    session = await verified_signup(api, "passwordless@example.com")
     authenticator = SoftAuthenticator()
     await registered(api, session, authenticator)
     await totp_on(api, session, clock)
@@ -46,7 +46,7 @@ async def test_a_passkey_signs_in_with_no_second_step_even_with_totp_on(api, clo
 
 
 async def test_passkey_signin_in_cookie_mode_sets_the_cookies(api):
-    session = await signup(api, "cookies@example.com")
+    session = await verified_signup(api, "cookies@example.com")
     authenticator = SoftAuthenticator()
     await registered(api, session, authenticator)
     made = await signin_options(api)
@@ -76,7 +76,7 @@ async def test_passkey_signin_in_cookie_mode_sets_the_cookies(api):
     ],
 )
 async def test_an_assertion_that_does_not_verify_is_401(api, get, why):
-    session = await signup(api, "refused@example.com")
+    session = await verified_signup(api, "refused@example.com")
     authenticator = SoftAuthenticator()
     await registered(api, session, authenticator)
     response = await passkey_signin(api, authenticator, **get)
@@ -86,7 +86,7 @@ async def test_an_assertion_that_does_not_verify_is_401(api, get, why):
 
 
 async def test_a_signin_challenge_is_single_use(api):
-    session = await signup(api, "once@example.com")
+    session = await verified_signup(api, "once@example.com")
     authenticator = SoftAuthenticator()
     await registered(api, session, authenticator)
     made = await signin_options(api)
@@ -100,7 +100,7 @@ async def test_a_signin_challenge_is_single_use(api):
 
 
 async def test_an_expired_signin_challenge_is_401(api):
-    session = await signup(api, "late@example.com")
+    session = await verified_signup(api, "late@example.com")
     authenticator = SoftAuthenticator()
     await registered(api, session, authenticator)
     made = await signin_options(api)
@@ -115,7 +115,7 @@ async def test_an_expired_signin_challenge_is_401(api):
 
 
 async def test_a_registration_challenge_does_not_sign_in(api):
-    session = await signup(api, "purpose@example.com")
+    session = await verified_signup(api, "purpose@example.com")
     authenticator = SoftAuthenticator()
     await registered(api, session, authenticator)
     made = await api.post(f"{AUTH}/passkeys/register/options", headers=bearer(session))
@@ -128,7 +128,7 @@ async def test_a_registration_challenge_does_not_sign_in(api):
 
 
 async def test_a_counter_gone_backwards_refuses_and_records_a_suspected_clone(api):
-    session = await signup(api, "clone@example.com")
+    session = await verified_signup(api, "clone@example.com")
     authenticator = SoftAuthenticator()
     await registered(api, session, authenticator)
     assert (await passkey_signin(api, authenticator, sign_count=5)).status_code == 200
@@ -140,14 +140,14 @@ async def test_a_counter_gone_backwards_refuses_and_records_a_suspected_clone(ap
     # A counter that stays at zero (many platform authenticators never count) is no clone.
     assert (await passkey_signin(api, authenticator, sign_count=6)).status_code == 200
     zero = SoftAuthenticator(counting=False)
-    other = await signup(api, "zero@example.com")
+    other = await verified_signup(api, "zero@example.com")
     await registered(api, other, zero)
     assert (await passkey_signin(api, zero)).status_code == 200
     assert (await passkey_signin(api, zero)).status_code == 200
 
 
 async def test_a_removed_passkey_or_an_unknown_one_signs_nobody_in(api):
-    session = await signup(api, "removed@example.com")
+    session = await verified_signup(api, "removed@example.com")
     authenticator = SoftAuthenticator()
     passkey = await registered(api, session, authenticator)
     await api.delete(f"{AUTH}/passkeys/{passkey['id']}", headers=bearer(session))
@@ -158,8 +158,8 @@ async def test_a_removed_passkey_or_an_unknown_one_signs_nobody_in(api):
 
 
 async def test_a_credential_answering_for_another_users_handle_is_refused(api):
-    alice = await signup(api, "handle-a@example.com")
-    bob = await signup(api, "handle-b@example.com")
+    alice = await verified_signup(api, "handle-a@example.com")
+    bob = await verified_signup(api, "handle-b@example.com")
     authenticator = SoftAuthenticator()
     await registered(api, alice, authenticator)
     other = SoftAuthenticator()
@@ -171,7 +171,7 @@ async def test_a_credential_answering_for_another_users_handle_is_refused(api):
 
 
 async def test_a_deactivated_user_cannot_sign_in_with_a_passkey(api, users):
-    session = await signup(api, "inactive@example.com")
+    session = await verified_signup(api, "inactive@example.com")
     authenticator = SoftAuthenticator()
     await registered(api, session, authenticator)
     user = await User.objects.aget(email="inactive@example.com")

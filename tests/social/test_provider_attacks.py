@@ -15,6 +15,8 @@ from joserfc.jwk import RSAKey
 
 from accounts.models import User
 from audit.models import AuthEvent
+from social.models import Identity
+from tests.accounts.helpers import bearer, confirm_reset, signup, verified_signup
 from tests.social.conftest import acme
 from tests.social.helpers import (
     AUTH,
@@ -25,6 +27,7 @@ from tests.social.helpers import (
     exchange,
     provider_code,
     provider_signin,
+    signed_in,
 )
 from tests.support.markers import LIVE
 from tests.support.oidc_provider import NATIVE_CLIENT_ID, provider_login
@@ -256,3 +259,40 @@ async def test_an_unknown_provider_is_404_for_the_api_routes(api, providers):
 async def test_a_denied_provider_signin_leaves_no_account(api, providers):
     query = await provider_signin(api, "noemail:ghost")
     assert query == {"error": "email_missing"}
+
+
+async def test_an_unverified_account_cannot_link_an_identity(api, providers):
+    """Someone who signed up with another person's address must not link their own provider
+    account to it before the address's owner proves the mailbox."""
+    session = await signup(api, "squatter@example.com")
+    response = await api.post(
+        f"{AUTH}/providers/acme/authorize", json={"process": "link"}, headers=bearer(session)
+    )
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Verify your email address first"}
+    assert BINDING_COOKIE not in cookies_set(response)
+
+
+async def test_a_link_flow_whose_user_is_unverified_at_the_callback_links_nothing(api, providers):
+    session = await verified_signup(api, "flipped@example.com")
+    started = await authorize(api, "link", bearer(session))
+    # Staff marked the address unverified while the browser was at the provider.
+    await User.objects.filter(email="flipped@example.com").aupdate(email_verified=False)
+    back = await provider_login(started.authorization_url, "elsewhere@example.com")
+    assert await callback(api, back, started.binding) == {"error": "email_unverified"}
+    assert not await Identity.objects.aexists()
+
+
+async def test_an_identity_whose_provider_did_not_verify_the_address_loses_it_to_the_reset(
+    api, providers
+):
+    """A provider that does not verify email made an account for someone else's address; the
+    address's owner resets the password, and the provider identity signs nobody in any more."""
+    attacker = await signed_in(api, "unverified:victim@example.com")
+    assert attacker["user"]["email_verified"] is False
+    await api.post(f"{AUTH}/password/reset", json={"email": "victim@example.com"})
+    confirmed = await confirm_reset(api, "victim@example.com", "the owner's new passphrase")
+    assert confirmed.status_code == 200, confirmed.text
+    assert not await Identity.objects.aexists()
+    query = await provider_signin(api, "unverified:victim@example.com")
+    assert query == {"error": "account_exists"}

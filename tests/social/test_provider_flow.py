@@ -4,7 +4,7 @@ browser flow over HTTP, linking rules, identities, native apps' ID tokens."""
 from accounts.models import User
 from audit.models import AuthEvent
 from social.models import Identity
-from tests.accounts.helpers import bearer, signup
+from tests.accounts.helpers import bearer, signup, verified_signup
 from tests.social.helpers import (
     AUTH,
     BINDING_COOKIE,
@@ -128,7 +128,7 @@ async def test_the_exchange_code_works_once(api, providers):
 
 
 async def test_identities_are_listed_and_linking_adds_one_to_a_password_account(api, providers):
-    session = await signup(api, "linker@example.com")
+    session = await verified_signup(api, "linker@example.com")
     query = await provider_signin(api, "elsewhere@example.com", "link", bearer(session))
     assert query == {"linked": "acme"}
     listed = (await api.get(f"{AUTH}/identities", headers=bearer(session))).json()
@@ -144,7 +144,7 @@ async def test_linking_needs_a_session(api, providers):
 
 async def test_linking_an_identity_of_another_user_is_refused(api, providers):
     await signed_in(api, "taken@example.com")
-    session = await signup(api, "other-linker@example.com")
+    session = await verified_signup(api, "other-linker@example.com")
     query = await provider_signin(api, "taken@example.com", "link", bearer(session))
     assert query == {"error": "identity_in_use"}
 
@@ -156,7 +156,7 @@ async def test_removing_the_only_way_in_is_409_and_with_a_password_it_is_204(api
     assert refused.status_code == 409
     assert refused.json() == {"detail": "This is your only way to sign in"}
 
-    owner = await signup(api, "two-ways@example.com")
+    owner = await verified_signup(api, "two-ways@example.com")
     await provider_signin(api, "two-ways-at-acme@example.com", "link", bearer(owner))
     [linked] = (await api.get(f"{AUTH}/identities", headers=bearer(owner))).json()
     removed = await api.delete(f"{AUTH}/identities/{linked['id']}", headers=bearer(owner))

@@ -18,7 +18,7 @@ from accounts.models import AuthSession, EmailCode, ThrottleCounter, User
 from accounts.throttles import counter_key
 from audit.models import AuthEvent
 from tests.accounts.flows.test_reauthentication import INSUFFICIENT
-from tests.accounts.helpers import age_sessions, bearer, signin, signup
+from tests.accounts.helpers import age_sessions, bearer, signin, signup, verified_signup
 from tests.accounts.test_transport import cookie_header, cookie_signup
 from tests.factories import DEFAULT_PASSWORD
 from tests.mfa.helpers import clock, totp_on  # noqa: F401  # clock: a fixture
@@ -160,7 +160,7 @@ async def test_purge_keeps_the_account_within_the_grace_and_erases_it_after(
 ):
     settings.RATE_LIMITS = True  # so the throttles keep counters keyed by the address
     email = "erased@example.com"
-    session = await signup(api, email)
+    session = await verified_signup(api, email)
     user_id = session["user"]["id"]
     await totp_on(api, session, clock)
     await api.post("/api/auth/signin", json={"email": email, "password": "a wrong one"})

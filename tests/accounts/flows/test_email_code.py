@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import EmailCode, User
 from audit.models import AuthEvent
 from mfa.models import MfaChallenge
-from tests.accounts.helpers import bearer, signup
+from tests.accounts.helpers import bearer, signup, verified_signup
 from tests.accounts.test_throttles import client_from
 from tests.factories import DEFAULT_PASSWORD
 from tests.mfa.helpers import clock, totp_on
@@ -230,7 +230,7 @@ async def test_a_code_dies_when_the_address_moves(api, users):
 
 
 async def test_a_user_with_totp_gets_the_challenge_not_a_session(api, clock):
-    session = await signup(api, "second.factor@example.com")
+    session = await verified_signup(api, "second.factor@example.com")
     await totp_on(api, session, clock)
     code = await ask(api, "second.factor@example.com")
     response = await confirm(api, "second.factor@example.com", code)

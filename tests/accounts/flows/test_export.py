@@ -9,7 +9,7 @@ from accounts.models import EmailCode, EmailToken, RefreshToken, User
 from audit.models import AuthEvent
 from mfa import sealing
 from mfa.models import RecoveryCode, TOTPDevice
-from tests.accounts.helpers import bearer, signin, signup
+from tests.accounts.helpers import bearer, signin, signup, verified_signup
 from tests.mfa.helpers import MFA, clock, code, totp_on  # noqa: F401  # clock: a fixture
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql]
@@ -56,7 +56,7 @@ async def test_the_export_holds_live_and_revoked_sessions_and_the_events(api):
 
 
 async def test_the_export_carries_no_secret_hash_or_token(api, clock):  # noqa: F811
-    session = await signup(api, "secretive@example.com")
+    session = await verified_signup(api, "secretive@example.com")
     other = await signin(api, "secretive@example.com")
     secret, recovery_codes = await totp_on(api, session, clock)
     used = await api.post(

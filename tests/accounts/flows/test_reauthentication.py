@@ -1,5 +1,6 @@
 """Re-authentication and the fresh-session rule: a session is fresh for REAUTH_MAX_AGE after its
-sign-in or a re-authentication; routes that need one (turning TOTP on) answer 401
+sign-in or a re-authentication; routes that need one (turning TOTP on, for a verified address)
+answer 401
 `insufficient_user_authentication` otherwise, and POST /api/auth/reauthenticate makes it fresh
 again with the password or a second-factor code."""
 
@@ -7,7 +8,7 @@ import pytest
 
 from accounts.models import AuthSession
 from audit.models import AuthEvent
-from tests.accounts.helpers import age_sessions, bearer, signup
+from tests.accounts.helpers import address_verify, age_sessions, bearer, signup, verified_signup
 from tests.factories import DEFAULT_PASSWORD
 from tests.mfa.helpers import MFA, clock, code, totp_on  # noqa: F401  # clock: a fixture
 from toolkit.rates import Rate
@@ -20,7 +21,7 @@ INSUFFICIENT = 'Bearer error="insufficient_user_authentication"'
 
 
 async def test_a_session_just_signed_in_is_fresh(api):
-    session = await signup(api, "fresh@example.com")
+    session = await verified_signup(api, "fresh@example.com")
     assert (await api.post(FRESH_ROUTE, headers=bearer(session))).status_code == 200
 
 
@@ -36,7 +37,7 @@ async def test_a_stale_session_must_reauthenticate_with_rfc_9470s_answer(api, se
 
 
 async def test_reauthenticating_with_the_password_makes_the_session_fresh_again(api, settings):
-    session = await signup(api, "again@example.com")
+    session = await verified_signup(api, "again@example.com")
     await age_sessions("again@example.com", settings.REAUTH_MAX_AGE + 1)
     response = await api.post(
         REAUTHENTICATE, json={"password": DEFAULT_PASSWORD}, headers=bearer(session)
@@ -96,7 +97,7 @@ async def test_wrong_passwords_spend_the_sign_in_failure_budget(api, settings):
 
 
 async def test_a_totp_or_recovery_code_reauthenticates_a_user_with_totp(api, clock, settings):  # noqa: F811
-    session = await signup(api, "code.again@example.com")
+    session = await verified_signup(api, "code.again@example.com")
     secret, recovery_codes = await totp_on(api, session, clock)
     await age_sessions("code.again@example.com", settings.REAUTH_MAX_AGE + 1)
     by_totp = await api.post(
@@ -117,10 +118,10 @@ async def test_a_totp_or_recovery_code_reauthenticates_a_user_with_totp(api, clo
 
 
 async def test_a_wrong_code_or_a_code_without_totp_is_401(api, clock):  # noqa: F811
-    without = await signup(api, "no.totp.again@example.com")
+    without = await verified_signup(api, "no.totp.again@example.com")
     response = await api.post(REAUTHENTICATE, json={"code": "123456"}, headers=bearer(without))
     assert response.status_code == 401
-    session = await signup(api, "wrong.code.again@example.com")
+    session = await verified_signup(api, "wrong.code.again@example.com")
     await totp_on(api, session, clock)
     wrong = await api.post(REAUTHENTICATE, json={"code": "000000"}, headers=bearer(session))
     assert wrong.status_code == 401
@@ -149,6 +150,7 @@ async def test_the_rule_and_reauthentication_work_the_same_with_the_access_cooki
         headers={"X-Auth-Transport": "cookie"},
     )
     access = signed_up.cookies.get("__Host-access") or signed_up.json()["access_token"]
+    await address_verify(api, "cookie.again@example.com")  # the route adds a credential
     browser = {"Cookie": f"__Host-access={access}", "X-Auth-Transport": "cookie"}
     await age_sessions("cookie.again@example.com", settings.REAUTH_MAX_AGE + 1)
     stale = await api.post(FRESH_ROUTE, headers=browser)

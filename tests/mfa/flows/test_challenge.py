@@ -12,7 +12,7 @@ from accounts.models import AuthSession
 from accounts.tokens import access_token_decode
 from audit.models import AuthEvent
 from mfa.models import MfaChallenge
-from tests.accounts.helpers import bearer, change_password, confirm_reset, signup
+from tests.accounts.helpers import bearer, change_password, confirm_reset, signup, verified_signup
 from tests.factories import DEFAULT_PASSWORD
 from tests.mfa.helpers import MFA, code, totp_on
 from tests.support.mail import link_token, only_message_to
@@ -31,7 +31,7 @@ async def challenge_for(api, email: str) -> dict:
 
 
 async def test_signin_with_totp_on_answers_a_challenge_and_no_session(api, clock):
-    session = await signup(api, "challenged@example.com")
+    session = await verified_signup(api, "challenged@example.com")
     await totp_on(api, session, clock)
     response = await api.post(
         "/api/auth/signin", json={"email": "challenged@example.com", "password": PASSWORD}
@@ -49,7 +49,7 @@ async def test_signin_with_totp_on_answers_a_challenge_and_no_session(api, clock
 
 
 async def test_signin_without_totp_is_unchanged(api, clock):
-    await signup(api, "plain@example.com")
+    await verified_signup(api, "plain@example.com")
     body = await challenge_for(api, "plain@example.com")
     assert set(body) == {"user", "access_token", "refresh_token", "token_type", "expires_in"}
     # A pending (unconfirmed) setup does not turn the second step on either.
@@ -58,7 +58,7 @@ async def test_signin_without_totp_is_unchanged(api, clock):
 
 
 async def test_verify_with_a_totp_code_answers_the_session(api, clock):
-    session = await signup(api, "verify@example.com")
+    session = await verified_signup(api, "verify@example.com")
     secret, _ = await totp_on(api, session, clock)
     challenge = await challenge_for(api, "verify@example.com")
     response = await api.post(
@@ -73,7 +73,7 @@ async def test_verify_with_a_totp_code_answers_the_session(api, clock):
 
 
 async def test_the_password_is_hashed_once_per_signin_never_at_verify(api, clock, monkeypatch):
-    session = await signup(api, "hashonce@example.com")
+    session = await verified_signup(api, "hashonce@example.com")
     secret, _ = await totp_on(api, session, clock)
     checks = []
     real_check = django.contrib.auth.hashers.check_password
@@ -91,7 +91,7 @@ async def test_the_password_is_hashed_once_per_signin_never_at_verify(api, clock
 
 
 async def test_a_used_mfa_token_is_refused(api, clock):
-    session = await signup(api, "reused@example.com")
+    session = await verified_signup(api, "reused@example.com")
     secret, _ = await totp_on(api, session, clock)
     challenge = await challenge_for(api, "reused@example.com")
     first = await api.post(
@@ -107,7 +107,7 @@ async def test_a_used_mfa_token_is_refused(api, clock):
 
 
 async def test_an_expired_mfa_token_is_refused(api, clock):
-    session = await signup(api, "expired@example.com")
+    session = await verified_signup(api, "expired@example.com")
     secret, _ = await totp_on(api, session, clock)
     challenge = await challenge_for(api, "expired@example.com")
     await MfaChallenge.objects.aupdate(expires_at=timezone.now() - timedelta(seconds=1))
@@ -118,7 +118,7 @@ async def test_an_expired_mfa_token_is_refused(api, clock):
 
 
 async def test_the_token_expires_five_minutes_after_the_signin(api, clock):
-    session = await signup(api, "fivemin@example.com")
+    session = await verified_signup(api, "fivemin@example.com")
     await totp_on(api, session, clock)
     before = timezone.now()
     await challenge_for(api, "fivemin@example.com")
@@ -127,7 +127,7 @@ async def test_the_token_expires_five_minutes_after_the_signin(api, clock):
 
 
 async def test_the_token_dies_after_five_wrong_codes(api, clock):
-    session = await signup(api, "fivewrong@example.com")
+    session = await verified_signup(api, "fivewrong@example.com")
     secret, _ = await totp_on(api, session, clock)
     challenge = await challenge_for(api, "fivewrong@example.com")
     for _ in range(5):
@@ -151,7 +151,7 @@ async def test_an_unknown_mfa_token_is_401(api, clock):
 
 
 async def test_a_totp_code_used_at_signin_is_refused_at_the_next_signin(api, clock):
-    session = await signup(api, "signinreplay@example.com")
+    session = await verified_signup(api, "signinreplay@example.com")
     secret, _ = await totp_on(api, session, clock)
     used = code(secret, clock.step())
     first = await challenge_for(api, "signinreplay@example.com")
@@ -162,7 +162,7 @@ async def test_a_totp_code_used_at_signin_is_refused_at_the_next_signin(api, clo
 
 
 async def test_a_recovery_code_signs_in_once(api, clock):
-    session = await signup(api, "recovery@example.com")
+    session = await verified_signup(api, "recovery@example.com")
     _, codes = await totp_on(api, session, clock)
     first = await challenge_for(api, "recovery@example.com")
     spaced = codes[0].upper().replace("-", " ")  # as a person might type it
@@ -178,7 +178,7 @@ async def test_a_recovery_code_signs_in_once(api, clock):
 async def test_wrong_codes_at_verify_are_throttled_per_user_across_tokens(api, clock, settings):
     settings.RATE_LIMITS = True
     settings.RATE_LIMIT_MFA_FAILED = Rate(count=3, period=900)
-    session = await signup(api, "verifyguess@example.com")
+    session = await verified_signup(api, "verifyguess@example.com")
     secret, _ = await totp_on(api, session, clock)
     statuses = []
     for _ in range(2):
@@ -202,7 +202,7 @@ async def test_purge_drops_expired_and_used_challenges(api, clock):
     from asgiref.sync import sync_to_async
     from django.core.management import call_command
 
-    session = await signup(api, "purgechallenges@example.com")
+    session = await verified_signup(api, "purgechallenges@example.com")
     secret, _ = await totp_on(api, session, clock)
     used = await challenge_for(api, "purgechallenges@example.com")
     await api.post(
@@ -226,7 +226,7 @@ async def test_purge_drops_expired_and_used_challenges(api, clock):
 async def test_one_recovery_code_sent_twice_at_once_signs_in_once(api, clock):
     import asyncio
 
-    session = await signup(api, "racer@example.com")
+    session = await verified_signup(api, "racer@example.com")
     _, codes = await totp_on(api, session, clock)
     tokens = [(await challenge_for(api, "racer@example.com"))["mfa_token"] for _ in range(2)]
     answers = await asyncio.gather(
@@ -238,7 +238,7 @@ async def test_one_recovery_code_sent_twice_at_once_signs_in_once(api, clock):
 async def test_one_totp_code_sent_twice_at_once_signs_in_once(api, clock):
     import asyncio
 
-    session = await signup(api, "totpracer@example.com")
+    session = await verified_signup(api, "totpracer@example.com")
     secret, _ = await totp_on(api, session, clock)
     tokens = [(await challenge_for(api, "totpracer@example.com"))["mfa_token"] for _ in range(2)]
     now = code(secret, clock.step())
@@ -251,7 +251,7 @@ async def test_one_totp_code_sent_twice_at_once_signs_in_once(api, clock):
 async def test_verify_for_a_user_deactivated_meanwhile_is_401(api, clock):
     from accounts.models import User
 
-    session = await signup(api, "deactivated@example.com")
+    session = await verified_signup(api, "deactivated@example.com")
     secret, _ = await totp_on(api, session, clock)
     challenge = await challenge_for(api, "deactivated@example.com")
     await User.objects.filter(email="deactivated@example.com").aupdate(is_active=False)
@@ -269,7 +269,7 @@ async def answer(api, challenge: dict, secret: str, clock) -> int:
 
 
 async def test_a_challenge_dies_when_the_password_changes(api, clock):
-    session = await signup(api, "changed.meanwhile@example.com")
+    session = await verified_signup(api, "changed.meanwhile@example.com")
     secret, _ = await totp_on(api, session, clock)
     challenge = await challenge_for(api, "changed.meanwhile@example.com")
     changed = await change_password(api, session, "the owner's new passphrase", PASSWORD)
@@ -279,7 +279,7 @@ async def test_a_challenge_dies_when_the_password_changes(api, clock):
 
 
 async def test_a_challenge_dies_when_the_password_is_reset(api, clock):
-    session = await signup(api, "reset.meanwhile@example.com")
+    session = await verified_signup(api, "reset.meanwhile@example.com")
     secret, _ = await totp_on(api, session, clock)
     challenge = await challenge_for(api, "reset.meanwhile@example.com")
     await api.post("/api/auth/password/reset", json={"email": "reset.meanwhile@example.com"})
@@ -334,7 +334,7 @@ async def test_a_challenge_dies_when_the_user_is_deactivated_even_once_active_ag
     from accounts.models import User
 
     email = f"{deactivate.__name__.replace('_', '.')}@example.com"
-    session = await signup(api, email)
+    session = await verified_signup(api, email)
     secret, _ = await totp_on(api, session, clock)
     challenge = await challenge_for(api, email)
     await deactivate(api, session["user"]["id"])
@@ -346,7 +346,7 @@ async def test_a_challenge_dies_when_the_user_is_deactivated_even_once_active_ag
 
 
 async def test_a_challenge_dies_when_totp_is_turned_off(api, clock):
-    session = await signup(api, "off.meanwhile@example.com")
+    session = await verified_signup(api, "off.meanwhile@example.com")
     secret, codes = await totp_on(api, session, clock)
     challenge = await challenge_for(api, "off.meanwhile@example.com")
     off = await api.post(
@@ -370,7 +370,7 @@ async def reset(api, email: str) -> dict:
 
 
 async def test_reset_with_totp_on_answers_the_challenge_and_no_session(api, clock):
-    session = await signup(api, "second.factor.reset@example.com")
+    session = await verified_signup(api, "second.factor.reset@example.com")
     secret, _ = await totp_on(api, session, clock)
     answer = await reset(api, "second.factor.reset@example.com")
     assert set(answer) == {"mfa_required", "mfa_token", "methods", "expires_in"}
@@ -402,7 +402,7 @@ async def test_reset_with_totp_on_answers_the_challenge_and_no_session(api, cloc
 
 
 async def test_the_reset_challenge_takes_a_recovery_code_once(api, clock):
-    session = await signup(api, "recovering.reset@example.com")
+    session = await verified_signup(api, "recovering.reset@example.com")
     _, codes = await totp_on(api, session, clock)
     answer = await reset(api, "recovering.reset@example.com")
     first = await api.post(

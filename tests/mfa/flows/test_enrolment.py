@@ -4,7 +4,8 @@ import pytest
 
 from accounts.models import User
 from mfa.models import RecoveryCode, TOTPDevice
-from tests.accounts.helpers import ask_email_change, bearer, signup
+from mfa.sealing import secret_seal
+from tests.accounts.helpers import ask_email_change, bearer, signup, verified_signup
 from tests.mfa.helpers import MFA, code, totp_on
 from toolkit.rates import Rate
 
@@ -13,7 +14,7 @@ PASSWORD = "correct horse battery staple"
 
 
 async def test_setup_answers_secret_uri_and_inline_svg_and_stays_pending(api, clock):
-    session = await signup(api, "setup@example.com")
+    session = await verified_signup(api, "setup@example.com")
     response = await api.post(f"{MFA}/totp/setup", headers=bearer(session))
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
@@ -45,7 +46,7 @@ def test_sealed_secrets_open_with_a_fallback_key_after_rotation(settings):
 
 
 async def test_setup_again_replaces_an_unconfirmed_secret(api, clock):
-    session = await signup(api, "resetup@example.com")
+    session = await verified_signup(api, "resetup@example.com")
     first = (await api.post(f"{MFA}/totp/setup", headers=bearer(session))).json()["secret"]
     second = (await api.post(f"{MFA}/totp/setup", headers=bearer(session))).json()["secret"]
     assert first != second
@@ -61,7 +62,7 @@ async def test_setup_again_replaces_an_unconfirmed_secret(api, clock):
 
 
 async def test_confirm_returns_ten_distinct_recovery_codes_stored_only_hashed(api, clock):
-    session = await signup(api, "confirm@example.com")
+    session = await verified_signup(api, "confirm@example.com")
     _, codes = await totp_on(api, session, clock)
     assert len(codes) == 10 and len(set(codes)) == 10
     stored = [row.code_hash async for row in RecoveryCode.objects.all()]
@@ -71,7 +72,7 @@ async def test_confirm_returns_ten_distinct_recovery_codes_stored_only_hashed(ap
 
 
 async def test_setup_when_totp_is_on_is_409(api, clock):
-    session = await signup(api, "twice@example.com")
+    session = await verified_signup(api, "twice@example.com")
     await totp_on(api, session, clock)
     response = await api.post(f"{MFA}/totp/setup", headers=bearer(session))
     assert response.status_code == 409
@@ -79,7 +80,7 @@ async def test_setup_when_totp_is_on_is_409(api, clock):
 
 
 async def test_confirm_without_setup_is_400(api, clock):
-    session = await signup(api, "nosetup@example.com")
+    session = await verified_signup(api, "nosetup@example.com")
     response = await api.post(
         f"{MFA}/totp/confirm", json={"code": "123456"}, headers=bearer(session)
     )
@@ -90,7 +91,7 @@ async def test_confirm_without_setup_is_400(api, clock):
 async def test_codes_within_one_step_either_side_are_accepted_two_steps_are_not(
     api, clock, offset, accepted
 ):
-    session = await signup(api, f"window{offset + 2}@example.com")
+    session = await verified_signup(api, f"window{offset + 2}@example.com")
     setup = await api.post(f"{MFA}/totp/setup", headers=bearer(session))
     secret = setup.json()["secret"]
     response = await api.post(
@@ -110,7 +111,7 @@ async def status_for_code(api, session: dict, endpoint: str, totp_code: str) -> 
 
 
 async def test_a_code_two_steps_ahead_is_refused(api, clock):
-    session = await signup(api, "ahead@example.com")
+    session = await verified_signup(api, "ahead@example.com")
     secret = (await api.post(f"{MFA}/totp/setup", headers=bearer(session))).json()["secret"]
     assert (
         await status_for_code(api, session, "totp/confirm", code(secret, clock.step() + 2)) == 400
@@ -118,7 +119,7 @@ async def test_a_code_two_steps_ahead_is_refused(api, clock):
 
 
 async def test_window_edges_follow_the_clock_at_a_step_boundary(api, clock):
-    session = await signup(api, "edge@example.com")
+    session = await verified_signup(api, "edge@example.com")
     secret = (await api.post(f"{MFA}/totp/setup", headers=bearer(session))).json()["secret"]
     step = clock.step()
     clock.now = (step + 2) * 30  # the first second of step + 2: step is now two behind
@@ -128,7 +129,7 @@ async def test_window_edges_follow_the_clock_at_a_step_boundary(api, clock):
 
 
 async def test_a_used_code_is_refused_again_and_so_is_an_older_one(api, clock):
-    session = await signup(api, "replay@example.com")
+    session = await verified_signup(api, "replay@example.com")
     secret, _ = await totp_on(api, session, clock)
     now = code(secret, clock.step())
     assert await status_for_code(api, session, "recovery-codes", now) == 200
@@ -140,7 +141,7 @@ async def test_a_used_code_is_refused_again_and_so_is_an_older_one(api, clock):
 
 
 async def test_regenerating_recovery_codes_kills_the_old_ones(api, clock):
-    session = await signup(api, "regen@example.com")
+    session = await verified_signup(api, "regen@example.com")
     secret, old_codes = await totp_on(api, session, clock)
     response = await api.post(
         f"{MFA}/recovery-codes", json={"code": code(secret, clock.step())}, headers=bearer(session)
@@ -163,7 +164,7 @@ async def test_wrong_codes_are_throttled_per_user_and_a_right_one_gives_its_coun
 ):
     settings.RATE_LIMITS = True
     settings.RATE_LIMIT_MFA_FAILED = Rate(count=3, period=900)
-    session = await signup(api, "guesser@example.com")
+    session = await verified_signup(api, "guesser@example.com")
     secret, _ = await totp_on(api, session, clock)
     right = await api.post(
         f"{MFA}/recovery-codes", json={"code": code(secret, clock.step())}, headers=bearer(session)
@@ -187,7 +188,7 @@ async def test_wrong_codes_are_throttled_per_user_and_a_right_one_gives_its_coun
 
 
 async def test_disable_needs_the_current_password_and_a_code(api, clock):
-    session = await signup(api, "disable@example.com")
+    session = await verified_signup(api, "disable@example.com")
     secret, _ = await totp_on(api, session, clock)
     wrong_password = await api.post(
         f"{MFA}/totp/disable",
@@ -219,7 +220,7 @@ async def test_disable_needs_the_current_password_and_a_code(api, clock):
 
 
 async def test_disable_accepts_a_recovery_code(api, clock):
-    session = await signup(api, "lostphone@example.com")
+    session = await verified_signup(api, "lostphone@example.com")
     _, codes = await totp_on(api, session, clock)
     response = await api.post(
         f"{MFA}/totp/disable",
@@ -243,7 +244,7 @@ async def test_disable_when_off_is_400(api, clock):
 async def test_turning_totp_on_ends_a_pending_email_change(api, clock):
     from tests.support.mail import link_token, only_message_to
 
-    session = await signup(api, "strengthened@example.com")
+    session = await verified_signup(api, "strengthened@example.com")
     asked = await ask_email_change(api, session, "asked.before@example.com", PASSWORD)
     assert asked.status_code == 202
     token = link_token(
@@ -253,3 +254,27 @@ async def test_turning_totp_on_ends_a_pending_email_change(api, clock):
     response = await api.post("/api/auth/email/change/confirm", json={"token": token})
     assert response.status_code == 400
     assert (await User.objects.aget(pk=session["user"]["id"])).email == "strengthened@example.com"
+
+
+async def test_an_unverified_account_cannot_set_up_totp(api):
+    """Someone who signed up with another person's address must not put their authenticator on
+    the account before its owner proves the mailbox."""
+    session = await signup(api, "squatter@example.com")
+    response = await api.post(f"{MFA}/totp/setup", headers=bearer(session))
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Verify your email address first"}
+    assert not await TOTPDevice.objects.aexists()
+
+
+async def test_a_pending_secret_of_an_unverified_account_cannot_be_confirmed(api, clock):
+    session = await signup(api, "pending@example.com")
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    await TOTPDevice.objects.acreate(
+        user_id=session["user"]["id"], secret_sealed=secret_seal(secret)
+    )
+    body = {"code": code(secret, clock.step())}
+    response = await api.post(f"{MFA}/totp/confirm", json=body, headers=bearer(session))
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Verify your email address first"}
+    assert (await TOTPDevice.objects.aget()).confirmed_at is None
+    assert not await RecoveryCode.objects.aexists()

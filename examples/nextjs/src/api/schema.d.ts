@@ -431,7 +431,7 @@ export interface paths {
         put?: never;
         /**
          * Start TOTP: a new secret, pending until confirmed
-         * @description Needs a fresh session (signed in or re-authenticated within REAUTH_MAX_AGE).
+         * @description Needs a fresh session (signed in or re-authenticated within REAUTH_MAX_AGE) and a verified address (403 `Verify your email address first`).
          */
         post: operations["totp_setup"];
         delete?: never;
@@ -449,7 +449,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Turn TOTP on with a first code; answers the recovery codes, once */
+        /**
+         * Turn TOTP on with a first code; answers the recovery codes, once
+         * @description Needs a verified address (403 `Verify your email address first`).
+         */
         post: operations["totp_confirm"];
         delete?: never;
         options?: never;
@@ -559,7 +562,7 @@ export interface paths {
         put?: never;
         /**
          * Start sign-in (or linking) with a provider: where to send the browser
-         * @description Sets an HttpOnly cookie binding the flow to this browser. `process: link` needs a fresh session (Bearer or the access cookie) and adds the provider to its user.
+         * @description Sets an HttpOnly cookie binding the flow to this browser. `process: link` needs a fresh session (Bearer or the access cookie) of a user whose address is verified (403 `Verify your email address first`) and adds the provider to its user.
          */
         post: operations["provider_authorize"];
         delete?: never;
@@ -676,7 +679,7 @@ export interface paths {
         put?: never;
         /**
          * Options to create a passkey
-         * @description Needs a fresh session (signed in or re-authenticated within REAUTH_MAX_AGE).
+         * @description Needs a fresh session (signed in or re-authenticated within REAUTH_MAX_AGE) and a verified address (403 `Verify your email address first`).
          */
         post: operations["passkey_register_options"];
         delete?: never;
@@ -696,7 +699,7 @@ export interface paths {
         put?: never;
         /**
          * Keep the passkey the browser created
-         * @description Needs a fresh session (signed in or re-authenticated within REAUTH_MAX_AGE).
+         * @description Needs a fresh session (signed in or re-authenticated within REAUTH_MAX_AGE) and a verified address (403 `Verify your email address first`).
          */
         post: operations["passkey_register"];
         delete?: never;
