@@ -11,6 +11,7 @@ from functools import partial
 
 import httpx
 
+from bench.refresh import refresh_in_turns
 from bench.servers import PASSWORD, Server, our_server, session_for, totp_user_for
 from bench.wrk import SIGNUP_LUA, Figures, median_figures, post_script, wrk
 
@@ -67,7 +68,7 @@ def signin_figures(server: Server, email: str, seconds: int) -> Figures:
 
 
 def per_request_rows(
-    servers: dict[str, Server], *, rounds: int, seconds: int, connections: int
+    servers: dict[str, Server], database_url: str, *, rounds: int, seconds: int, connections: int
 ) -> dict[str, dict[str, Figures]]:
     """Figures per endpoint and server."""
     tokens = {
@@ -91,6 +92,10 @@ def per_request_rows(
     # service has the route (the yardsticks have none).
     rows["POST /api/auth/password/reset"] = turns(
         ours_only, "/api/auth/password/reset", script=post_script('{"email":"nobody@example.com"}')
+    )
+    # Rotation: a token read and spent, a new one written, an access token signed.
+    rows["POST /api/auth/refresh"] = refresh_in_turns(
+        ours_only, database_url, rounds=rounds, seconds=seconds, connections=connections
     )
 
     email = f"signin-{secrets.token_hex(4)}@example.com"
@@ -238,7 +243,7 @@ def all_cores(ours_url: str, seconds: int) -> AllCores:
         # Sign-ins of a user with TOTP on answer the challenge: the same one hash, plus the
         # challenge row, so the rate should match the plain sign-ins'.
         totp_email = f"storm-totp-{secrets.token_hex(4)}@example.com"
-        totp_user_for(server, totp_email)
+        totp_user_for(server, ours_url, totp_email)
         totp_signins = storm(
             server, concurrency=STORM_CLIENTS, seconds=seconds, signin_email=totp_email
         )

@@ -44,6 +44,51 @@ def per_request_table(figures: dict[str, dict[str, Figures]]) -> str:
     return table(headers, rows)
 
 
+# What this service set itself with its operations layer on (production settings): the most the
+# access log and metrics may cost against logs off, and the least it answers beside each
+# yardstick, per endpoint (the yardsticks log no access lines).
+TARGETS = {
+    "GET /health": {"cost": 0.10, "FastAPI": 0.5},
+    "GET /health/ready": {"FastAPI": 1.0, "DRF": 1.5},
+    "GET /api/auth/me": {"cost": 0.05, "FastAPI": 1.3, "DRF": 2.0},
+}
+
+
+def production_table(figures: dict[str, dict[str, Figures]]) -> str:
+    """Production settings beside logs off and beside the yardsticks, and the targets."""
+    rows = []
+    for endpoint, by_server in figures.items():
+        production = by_server.get("production")
+        if production is None:
+            continue
+        rate = production.requests_per_second
+        cost = 1 - rate / by_server["ours"].requests_per_second
+        targets = TARGETS.get(endpoint, {})
+        cells = [endpoint, f"{production.rate()} ({production.p99_ms:.0f})", f"{cost:+.1%}"]
+        verdicts = []
+        if "cost" in targets:
+            verdicts.append(
+                f"cost ≤ {targets['cost']:.0%}: {'met' if cost <= targets['cost'] else 'MISSED'}"
+            )
+        for name in ("FastAPI", "DRF"):
+            other = by_server.get(name)
+            ratio = rate / other.requests_per_second if other else None
+            cells.append(f"{ratio:.2f}x" if ratio else "—")
+            if ratio and name in targets:
+                verdict = "met" if ratio >= targets[name] else "MISSED"
+                verdicts.append(f"≥ {targets[name]}x {name}: {verdict}")
+        rows.append([*cells, "; ".join(verdicts) or "—"])
+    headers = [
+        "as production runs it",
+        "req/s (p99 ms)",
+        "cost vs logs off",
+        "/FastAPI",
+        "/DRF",
+        "targets",
+    ]
+    return table(headers, rows)
+
+
 def answers(statuses: dict[int, int]) -> str:
     return ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items()))
 

@@ -69,11 +69,15 @@ def main() -> None:
         ) as side_by_side:
             figures = load.per_request_rows(
                 side_by_side,
+                ours_url,
                 rounds=args.rounds,
                 seconds=args.wrk_seconds,
                 connections=args.connections,
             )
         print(report.per_request_table(figures))
+        if not args.no_production:
+            print()
+            print(report.production_table(figures))
         if args.only_ours:
             return
 

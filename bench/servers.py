@@ -193,11 +193,23 @@ def session_for(server: Server, email: str) -> dict:
     return response.json()
 
 
-def totp_user_for(server: Server, email: str) -> None:
-    """A user with TOTP on: their sign-ins answer the challenge (the password hashed once)."""
+def totp_user_for(server: Server, database_url: str, email: str) -> None:
+    """A user with TOTP on: their sign-ins answer the challenge (the password hashed once). The
+    address is marked verified in the database first (a second factor needs a verified address;
+    the bench reads no mail)."""
     import pyotp
 
     bearer = {"Authorization": f"Bearer {session_for(server, email)['access_token']}"}
+    verify = (
+        "from accounts.models import User; "
+        f"User.objects.filter(email={email!r}).update(email_verified=True)"
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", verify],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "development"},
+        check=True,
+    )
     setup = httpx.post(f"{server.url}/api/auth/mfa/totp/setup", headers=bearer, timeout=30)
     setup.raise_for_status()
     code = pyotp.TOTP(setup.json()["secret"]).now()
