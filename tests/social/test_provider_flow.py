@@ -222,7 +222,7 @@ def linked_notices(email: str) -> list:
 
 
 async def test_linking_mails_a_notice_with_a_link_to_the_sessions(api, providers, settings):
-    session = await signup(api, "told.linker@example.com")
+    session = await verified_signup(api, "told.linker@example.com")
     await provider_signin(api, "told.elsewhere@example.com", "link", bearer(session))
     [notice] = linked_notices("told.linker@example.com")
     for part in (notice.body, html_part(notice)):
