@@ -8,17 +8,21 @@ from accounts.maintenance import PurgeRequest
 from accounts.models import User
 from accounts.personal_data import Erasure
 from audit.models import AuthEvent
+from toolkit.batches import BATCH_SIZE, batches_delete
 
 
-def auth_events_purge(*, older_than: datetime) -> int:
-    deleted, _ = AuthEvent.objects.filter(at__lt=older_than).delete()
+def auth_events_purge(*, older_than: datetime, batch_size: int = BATCH_SIZE) -> int:
+    """Oldest first, in the order of the index on `at` (authevent_at)."""
+    deleted, _ = batches_delete(
+        AuthEvent.objects.filter(at__lt=older_than), batch_size=batch_size, key="at"
+    )
     return deleted
 
 
 def auth_events_purge_expired(request: PurgeRequest) -> dict[str, int]:
     """manage.py purge's share: events older than AUDIT_RETENTION_DAYS."""
     older_than = request.now - timedelta(days=settings.AUDIT_RETENTION_DAYS)
-    return {"event(s)": auth_events_purge(older_than=older_than)}
+    return {"event(s)": auth_events_purge(older_than=older_than, batch_size=request.batch_size)}
 
 
 def auth_events_exported(user: User) -> dict[str, object]:

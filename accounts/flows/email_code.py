@@ -21,6 +21,7 @@ from accounts.second_factor import ChallengeRequest, SecondFactorChallenge, seco
 from accounts.signals import EventType
 from accounts.throttles import throttle_hit
 from accounts.tokens import email_code_digest, email_code_normalize
+from toolkit.batches import batches_delete
 
 logger = logging.getLogger("accounts")
 
@@ -102,5 +103,7 @@ def email_code_is_live(found: EmailCode, now: datetime) -> bool:
 
 def email_codes_purge_expired(request: PurgeRequest) -> dict[str, int]:
     """manage.py purge's share: codes that can no longer be used (a used one is gone already)."""
-    deleted, _ = EmailCode.objects.filter(expires_at__lte=request.now).delete()
+    deleted, _ = batches_delete(
+        EmailCode.objects.filter(expires_at__lte=request.now), batch_size=request.batch_size
+    )
     return {"sign-in code(s)": deleted}
