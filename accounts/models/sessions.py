@@ -15,7 +15,7 @@ class AuthSession(models.Model):
     """One sign-in on one device: what access tokens point at, and what sign-out revokes."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_sessions")
+    user = models.ForeignKey(User, on_delete=models.DB_CASCADE, related_name="auth_sessions")
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
@@ -58,13 +58,13 @@ class RefreshToken(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     session = models.ForeignKey(
-        AuthSession, on_delete=models.CASCADE, related_name="refresh_tokens"
+        AuthSession, on_delete=models.DB_CASCADE, related_name="refresh_tokens"
     )
     token_hash = models.CharField(max_length=64, unique=True)
     # Each rotation's new token names the one it replaced; two, when two tabs refreshed with
     # the same token within REFRESH_REUSE_GRACE.
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+        "self", null=True, blank=True, on_delete=models.DB_SET_NULL, related_name="children"
     )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()

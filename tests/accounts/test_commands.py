@@ -92,6 +92,36 @@ def test_purge_deletes_in_batches_each_in_a_transaction_of_its_own():
     assert max(sessions_deleted_by_transaction.values()) <= 1_000
 
 
+async def test_purge_leaves_a_dead_sessions_refresh_tokens_to_the_database(api):
+    """A session's rotated refresh tokens (a chain of parents) go with it in the database's
+    cascade: the purge never reads a refresh token into memory."""
+    from asgiref.sync import sync_to_async
+    from django.test.utils import CaptureQueriesContext
+
+    session = await signup(api, "rotated@example.com")
+    for _ in range(2):
+        response = await api.post(
+            "/api/auth/refresh", json={"refresh_token": session["refresh_token"]}
+        )
+        session = response.json()
+    await signup(api, "alive@example.com")
+    assert await RefreshToken.objects.acount() == 4
+    await AuthSession.objects.filter(user__email="rotated@example.com").aupdate(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    def purge() -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            run("purge")
+        return [query["sql"] for query in captured.captured_queries]
+
+    statements = await sync_to_async(purge)()
+    assert [
+        s async for s in RefreshToken.objects.values_list("session__user__email", flat=True)
+    ] == ["alive@example.com"]
+    assert not [sql for sql in statements if "accounts_refreshtoken" in sql]
+
+
 def test_purge_batch_size_must_be_positive():
     with pytest.raises(CommandError, match="must be 1 or more"):
         run("purge", "--batch-size", "0")
