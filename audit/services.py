@@ -7,6 +7,7 @@ from django.conf import settings
 from accounts.maintenance import PurgeRequest
 from accounts.models import User
 from accounts.personal_data import Erasure
+from audit import selectors
 from audit.models import AuthEvent
 from toolkit.batches import BATCH_SIZE, batches_delete
 
@@ -56,7 +57,7 @@ def auth_events_erase(erasure: Erasure) -> dict[str, int]:
         .distinct()
         if ip
     )
-    as_staff = AuthEvent.objects.filter(detail__staff_id=user_id).exclude(user_id=erasure.user.pk)
+    as_staff = selectors.auth_events_naming_staff(staff_id=user_id).exclude(user_id=erasure.user.pk)
     scrubbed = 0
     for event in as_staff:
         event.detail["staff_id"] = None

@@ -278,6 +278,25 @@ async def test_events_lists_the_callers_own_newest_first_paginated(api):
     assert (await api.get(EVENTS)).status_code == 401
 
 
+@pytest.mark.postgresql
+def test_events_naming_a_staff_member_are_found_through_their_index():
+    """The erasure of a staff member's account looks for the events naming them: one index
+    lookup (authevent_staff), not a scan of every event, as long as the query matches it."""
+    from django.db import connection, transaction
+
+    from accounts.models import User
+    from audit.selectors import auth_events_naming_staff
+
+    staff = User.objects.create(email="staff-index@example.com")
+    AuthEvent.objects.create(type="admin_action", user=staff, detail={"staff_id": str(staff.pk)})
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A handful of rows: the planner would rather read them all, unless told not to.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = auth_events_naming_staff(staff_id=str(staff.pk)).explain()
+    assert "authevent_staff" in plan
+    assert auth_events_naming_staff(staff_id=str(staff.pk)).count() == 1
+
+
 async def test_purge_drops_events_older_than_the_retention(settings):
     from accounts.models import User
 
