@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PYTHON_FOUND = $(shell scripts/find-python)
 
 .PHONY: install install-dev run worker cluster test test-fast test-pgbouncer lint fmt bench \
-	cluster-bench deploy-check clean
+	bench-scale cluster-bench deploy-check clean
 
 $(PY):
 	@python="$(PYTHON_FOUND)"; test -n "$$python" || exit 1; \
@@ -82,6 +82,14 @@ fmt: install-dev
 bench: install-dev
 	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# The costs that only show at scale (bench/scale.py; figures in docs/performance.md): a
+# throwaway PostgreSQL seeded in SQL with 1M users, 5M sessions, 10M events, 1M throttle counters
+# and 1M task results; the hot requests under wrk, their query plans, and manage.py purge on all
+# of it. About 20 minutes and 10 GB of /tmp; full plans in bench/results/scale-plans.txt.
+bench-scale: install-dev
+	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
+	$(PY) bench/scale.py $(BENCH_ARGS)
 
 # /me and sign-ups through HAProxy with one, two and three instances, and a connection through
 # PgBouncer against a direct one (bench/cluster.py; figures in docs/deployment-cluster.md).

@@ -9,18 +9,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from toolkit.batches import BATCH_SIZE, batches_delete
+
 
 @dataclass(frozen=True)
 class PurgeRequest:
-    """When the purge runs, and how long it keeps what an operator may still want to see."""
+    """When the purge runs, how long it keeps what an operator may still want to see, and how
+    many rows each of its transactions deletes at most (toolkit.batches)."""
 
     now: datetime
     revoked_before: datetime  # revoked sessions are kept until then, for the admin's eyes
     tasks_finished_before: datetime  # finished task results (sent email, failures) likewise
+    batch_size: int = BATCH_SIZE
 
 
-# Each purger deletes what can no longer be used and says how many rows of what it dropped,
-# e.g. {"second-factor challenge(s)": 3}.
+# Each purger deletes what can no longer be used, `request.batch_size` rows per transaction at
+# most (toolkit.batches.batches_delete), and says how many rows of what it dropped, e.g.
+# {"second-factor challenge(s)": 3}.
 Purger = Callable[[PurgeRequest], dict[str, int]]
 purgers: list[Purger] = []
 
@@ -45,12 +50,11 @@ def accounts_purge(request: PurgeRequest) -> dict[str, int]:
     from accounts.flows.sessions import auth_sessions_purge
 
     sessions, email_tokens, counters = auth_sessions_purge(
-        now=request.now, revoked_before=request.revoked_before
+        now=request.now, revoked_before=request.revoked_before, batch_size=request.batch_size
     )
-    task_results, _ = (
-        DBTaskResult.objects.finished()
-        .filter(finished_at__lte=request.tasks_finished_before)
-        .delete()
+    task_results, _ = batches_delete(
+        DBTaskResult.objects.finished().filter(finished_at__lte=request.tasks_finished_before),
+        batch_size=request.batch_size,
     )
     return {
         "session(s)": sessions,

@@ -1,6 +1,8 @@
 """AuthEvent: one row for each security-relevant event of an account."""
 
 from django.db import models
+from django.db.models import Q
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from accounts.models import User
@@ -33,6 +35,13 @@ class AuthEvent(models.Model):
             models.Index(fields=["user", "-at", "-id"], name="authevent_user_at"),
             models.Index(fields=["at"], name="authevent_at"),
             models.Index(fields=["type", "-at"], name="authevent_type_at"),
+            # The events naming a staff member, found when that member's account is erased
+            # (audit.services.auth_events_erase): only those few rows are in it.
+            models.Index(
+                KeyTransform("staff_id", "detail"),
+                condition=Q(detail__has_key="staff_id"),
+                name="authevent_staff",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,18 +7,23 @@ from django.conf import settings
 from accounts.maintenance import PurgeRequest
 from accounts.models import User
 from accounts.personal_data import Erasure
+from audit import selectors
 from audit.models import AuthEvent
+from toolkit.batches import BATCH_SIZE, batches_delete
 
 
-def auth_events_purge(*, older_than: datetime) -> int:
-    deleted, _ = AuthEvent.objects.filter(at__lt=older_than).delete()
+def auth_events_purge(*, older_than: datetime, batch_size: int = BATCH_SIZE) -> int:
+    """Oldest first, in the order of the index on `at` (authevent_at)."""
+    deleted, _ = batches_delete(
+        AuthEvent.objects.filter(at__lt=older_than), batch_size=batch_size, key="at"
+    )
     return deleted
 
 
 def auth_events_purge_expired(request: PurgeRequest) -> dict[str, int]:
     """manage.py purge's share: events older than AUDIT_RETENTION_DAYS."""
     older_than = request.now - timedelta(days=settings.AUDIT_RETENTION_DAYS)
-    return {"event(s)": auth_events_purge(older_than=older_than)}
+    return {"event(s)": auth_events_purge(older_than=older_than, batch_size=request.batch_size)}
 
 
 def auth_events_exported(user: User) -> dict[str, object]:
@@ -52,7 +57,7 @@ def auth_events_erase(erasure: Erasure) -> dict[str, int]:
         .distinct()
         if ip
     )
-    as_staff = AuthEvent.objects.filter(detail__staff_id=user_id).exclude(user_id=erasure.user.pk)
+    as_staff = selectors.auth_events_naming_staff(staff_id=user_id).exclude(user_id=erasure.user.pk)
     scrubbed = 0
     for event in as_staff:
         event.detail["staff_id"] = None

@@ -142,9 +142,13 @@ def throttle_identities(erasure: Erasure) -> list[tuple[str, str]]:
 
 def users_erase_due(request: PurgeRequest) -> dict[str, int]:
     """manage.py purge's share: each account past its grace, erased in a transaction of its own
-    (one that was restored meanwhile is left alone)."""
-    due = User.objects.filter(is_active=False, delete_after__lte=request.now)
-    erased = users_erase(user_ids=list(due.values_list("pk", flat=True)), now=request.now)
+    (one that was restored meanwhile is left alone); their ids read `request.batch_size` at a
+    time."""
+    due = User.objects.filter(is_active=False, delete_after__lte=request.now).order_by("pk")
+    erased, page = 0, due
+    while ids := list(page.values_list("pk", flat=True)[: request.batch_size]):
+        erased += users_erase(user_ids=ids, now=request.now)
+        page = due.filter(pk__gt=ids[-1])
     return {"erased account(s)": erased}
 
 

@@ -22,6 +22,7 @@ from accounts.signals import EventType
 from accounts.throttles import throttle_hit
 from accounts.tokens import email_code_digest, email_code_normalize
 from accounts.unverified import unverified_account_take_over
+from toolkit.batches import batches_delete
 
 logger = logging.getLogger("accounts")
 
@@ -109,5 +110,7 @@ def email_code_is_live(found: EmailCode, now: datetime) -> bool:
 
 def email_codes_purge_expired(request: PurgeRequest) -> dict[str, int]:
     """manage.py purge's share: codes that can no longer be used (a used one is gone already)."""
-    deleted, _ = EmailCode.objects.filter(expires_at__lte=request.now).delete()
+    deleted, _ = batches_delete(
+        EmailCode.objects.filter(expires_at__lte=request.now), batch_size=request.batch_size
+    )
     return {"sign-in code(s)": deleted}

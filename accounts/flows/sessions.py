@@ -27,6 +27,7 @@ from accounts.models import (
 from accounts.signals import EventType
 from accounts.throttles import throttle_hit
 from accounts.tokens import refresh_token_new
+from toolkit.batches import BATCH_SIZE, batches_delete
 from toolkit.tokens import token_digest
 
 logger = logging.getLogger("accounts")
@@ -193,17 +194,21 @@ async def auth_session_touch(*, session: AuthSession, now: datetime) -> None:
         await AuthSession.objects.filter(pk=session.pk).aupdate(last_used_at=now)
 
 
-def auth_sessions_purge(*, now: datetime, revoked_before: datetime) -> tuple[int, int, int]:
+def auth_sessions_purge(
+    *, now: datetime, revoked_before: datetime, batch_size: int = BATCH_SIZE
+) -> tuple[int, int, int]:
     """Delete dead sessions (their refresh tokens cascade), used and expired email tokens, and
-    day-old throttle counters; returns how many of each (manage.py purge, through
-    accounts.maintenance)."""
+    day-old throttle counters, `batch_size` rows per transaction; returns how many of each
+    (manage.py purge, through accounts.maintenance). A sign-in's throttle counter is never
+    locked for longer than a batch takes."""
     dead = AuthSession.objects.filter(Q(expires_at__lte=now) | Q(revoked_at__lte=revoked_before))
-    sessions = dead.count()
-    dead.delete()
-    email_tokens, _ = EmailToken.objects.filter(
-        Q(used_at__isnull=False) | Q(expires_at__lte=now)
-    ).delete()
-    counters, _ = ThrottleCounter.objects.filter(
-        window_start__lt=int(now.timestamp()) - 86_400
-    ).delete()
-    return sessions, email_tokens, counters
+    _, sessions = batches_delete(dead, batch_size=batch_size)
+    email_tokens, _ = batches_delete(
+        EmailToken.objects.filter(Q(used_at__isnull=False) | Q(expires_at__lte=now)),
+        batch_size=batch_size,
+    )
+    counters, _ = batches_delete(
+        ThrottleCounter.objects.filter(window_start__lt=int(now.timestamp()) - 86_400),
+        batch_size=batch_size,
+    )
+    return sessions[AuthSession._meta.label], email_tokens, counters

@@ -15,7 +15,7 @@ class AuthSession(models.Model):
     """One sign-in on one device: what access tokens point at, and what sign-out revokes."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_sessions")
+    user = models.ForeignKey(User, on_delete=models.DB_CASCADE, related_name="auth_sessions")
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
@@ -54,7 +54,7 @@ class RefreshTokenChain(models.Model):
     shares the freshness its owner proves on theirs."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    session = models.ForeignKey(AuthSession, on_delete=models.CASCADE, related_name="chains")
+    session = models.ForeignKey(AuthSession, on_delete=models.DB_CASCADE, related_name="chains")
     created_at = models.DateTimeField(default=timezone.now)
     # When its holder last proved who they are: the sign-in that started it, or a
     # re-authentication made with one of its access tokens. None for a chain a grace replay
@@ -78,20 +78,20 @@ class RefreshToken(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     session = models.ForeignKey(
-        AuthSession, on_delete=models.CASCADE, related_name="refresh_tokens"
+        AuthSession, on_delete=models.DB_CASCADE, related_name="refresh_tokens"
     )
     token_hash = models.CharField(max_length=64, unique=True)
     # Each rotation's new token names the one it replaced; two, when two tabs refreshed with
     # the same token within REFRESH_REUSE_GRACE.
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+        "self", null=True, blank=True, on_delete=models.DB_SET_NULL, related_name="children"
     )
     # Null for tokens issued before chains existed: their rotation starts a chain, not fresh.
     chain = models.ForeignKey(
         RefreshTokenChain,
         null=True,
         blank=True,
-        on_delete=models.CASCADE,
+        on_delete=models.DB_CASCADE,
         related_name="refresh_tokens",
     )
     created_at = models.DateTimeField(default=timezone.now)

@@ -28,6 +28,7 @@ from mfa.exceptions import InvalidChallengeCode, InvalidChallengePasskey, Invali
 from mfa.flows.codes import Method, code_accept, device_locked, with_code_budget
 from mfa.models import MfaChallenge
 from mfa.selectors import totp_is_on
+from toolkit.batches import batches_delete
 from toolkit.tokens import token_digest
 
 CHALLENGE_TTL_SECONDS = 300  # protocol (API.md): the token dies after 5 minutes
@@ -203,7 +204,8 @@ def challenge_is_live(challenge: MfaChallenge, now: datetime) -> bool:
 
 def mfa_challenges_purge_expired(request: PurgeRequest) -> dict[str, int]:
     """manage.py purge's share: expired or used challenges, which nothing can answer any more."""
-    deleted, _ = MfaChallenge.objects.filter(
-        Q(expires_at__lte=request.now) | Q(used_at__isnull=False)
-    ).delete()
+    deleted, _ = batches_delete(
+        MfaChallenge.objects.filter(Q(expires_at__lte=request.now) | Q(used_at__isnull=False)),
+        batch_size=request.batch_size,
+    )
     return {"second-factor challenge(s)": deleted}

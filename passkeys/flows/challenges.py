@@ -12,6 +12,7 @@ from django.db.models import Q
 from accounts.maintenance import PurgeRequest
 from passkeys.ceremony import b64url_encode
 from passkeys.models import PasskeyChallenge, Purpose
+from toolkit.batches import batches_delete
 
 CHALLENGE_BYTES = 32
 
@@ -55,7 +56,8 @@ def challenge_take(
 
 def passkey_challenges_purge_expired(request: PurgeRequest) -> dict[str, int]:
     """manage.py purge's share: challenges that are used or expired."""
-    deleted, _ = PasskeyChallenge.objects.filter(
-        Q(expires_at__lte=request.now) | Q(used_at__isnull=False)
-    ).delete()
+    deleted, _ = batches_delete(
+        PasskeyChallenge.objects.filter(Q(expires_at__lte=request.now) | Q(used_at__isnull=False)),
+        batch_size=request.batch_size,
+    )
     return {"passkey challenge(s)": deleted}

@@ -16,6 +16,7 @@ from accounts.signals import EventType
 from accounts.signin_methods import signin_methods_count
 from social.exceptions import IdentityNotFound, LastSigninMethod
 from social.models import AuthorizationFlow, ExchangeCode, Identity, SpentIdToken
+from toolkit.batches import batches_delete
 
 
 async def identity_unlink(*, user_id: uuid.UUID, identity_id: int, client: ClientInfo) -> None:
@@ -46,9 +47,15 @@ def identities_count(user: User) -> int:
 
 def social_purge_expired(request: PurgeRequest) -> dict[str, int]:
     now: datetime = request.now
-    flows, _ = AuthorizationFlow.objects.filter(expires_at__lte=now).delete()
-    codes, _ = ExchangeCode.objects.filter(expires_at__lte=now).delete()
-    spent, _ = SpentIdToken.objects.filter(expires_at__lte=now).delete()
+    flows, _ = batches_delete(
+        AuthorizationFlow.objects.filter(expires_at__lte=now), batch_size=request.batch_size
+    )
+    codes, _ = batches_delete(
+        ExchangeCode.objects.filter(expires_at__lte=now), batch_size=request.batch_size
+    )
+    spent, _ = batches_delete(
+        SpentIdToken.objects.filter(expires_at__lte=now), batch_size=request.batch_size
+    )
     return {
         "provider flow(s)": flows,
         "provider exchange code(s)": codes,

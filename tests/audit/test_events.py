@@ -280,6 +280,87 @@ async def test_events_lists_the_callers_own_newest_first_paginated(api):
     assert (await api.get(EVENTS)).status_code == 401
 
 
+async def test_events_next_cursor_and_deep_offsets_give_the_pages_the_order_gives(api):
+    """1,250 events, three at each time (ties broken by id): the pages walked with `next` and
+    `before`, and those walked with offsets (deep ones skip through the index alone), are
+    both exactly the newest-first order, each event once."""
+    session = await signup(api, "many-events@example.com")
+    user_id = session["user"]["id"]
+    start = timezone.now() - timedelta(days=1)
+    await AuthEvent.objects.abulk_create(
+        AuthEvent(
+            type="signin",
+            user_id=user_id,
+            at=start + timedelta(seconds=n // 3),
+            user_agent=f"agent {n}",
+        )
+        for n in range(1_249)
+    )
+    order = [
+        e.user_agent async for e in AuthEvent.objects.filter(user_id=user_id).order_by("-at", "-id")
+    ]
+    assert len(order) == 1_250
+
+    by_cursor, params = [], {"limit": 200}
+    while True:
+        page = (await api.get(EVENTS, params=params, headers=bearer(session))).json()
+        assert page["count"] == 1_250
+        by_cursor += [item["user_agent"] for item in page["items"]]
+        if page["next"] is None:
+            break
+        params = {"limit": 200, "before": page["next"]}
+    assert by_cursor == order
+
+    by_offset = []
+    for offset in range(0, 1_250, 200):
+        page = (
+            await api.get(EVENTS, params={"limit": 200, "offset": offset}, headers=bearer(session))
+        ).json()
+        by_offset += [item["user_agent"] for item in page["items"]]
+        assert (page["next"] is None) == (offset + 200 >= 1_250)
+    assert by_offset == order
+
+    # An offset counts from the cursor.
+    first = (await api.get(EVENTS, params={"limit": 10}, headers=bearer(session))).json()
+    after = await api.get(
+        EVENTS,
+        params={"limit": 5, "offset": 1_000, "before": first["next"]},
+        headers=bearer(session),
+    )
+    assert [item["user_agent"] for item in after.json()["items"]] == order[1_010:1_015]
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["x", "not a cursor", "bm90IGEgY3Vyc29y", "MjAyNi0wMS0wMVQwMDowMDowMHw1", "A" * 101],
+    ids=["short", "spaces", "other-text", "no-time-zone", "too-long"],
+)
+async def test_a_before_that_is_no_cursor_of_ours_is_422(api, cursor):
+    session = await signup(api, "bad-cursor@example.com")
+    response = await api.get(EVENTS, params={"before": cursor}, headers=bearer(session))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "before"]
+
+
+@pytest.mark.postgresql
+def test_events_naming_a_staff_member_are_found_through_their_index():
+    """The erasure of a staff member's account looks for the events naming them: one index
+    lookup (authevent_staff), not a scan of every event, as long as the query matches it."""
+    from django.db import connection, transaction
+
+    from accounts.models import User
+    from audit.selectors import auth_events_naming_staff
+
+    staff = User.objects.create(email="staff-index@example.com")
+    AuthEvent.objects.create(type="admin_action", user=staff, detail={"staff_id": str(staff.pk)})
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A handful of rows: the planner would rather read them all, unless told not to.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = auth_events_naming_staff(staff_id=str(staff.pk)).explain()
+    assert "authevent_staff" in plan
+    assert auth_events_naming_staff(staff_id=str(staff.pk)).count() == 1
+
+
 async def test_purge_drops_events_older_than_the_retention(settings):
     from accounts.models import User
 

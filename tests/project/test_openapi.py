@@ -170,6 +170,7 @@ async def test_openapi_marks_as_required_every_field_always_sent(schema):
         # ninja's pagination query parameters (GET /api/auth/events): a request, with defaults.
         ("Input", "limit"),
         ("Input", "offset"),
+        ("Input", "before"),
         # Cookie mode: the refresh token comes in its cookie.
         ("RefreshIn", "refresh_token"),
         # One proof of the three.

@@ -1209,6 +1209,11 @@ export interface components {
              * @default 0
              */
             offset: number;
+            /**
+             * Before
+             * @description A page's `next`: the events after that page (then `offset` counts from there). Cheap at any depth, where a large offset is not.
+             */
+            before?: string | null;
         };
         /** AuthEventOut */
         AuthEventOut: {
@@ -1237,6 +1242,11 @@ export interface components {
             items: components["schemas"]["AuthEventOut"][];
             /** Count */
             count: number;
+            /**
+             * Next
+             * @description The cursor of the page after this one, for `before`; null on the last.
+             */
+            next: string | null;
         };
         /** TotpSetupOut */
         TotpSetupOut: {
@@ -3530,6 +3540,8 @@ export interface operations {
             query?: {
                 limit?: number;
                 offset?: number;
+                /** @description A page's `next`: the events after that page (then `offset` counts from there). Cheap at any depth, where a large offset is not. */
+                before?: string | null;
             };
             header?: never;
             path?: never;

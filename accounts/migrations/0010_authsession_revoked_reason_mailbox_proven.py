@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0008_refresh_token_chains'),
+        ('accounts', '0009_refresh_token_chains'),
     ]
 
     operations = [

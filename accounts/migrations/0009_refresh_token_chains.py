@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0007_account_deletion'),
+        ('accounts', '0008_session_cascades_in_the_database'),
     ]
 
     operations = [
@@ -20,12 +20,12 @@ class Migration(migrations.Migration):
                 ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('proved_at', models.DateTimeField(blank=True, null=True)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chains', to='accounts.authsession')),
+                ('session', models.ForeignKey(on_delete=django.db.models.deletion.DB_CASCADE, related_name='chains', to='accounts.authsession')),
             ],
         ),
         migrations.AddField(
             model_name='refreshtoken',
             name='chain',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='refresh_tokens', to='accounts.refreshtokenchain'),
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.DB_CASCADE, related_name='refresh_tokens', to='accounts.refreshtokenchain'),
         ),
     ]
