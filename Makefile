@@ -86,7 +86,7 @@ bench: install-dev
 # The costs that only show at scale (bench/scale.py; figures in docs/performance.md): a
 # throwaway PostgreSQL seeded in SQL with 1M users, 5M sessions, 10M events, 1M throttle counters
 # and 1M task results; the hot requests under wrk, their query plans, and manage.py purge on all
-# of it. About 20 minutes and 10 GB of /tmp; full plans in bench/results/scale-plans.txt.
+# of it. About 13 minutes and 10 GB of /tmp here; full plans in bench/results/scale-plans.txt.
 bench-scale: install-dev
 	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(PY) bench/scale.py $(BENCH_ARGS)

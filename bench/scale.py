@@ -143,7 +143,12 @@ def main() -> None:
         print(f"Seeding {url.rsplit('@', 1)[-1]} ...", flush=True)
         seeded = seed.seed(url, password_hash(url), say=lambda line: print(line, flush=True))
         print(f"Seeded in {seeded.seconds:.0f} s (VACUUM ANALYZE {seeded.vacuum_seconds:.0f} s):")
-        print(table(["table", "rows"], [[t, f"{n:,}"] for t, n in seeded.rows.items()]))
+        print(
+            table(
+                ["table", "rows", "pages all-visible"],
+                [[t, f"{n:,}", f"{seeded.all_visible[t]:.0%}"] for t, n in seeded.rows.items()],
+            )
+        )
 
         plans = hot_plans(url)
         args.plans.parent.mkdir(parents=True, exist_ok=True)

@@ -141,6 +141,7 @@ class Seeded:
     seconds: float  # the inserts
     vacuum_seconds: float  # VACUUM (ANALYZE) afterwards
     rows: dict[str, int]
+    all_visible: dict[str, float]  # the share of each table's pages VACUUM marked all-visible
     now: datetime
 
 
@@ -198,6 +199,11 @@ def seed(url: str, password_hash: str, say: Callable[[str], None] = print) -> Se
             elapsed = time.perf_counter() - started
             say(f"  {what}: {done[what]:,} of {totals[what]:,} ({elapsed:.0f} s)")
 
+    with psycopg.connect(url, autocommit=True) as connection:
+        # Autovacuum waits for the VACUUM below: an ANALYZE of its running meanwhile would hold
+        # back what VACUUM may mark all-visible (and index-only scans would visit the heap).
+        for table in TABLES:
+            connection.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
     pool = ThreadPoolExecutor(WORKERS)
     try:
         list(pool.map(insert, jobs))
@@ -214,9 +220,18 @@ def seed(url: str, password_hash: str, say: Callable[[str], None] = print) -> Se
         vacuum = time.perf_counter()
         for table in TABLES:
             connection.execute(f"VACUUM (ANALYZE) {table}")
+            connection.execute(f"ALTER TABLE {table} RESET (autovacuum_enabled)")
         vacuum_seconds = time.perf_counter() - vacuum
         rows = {
             table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]  # noqa: S608
             for table in TABLES
         }
-    return Seeded(seconds, vacuum_seconds, rows, now)
+        all_visible = {
+            table: connection.execute(
+                "SELECT relallvisible::float / greatest(relpages, 1) FROM pg_class "
+                "WHERE oid = %s::regclass",
+                [table],
+            ).fetchone()[0]  # type: ignore[index]
+            for table in TABLES
+        }
+    return Seeded(seconds, vacuum_seconds, rows, all_visible, now)

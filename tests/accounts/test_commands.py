@@ -54,6 +54,7 @@ async def test_purge_deletes_expired_and_long_revoked_sessions(api):
     assert await RefreshToken.objects.acount() == 2
 
 
+@pytest.mark.postgresql
 def test_purge_deletes_in_batches_each_in_a_transaction_of_its_own():
     """12,000 expired sessions, each with a refresh token, go 1,000 per transaction: no lock
     held for the whole purge, no process holding every id."""
