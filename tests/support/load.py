@@ -25,6 +25,7 @@ class Outcome:
     email: str = ""
     detail: str = ""
     retry_after: str | None = None
+    resent: bool = False  # sent again after the connection closed before any answer
 
     @property
     def ok(self) -> bool:
@@ -93,10 +94,22 @@ class Load:
         headers: dict[str, str] | None = None,
     ) -> dict[str, str] | None:
         started = time.monotonic()
+        resent = False
         try:
-            response = await http.request(method, path, json=body, headers=headers)
+            try:
+                response = await http.request(method, path, json=body, headers=headers)
+            except httpx.RemoteProtocolError:
+                # The kept-alive connection closed before a single byte of an answer: what
+                # HAProxy does when the instance closed the idle connection it reused for this
+                # request (an instance shutting down closes its idle ones), so that the client
+                # sends it again, as browsers do for any method on a reused connection. The
+                # request reached no instance; a second failure counts.
+                resent = True
+                response = await http.request(method, path, json=body, headers=headers)
         except httpx.HTTPError as error:
-            self.outcomes.append(Outcome(step, started, time.monotonic(), 0, email, repr(error)))
+            self.outcomes.append(
+                Outcome(step, started, time.monotonic(), 0, email, repr(error), resent=resent)
+            )
             return None
         outcome = Outcome(
             step,
@@ -106,6 +119,7 @@ class Load:
             email,
             response.text[:200],
             response.headers.get("Retry-After"),
+            resent,
         )
         self.outcomes.append(outcome)
         return response.json() if outcome.ok and step != "me" else None
@@ -117,7 +131,8 @@ def summary(outcomes: list[Outcome]) -> str:
     for outcome in outcomes:
         counts[outcome.step, outcome.status] = counts.get((outcome.step, outcome.status), 0) + 1
     parts = [f"{step} {status} x{count}" for (step, status), count in sorted(counts.items())]
-    return f"{len(outcomes)} requests: " + ", ".join(parts)
+    resent = sum(outcome.resent for outcome in outcomes)
+    return f"{len(outcomes)} requests ({resent} sent again): " + ", ".join(parts)
 
 
 def signed_up(outcomes: list[Outcome]) -> set[str]:
