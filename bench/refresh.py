@@ -6,13 +6,10 @@ sessions (as sign-ins would have issued them, only many at once), and each wrk r
 next unused ones in order. Only this service has the route: the yardsticks have none.
 """
 
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from bench.servers import ROOT, Server, session_for
+from bench.servers import Server, django_shell, session_for
 from bench.wrk import LUA_HEADERS, Figures, median_figures, wrk
 
 # More than one worker can rotate in a second on this kind of machine, so no run runs out.
@@ -73,17 +70,9 @@ def refresh_tokens_mint(database_url: str, email: str, count: int) -> list[str]:
         .replace("COUNT", str(count))
         .replace("SESSIONS", str(SESSIONS))
     )
-    environment = {**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "development"}
-    made = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    printed = django_shell(database_url, code)
     # Django's start-up may say things on standard output too: only the marked lines count.
-    return [line.split()[1] for line in made.stdout.splitlines() if line.startswith("token ")]
+    return [line.split()[1] for line in printed.splitlines() if line.startswith("token ")]
 
 
 def refresh_in_turns(

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import scale_load, scale_purge, seed
 from bench.report import table
-from bench.servers import migrated_database, our_server
+from bench.servers import django_shell, migrated_database, our_server
 from tests.support.pgcluster import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,15 +71,8 @@ def postgresql() -> Iterator[tuple[str, Path | None]]:
 def password_hash(url: str) -> str:
     """One real hash of the seeded password, made by the service's own hasher."""
     script = "from django.contrib.auth.hashers import make_password; print(make_password(%r))"
-    made = subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-c", script % seed.PASSWORD],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": url, "ENVIRONMENT": "development"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return made.stdout.strip().splitlines()[-1]
+    printed = django_shell(url, script % seed.PASSWORD)
+    return printed.strip().splitlines()[-1]
 
 
 def hot_plans(url: str) -> dict[str, list[str]]:

@@ -171,6 +171,19 @@ def create_database(cluster_url: str, name: str) -> str:
     return cluster_url.rsplit("/", 1)[0] + f"/{name}"
 
 
+def django_shell(database_url: str, code: str) -> str:
+    """Run `code` in `manage.py shell` against `database_url`; what it printed."""
+    made = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "development"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return made.stdout
+
+
 def migrated_database(base_url: str) -> str:
     """This service's database, made afresh on that server and migrated: its URL."""
     ours_url = create_database(base_url, "bench_service")
@@ -200,15 +213,10 @@ def totp_user_for(server: Server, database_url: str, email: str) -> None:
     import pyotp
 
     bearer = {"Authorization": f"Bearer {session_for(server, email)['access_token']}"}
-    verify = (
+    django_shell(
+        database_url,
         "from accounts.models import User; "
-        f"User.objects.filter(email={email!r}).update(email_verified=True)"
-    )
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", verify],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "development"},
-        check=True,
+        f"User.objects.filter(email={email!r}).update(email_verified=True)",
     )
     setup = httpx.post(f"{server.url}/api/auth/mfa/totp/setup", headers=bearer, timeout=30)
     setup.raise_for_status()
