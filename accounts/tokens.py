@@ -2,7 +2,9 @@
 tokens, the tokens of links sent by email (each stored as toolkit.tokens.token_digest), and
 sign-in codes sent by email."""
 
+import functools
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,16 +46,55 @@ def access_token_encode(
     return jwt.encode(payload, settings.JWT_SECRET, algorithm=ALGORITHM)
 
 
+# Verified access tokens remembered per process (see `access_token_decode`): a client sends the
+# same token with every call for its lifetime (ACCESS_TOKEN_TTL), so most requests find theirs.
+VERIFIED_TOKENS_KEPT = 4096
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    claims: AccessClaims
+    issued_at: int
+    expires_at: int
+    not_before: int | None
+
+
 def access_token_decode(token: str) -> AccessClaims:
-    """Verify against JWT_SECRET, then each of JWT_SECRET_FALLBACKS (key rotation)."""
-    for key in [settings.JWT_SECRET, *settings.JWT_SECRET_FALLBACKS]:
+    """Verify against JWT_SECRET, then each of JWT_SECRET_FALLBACKS (key rotation).
+
+    PyJWT's verification (signature, base64url checks, JSON, claims) is most of an
+    authenticated request's own work; a token it accepted is remembered, with the keys,
+    audience and issuer it was verified against, and a later call with the same token and the
+    same settings only checks its times again, as PyJWT would (an expired token is refused
+    whether remembered or not). Only verified tokens are remembered, at most
+    VERIFIED_TOKENS_KEPT, least recently used first out; a token only says who its bearer is
+    (the session it names is still looked up on every request, so revocation is immediate).
+    """
+    verified = token_verify(
+        token,
+        (settings.JWT_SECRET, *settings.JWT_SECRET_FALLBACKS),
+        settings.JWT_AUDIENCE,
+        settings.JWT_ISSUER,
+    )
+    now = time.time()
+    if verified.issued_at > now or (verified.not_before is not None and verified.not_before > now):
+        raise InvalidAccessToken("ImmatureSignatureError")
+    if verified.expires_at <= now:
+        raise InvalidAccessToken("ExpiredSignatureError")
+    return verified.claims
+
+
+@functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)
+def token_verify(token: str, keys: tuple[str, ...], audience: str, issuer: str) -> VerifiedToken:
+    """PyJWT's verification of `token` (raises InvalidAccessToken: nothing is remembered)."""
+    for key in keys:
         try:
             payload = jwt.decode(
                 token,
                 key,
                 algorithms=[ALGORITHM],
-                audience=settings.JWT_AUDIENCE,
-                issuer=settings.JWT_ISSUER,
+                audience=audience,
+                issuer=issuer,
                 options={"require": ["sub", "sid", "exp", "iat", "iss", "aud"]},
             )
         except jwt.InvalidSignatureError:
@@ -61,7 +102,7 @@ def access_token_decode(token: str) -> AccessClaims:
         except jwt.PyJWTError as error:
             raise InvalidAccessToken(type(error).__name__) from None
         try:
-            return AccessClaims(
+            claims = AccessClaims(
                 user_id=uuid.UUID(payload["sub"]),
                 session_id=uuid.UUID(payload["sid"]),
                 # Absent from tokens issued before chains existed; never null otherwise.
@@ -69,6 +110,14 @@ def access_token_decode(token: str) -> AccessClaims:
             )
         except (TypeError, ValueError, AttributeError):
             raise InvalidAccessToken("malformed claims") from None
+        # PyJWT checked each is an integer.
+        not_before = payload.get("nbf")
+        return VerifiedToken(
+            claims=claims,
+            issued_at=int(payload["iat"]),
+            expires_at=int(payload["exp"]),
+            not_before=None if not_before is None else int(not_before),
+        )
     raise InvalidAccessToken("bad signature")
 
 

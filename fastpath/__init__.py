@@ -12,7 +12,8 @@ What each piece replaces, and why (measured figures in docs/performance.md):
 - `middleware`: async-native stand-ins for Django's SecurityMiddleware and
   XFrameOptionsMiddleware (hooks run on the event loop), and admin-only stand-ins for the
   session, CSRF, authentication and messages middleware, which the bearer-token API does not
-  need. `MiddlewareMixin` would cost two thread hops per middleware per request.
+  need. `MiddlewareMixin` would cost two thread hops per middleware per request. And
+  django-cors-headers' middleware without its per-request work for requests with no `Origin`.
 - `routes.request_resolve`: URL resolution remembered per path (Django walks the patterns,
   recording each one it passes, on every request).
 - `lookups.CompiledPkLookup`: the session+user lookup of every authenticated request, its SQL
@@ -46,6 +47,7 @@ MIDDLEWARE_STAND_INS = {
     "django.middleware.clickjacking.XFrameOptionsMiddleware": (
         "fastpath.middleware.XFrameOptionsMiddleware"
     ),
+    "corsheaders.middleware.CorsMiddleware": "fastpath.middleware.CorsMiddleware",
 }
 
 

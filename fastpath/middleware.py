@@ -7,6 +7,11 @@ it is called (tests/fastpath/test_middleware.py pins that they behave like the o
 - `SecurityMiddleware`, `XFrameOptionsMiddleware`: their hooks only read settings and set
   headers, so they run on the event loop (`InlineMiddlewareMixin`, a copy of
   `MiddlewareMixin.__acall__` without the hops).
+- `CorsMiddleware`: django-cors-headers' own (already async-native), with two costs of every
+  request taken out: a request without `Origin` (probes, servers, same-origin reads) only gains
+  `Vary: origin`, set without building `request.headers` or re-splitting a `Vary` header that
+  is not there; and CORS_ALLOWED_ORIGINS is parsed once per value, not on every request that
+  sends an `Origin`.
 - `AdminOnly...`: session, CSRF, authentication and messages serve the admin alone (the API
   authenticates with bearer tokens: no cookie, no CSRF, no `request.user`). Under
   `ADMIN_URL_PREFIX` they run exactly as Django's; elsewhere requests pass straight through.
@@ -15,15 +20,20 @@ it is called (tests/fastpath/test_middleware.py pins that they behave like the o
 """
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from asgiref.sync import sync_to_async
+from corsheaders import middleware as cors_middleware
+from corsheaders.conf import conf as cors_conf
 from django.conf import settings
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.messages import middleware as messages_middleware
 from django.contrib.sessions import middleware as session_middleware
 from django.http import HttpRequest, HttpResponseBase
 from django.middleware import clickjacking, csrf, security
+from django.utils.cache import patch_vary_headers
 
 
 def admin_path() -> str:
@@ -64,6 +74,34 @@ class SecurityMiddleware(InlineMiddlewareMixin, security.SecurityMiddleware):
 
 class XFrameOptionsMiddleware(InlineMiddlewareMixin, clickjacking.XFrameOptionsMiddleware):
     pass
+
+
+class CorsMiddleware(cors_middleware.CorsMiddleware):
+    def add_response_headers(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        if request.META.get("HTTP_ORIGIN"):
+            return super().add_response_headers(request, response)
+        # Without an Origin, django-cors-headers adds `origin` to Vary (where CORS is enabled
+        # for the URL) and nothing else.
+        enabled = getattr(request, "_cors_enabled", None)
+        if enabled is None:
+            enabled = self.is_enabled(request)
+        if enabled:
+            if response.has_header("Vary"):
+                patch_vary_headers(response, ("origin",))
+            else:
+                response.headers["Vary"] = "origin"
+        return response
+
+    def _url_in_whitelist(self, url: SplitResult) -> bool:
+        return (url.scheme, url.netloc) in allowed_origins(tuple(cors_conf.CORS_ALLOWED_ORIGINS))
+
+
+@lru_cache(maxsize=8)
+def allowed_origins(origins: tuple[str, ...]) -> frozenset[tuple[str, str]]:
+    """CORS_ALLOWED_ORIGINS as django-cors-headers compares them: (scheme, netloc) pairs."""
+    return frozenset((parts.scheme, parts.netloc) for parts in map(urlsplit, origins))
 
 
 class AdminOnlySessionMiddleware(AdminOnlyMixin, session_middleware.SessionMiddleware):

@@ -1,6 +1,7 @@
-"""The Django (and psycopg_pool, uvicorn) source each fast-path piece copies or depends on, with a
-fingerprint of that source as this code was ported from. A Django upgrade that changes one of
-them fails tests/fastpath/test_mirrors.py with the piece to re-port."""
+"""The Django (and psycopg_pool, django-cors-headers, uvicorn) source each fast-path piece
+copies or depends on, with a fingerprint of that source as this code was ported from. An
+upgrade that changes one of them fails tests/fastpath/test_mirrors.py with the piece to
+re-port."""
 
 import hashlib
 import importlib
@@ -60,6 +61,16 @@ MIRRORED = [
         "django.db.backends.postgresql.base.DatabaseWrapper.pool",
         "4aca033570ecd5c4",
         "fastpath.pool.connection_check (Django must still pass OPTIONS['pool']['check'])",
+    ),
+    Mirror(
+        "corsheaders.middleware.CorsMiddleware.add_response_headers",
+        "aa861e23df0575ba",
+        "fastpath.middleware.CorsMiddleware.add_response_headers (the answer without Origin)",
+    ),
+    Mirror(
+        "corsheaders.middleware.CorsMiddleware._url_in_whitelist",
+        "0bd142a651c05950",
+        "fastpath.middleware.allowed_origins",
     ),
     # Not a fast-path piece, but copied the same way: the bounded protocol's read loop.
     Mirror(

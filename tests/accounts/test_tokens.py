@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from accounts import tokens
 from accounts.models import RefreshToken, RefreshTokenChain
 from accounts.tokens import InvalidAccessToken, access_token_decode, access_token_encode
 from audit.models import AuthEvent
@@ -90,3 +91,64 @@ async def test_a_refresh_token_without_a_chain_rotates_onto_a_new_chain_not_fres
     again = await api.post(REAUTHENTICATE, json={"password": DEFAULT_PASSWORD}, headers=fresh_route)
     assert again.status_code == 200
     assert (await api.get(EXPORT, headers=fresh_route)).status_code == 200
+
+
+def test_a_remembered_token_still_expires(monkeypatch):
+    now = timezone.now()
+    token = access_token_encode(
+        user_id=uuid.uuid4(), session_id=uuid.uuid4(), chain_id=uuid.uuid4(), now=now
+    )
+    access_token_decode(token)  # verified and remembered
+    expiry = now.timestamp() + settings.ACCESS_TOKEN_TTL
+    monkeypatch.setattr(tokens.time, "time", lambda: expiry - 1)
+    assert access_token_decode(token).user_id
+    monkeypatch.setattr(tokens.time, "time", lambda: expiry)
+    with pytest.raises(InvalidAccessToken, match="ExpiredSignatureError"):
+        access_token_decode(token)
+
+
+def test_a_remembered_token_is_verified_again_when_the_keys_change(settings):
+    token = access_token_encode(
+        user_id=uuid.uuid4(), session_id=uuid.uuid4(), chain_id=uuid.uuid4(), now=timezone.now()
+    )
+    access_token_decode(token)
+    old_secret = settings.JWT_SECRET
+    settings.JWT_SECRET = "a-new-secret-" + "x" * 40
+    settings.JWT_SECRET_FALLBACKS = [old_secret]
+    assert access_token_decode(token).user_id  # the retired key still verifies it
+    settings.JWT_SECRET_FALLBACKS = []
+    with pytest.raises(InvalidAccessToken, match="bad signature"):
+        access_token_decode(token)  # the retired key is gone: so is the token
+
+
+def test_a_remembered_token_is_verified_again_for_another_audience(settings):
+    token = access_token_encode(
+        user_id=uuid.uuid4(), session_id=uuid.uuid4(), chain_id=uuid.uuid4(), now=timezone.now()
+    )
+    access_token_decode(token)
+    settings.JWT_AUDIENCE = "another-api"
+    with pytest.raises(InvalidAccessToken, match="InvalidAudienceError"):
+        access_token_decode(token)
+
+
+def test_pyjwt_verifies_a_token_once_and_never_remembers_a_refusal(monkeypatch):
+    calls = []
+    real_decode = jwt.decode
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return real_decode(*args, **kwargs)
+
+    monkeypatch.setattr(tokens.jwt, "decode", counted)
+    token = access_token_encode(
+        user_id=uuid.uuid4(), session_id=uuid.uuid4(), chain_id=uuid.uuid4(), now=timezone.now()
+    )
+    for _ in range(3):
+        access_token_decode(token)
+    assert calls == [token]
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    for _ in range(2):
+        with pytest.raises(InvalidAccessToken):
+            access_token_decode(forged)
+    assert calls.count(token) == 1
+    assert calls.count(forged) >= 2  # each refusal was PyJWT's own, again

@@ -3,6 +3,7 @@
 import inspect
 
 import pytest
+from corsheaders.middleware import CorsMiddleware as DjangoCorsMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware as DjangoXFrameOptions
@@ -76,3 +77,48 @@ async def test_admin_pages_get_session_and_csrf_cookies(api):
 @pytest.mark.parametrize(("djangos", "ours"), list(MIDDLEWARE_STAND_INS.items()))
 def test_each_stand_in_subclasses_the_django_middleware_whose_place_it_takes(djangos, ours):
     assert issubclass(import_string(ours), import_string(djangos))
+
+
+CORS_CASES = [
+    ("GET", {}, None),
+    ("GET", {}, "Accept-Encoding"),
+    ("GET", {"Origin": "http://localhost:3000"}, None),
+    ("GET", {"Origin": "http://localhost:3000"}, "Cookie"),
+    ("GET", {"Origin": "https://localhost:3000"}, None),
+    ("GET", {"Origin": "http://evil.example"}, None),
+    ("GET", {"Origin": "null"}, None),
+    ("GET", {"Origin": "http://[bad"}, None),
+    ("OPTIONS", {"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"}, None),
+    ("OPTIONS", {"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}, None),
+]
+
+
+@pytest.mark.parametrize(("method", "headers", "vary"), CORS_CASES)
+@pytest.mark.parametrize("urls", [r"^.*$", r"^/api/.*$", r"^/other/.*$"])
+async def test_cors_answers_exactly_as_django_cors_headers(method, headers, vary, urls, settings):
+    settings.CORS_URLS_REGEX = urls
+
+    async def respond_with_vary(request):
+        response = HttpResponse("ok")
+        if vary:
+            response.headers["Vary"] = vary
+        return response
+
+    factory = RequestFactory()
+    ours = middleware.CorsMiddleware(respond_with_vary)
+    theirs = DjangoCorsMiddleware(respond_with_vary)
+    ours_response = await call(ours, factory.generic(method, "/api/x", headers=headers))
+    their_response = await call(theirs, factory.generic(method, "/api/x", headers=headers))
+    assert ours_response.status_code == their_response.status_code
+    assert dict(ours_response.headers) == dict(their_response.headers)
+
+
+async def test_cors_reads_allowed_origins_as_they_are_now(settings):
+    factory = RequestFactory()
+    ours = middleware.CorsMiddleware(respond)
+    origin = {"Origin": "https://app.example"}
+    before = await call(ours, factory.get("/api/x", headers=origin))
+    assert "access-control-allow-origin" not in before.headers
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example"]
+    after = await call(ours, factory.get("/api/x", headers=origin))
+    assert after.headers["access-control-allow-origin"] == "https://app.example"
