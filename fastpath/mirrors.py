@@ -1,7 +1,7 @@
-"""The Django (and psycopg_pool, django-cors-headers, uvicorn) source each fast-path piece
-copies or depends on, with a fingerprint of that source as this code was ported from. An
-upgrade that changes one of them fails tests/fastpath/test_mirrors.py with the piece to
-re-port."""
+"""The Django (and psycopg_pool, django-cors-headers, prometheus-client, uvicorn) source each
+fast-path piece copies or depends on, with a fingerprint of that source as this code was ported
+from. An upgrade that changes one of them fails tests/fastpath/test_mirrors.py with the piece
+to re-port."""
 
 import hashlib
 import importlib
@@ -72,7 +72,18 @@ MIRRORED = [
         "0bd142a651c05950",
         "fastpath.middleware.allowed_origins",
     ),
-    # Not a fast-path piece, but copied the same way: the bounded protocol's read loop.
+    # Not fast-path pieces, but copied the same way: the request metrics' batched writes, and
+    # the bounded protocol's read loop.
+    Mirror(
+        "prometheus_client.metrics.Histogram.observe",
+        "38beca3be1d1595b",
+        "toolkit.metrics.AnsweredRequests (its bucket choice and writes)",
+    ),
+    Mirror(
+        "prometheus_client.metrics.Histogram._metric_init",
+        "61aeac1b768d4786",
+        "toolkit.metrics.AnsweredRequests.write (the `_sum` and `_buckets` it writes)",
+    ),
     Mirror(
         "uvicorn.protocols.http.httptools_impl.HttpToolsProtocol.data_received",
         "010a7ae59a5d3b1a",

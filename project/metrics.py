@@ -117,6 +117,7 @@ class WorkerChores:
         self.sampler_task = asyncio.get_running_loop().create_task(sample_forever())
 
     async def stopping(self) -> None:
+        metrics.answered_requests.write()
         task, self.sampler_task = self.sampler_task, None
         if task is not None:
             task.cancel()
@@ -153,6 +154,8 @@ async def metrics_view(request: HttpRequest) -> Any:
         return json_error(405, headers={"Allow": "GET, HEAD"})
     if not bearer_matches(request, token):
         return json_error(401, "Not authenticated", headers={"WWW-Authenticate": "Bearer"})
+    # This worker's latest answered requests first (on the event loop, where they gather).
+    metrics.answered_requests.write()
     # Reads every worker's files in multiprocess mode: off the event loop.
     body, content_type = await sync_to_async(
         exposition_with_fresh_pool_sample, thread_sensitive=False

@@ -63,7 +63,8 @@ class ServiceApplication:
         """Serve one request under its id: kept from a valid X-Request-ID, else made here,
         echoed in the answer, in every log line written meanwhile, and in its access log line
         and metrics, recorded as the answer's last part goes out (so a client that has its
-        answer finds it counted), or when the request ends without one."""
+        answer finds it counted by this worker; the other workers see it within
+        toolkit.metrics.REQUESTS_WRITE_DELAY), or when the request ends without one."""
         head = RequestHead(scope)
         context = RequestContext(request_id_choose(head.request_id), scope["method"])
         token = current_request.set(context)

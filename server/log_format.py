@@ -14,8 +14,10 @@ through `project.access`.
 
 import json
 import logging
+import math
 from copy import copy
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from uvicorn.logging import DefaultFormatter
@@ -78,7 +80,25 @@ def record_fields(record: logging.LogRecord) -> dict[str, Any]:
 
 
 def iso_time(created: float) -> str:
-    return datetime.fromtimestamp(created, UTC).isoformat().replace("+00:00", "Z")
+    """`datetime.fromtimestamp(created, UTC).isoformat()` with `Z` for the offset (microseconds
+    rounded half to even, none shown when there are none), the date and time of day made once
+    per second instead of once per line."""
+    fraction, whole = math.modf(created)
+    microseconds = round(fraction * 1_000_000)
+    if microseconds >= 1_000_000:
+        microseconds -= 1_000_000
+        whole += 1
+    elif microseconds < 0:
+        microseconds += 1_000_000
+        whole -= 1
+    if microseconds:
+        return f"{iso_second(int(whole))}.{microseconds:06d}Z"
+    return f"{iso_second(int(whole))}Z"
+
+
+@lru_cache(maxsize=4)
+def iso_second(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 class JsonFormatter(logging.Formatter):

@@ -11,7 +11,9 @@ Gauges of a pool (hashing, database connections) add up over live processes (`li
 project.metrics forgets a worker's gauges when it stops, and those of workers that died.
 """
 
+import asyncio
 import os
+from bisect import bisect_left
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -55,6 +57,63 @@ HTTP_REQUEST_DURATION = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
     registry=REGISTRY,
 )
+
+# Seconds a worker's answered requests gather before they reach HTTP_REQUESTS and
+# HTTP_REQUEST_DURATION: how late a scrape answered by another worker may see them.
+REQUESTS_WRITE_DELAY = 0.05
+
+
+class AnsweredRequests:
+    """HTTP_REQUESTS and HTTP_REQUEST_DURATION, gathered per route, method and status in plain
+    numbers on the event loop and written together REQUESTS_WRITE_DELAY after the first of a
+    batch: in multiprocess mode each write is a locked write to a memory-mapped file, three per
+    request when made one by one (the counter, the histogram's sum and its bucket), most of what
+    metrics cost a request. `write` writes what gathered at once (before this worker answers a
+    scrape, and when it stops)."""
+
+    def __init__(self) -> None:
+        self.bounds: tuple[float, ...] = tuple(
+            HTTP_REQUEST_DURATION._upper_bounds
+        )  # ends with +Inf
+        # Per (route, method, status): the durations' sum, then the count of each bucket.
+        self.pending: dict[tuple[str, str, int], list[float]] = {}
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_loop: asyncio.AbstractEventLoop | None = None
+
+    def record(self, route: str, method: str, status: int, seconds: float) -> None:
+        key = (route, method, status)
+        counts = self.pending.get(key)
+        if counts is None:
+            counts = self.pending[key] = [0.0] * (len(self.bounds) + 1)
+        counts[0] += seconds
+        # The first bucket whose bound is at least the duration, as Histogram.observe finds it.
+        counts[1 + bisect_left(self.bounds, seconds)] += 1
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.write()  # no loop to wait on
+            return
+        if self.timer is None or self.timer_loop is not loop:
+            self.timer_loop = loop
+            self.timer = loop.call_later(REQUESTS_WRITE_DELAY, self.write)
+
+    def write(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = self.timer_loop = None
+        pending, self.pending = self.pending, {}
+        for (route, method, status), counts in pending.items():
+            labels = (route, method, str(status))
+            HTTP_REQUESTS.labels(*labels).inc(sum(counts[1:]))
+            histogram = HTTP_REQUEST_DURATION.labels(*labels)
+            # Histogram.observe's own writes, for many observations at once.
+            histogram._sum.inc(counts[0])
+            for bucket, count in zip(histogram._buckets, counts[1:], strict=True):
+                if count:
+                    bucket.inc(count)
+
+
+answered_requests = AnsweredRequests()
 
 PASSWORD_HASHING_IN_USE = Gauge(
     "accounts_password_hashing_in_use",

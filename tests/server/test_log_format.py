@@ -5,10 +5,11 @@ import json
 import logging
 import sys
 import time
+from datetime import UTC, datetime
 
 import pytest
 
-from server.log_format import AccessEntry, JsonFormatter, TextFormatter
+from server.log_format import AccessEntry, JsonFormatter, TextFormatter, iso_time
 
 
 def test_text_and_json_lines_escape_control_characters_in_messages_fields_and_exceptions():
@@ -64,3 +65,25 @@ def test_an_access_entry_is_written_as_the_same_line_logged_as_a_record(formatte
     assert formatter.format_access(entry) == formatter.format(record)
     if isinstance(formatter, JsonFormatter):
         assert json.loads(formatter.format_access(entry))["route"] == entry.route
+
+
+@pytest.mark.parametrize(
+    "created",
+    [
+        0.0,
+        1.0,
+        1796446439.0,
+        1796446439.5,
+        1796446439.0000005,  # half a microsecond: rounded to even
+        1796446439.0000015,
+        1796446439.9999995,  # rounds up into the next second
+        1796446439.9999999,
+        1796446439.123456,
+        -1.5,
+        253402300799.0,
+    ],
+)
+def test_line_times_are_what_datetime_writes(created):
+    assert iso_time(created) == datetime.fromtimestamp(created, UTC).isoformat().replace(
+        "+00:00", "Z"
+    )
