@@ -2,6 +2,7 @@
 issued before chains existed still authenticates, is never fresh, and cannot re-authenticate
 (the client refreshes first, as for an expired token, and the new one names a chain)."""
 
+import time
 import uuid
 
 import jwt
@@ -9,7 +10,6 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from accounts import tokens
 from accounts.models import RefreshToken, RefreshTokenChain
 from accounts.tokens import InvalidAccessToken, access_token_decode, access_token_encode
 from audit.models import AuthEvent
@@ -100,9 +100,9 @@ def test_a_remembered_token_still_expires(monkeypatch):
     )
     access_token_decode(token)  # verified and remembered
     expiry = now.timestamp() + settings.ACCESS_TOKEN_TTL
-    monkeypatch.setattr(tokens.time, "time", lambda: expiry - 1)
+    monkeypatch.setattr(time, "time", lambda: expiry - 1)
     assert access_token_decode(token).user_id
-    monkeypatch.setattr(tokens.time, "time", lambda: expiry)
+    monkeypatch.setattr(time, "time", lambda: expiry)
     with pytest.raises(InvalidAccessToken, match="ExpiredSignatureError"):
         access_token_decode(token)
 
@@ -139,7 +139,7 @@ def test_pyjwt_verifies_a_token_once_and_never_remembers_a_refusal(monkeypatch):
         calls.append(args[0])
         return real_decode(*args, **kwargs)
 
-    monkeypatch.setattr(tokens.jwt, "decode", counted)
+    monkeypatch.setattr(jwt, "decode", counted)
     token = access_token_encode(
         user_id=uuid.uuid4(), session_id=uuid.uuid4(), chain_id=uuid.uuid4(), now=timezone.now()
     )
