@@ -1,7 +1,7 @@
 """The printed tables: per request, all cores, scale out."""
 
 from bench.load import BURST_SIGNUPS, STORM_CLIENTS, AllCores, Storm
-from bench.wrk import Figures
+from bench.wrk import Figures, rate_ratio
 
 OTHERS = {
     "production": "production logging and metrics",
@@ -39,7 +39,7 @@ def per_request_table(figures: dict[str, dict[str, Figures]]) -> str:
                 ratios.append("—")
                 continue
             cells.append(f"{other.rate()} ({other.p99_ms:.0f})")
-            ratios.append(f"{ours.requests_per_second / other.requests_per_second:.2f}x")
+            ratios.append(f"{rate_ratio(ours, other):.2f}x")
         rows.append([endpoint, *ours.cells(), *cells, *ratios])
     return table(headers, rows)
 
@@ -61,8 +61,7 @@ def production_table(figures: dict[str, dict[str, Figures]]) -> str:
         production = by_server.get("production")
         if production is None:
             continue
-        rate = production.requests_per_second
-        cost = 1 - rate / by_server["ours"].requests_per_second
+        cost = 1 - rate_ratio(production, by_server["ours"])
         targets = TARGETS.get(endpoint, {})
         cells = [endpoint, f"{production.rate()} ({production.p99_ms:.0f})", f"{cost:+.1%}"]
         verdicts = []
@@ -72,7 +71,7 @@ def production_table(figures: dict[str, dict[str, Figures]]) -> str:
             )
         for name in ("FastAPI", "DRF"):
             other = by_server.get(name)
-            ratio = rate / other.requests_per_second if other else None
+            ratio = rate_ratio(production, other) if other else None
             cells.append(f"{ratio:.2f}x" if ratio else "—")
             if ratio and name in targets:
                 verdict = "met" if ratio >= targets[name] else "MISSED"

@@ -5,7 +5,7 @@ Per-request figures: one worker pinned to core 0, wrk pinned to core 1, same Pos
 same duration. Sign-up storm, raw hasher rate and memory: every core. Nothing here is asserted:
 it measures and prints. See docs/performance.md for what each row means.
 
-    .venv/bin/python bench/run.py [--duration 10] [--wrk-seconds 5] [--rounds 3] [--connections 32]
+    .venv/bin/python bench/run.py [--duration 10] [--wrk-seconds 5] [--rounds 5] [--connections 32]
                                      [--no-peer] [--no-stock]
 """
 
@@ -26,7 +26,7 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per storm")
     parser.add_argument("--wrk-seconds", type=int, default=5, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="wrk runs per endpoint and server")
+    parser.add_argument("--rounds", type=int, default=5, help="wrk runs per endpoint and server")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--no-peer", action="store_true", help="skip both yardsticks")
     parser.add_argument(
@@ -56,7 +56,8 @@ def main() -> None:
         print(
             f"wrk: -t1 -c{args.connections} -d{args.wrk_seconds}s "
             f"(sign-up/sign-in: -c{load.HASHING_CONNECTIONS}), "
-            f"median of {args.rounds} rounds, the servers taking turns; "
+            f"median of {args.rounds} rounds, the servers taking turns (ratios: the median of "
+            "the rounds' ratios); "
             f"server on core {servers.SERVER_CPU}, wrk on core {LOAD_CPU}\n"
         )
 

@@ -2,9 +2,10 @@
 
 import os
 import re
+import statistics
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bench.servers import PASSWORD
 
@@ -17,6 +18,9 @@ class Figures:
     p50_ms: float
     p99_ms: float
     errors: int = 0
+    # Every round's rate, in the order the servers took turns (median_figures keeps them): a
+    # ratio of two servers is taken round by round, between runs made a few seconds apart.
+    round_rates: tuple[float, ...] = ()
 
     def rate(self) -> str:
         rate = f"{self.requests_per_second:,.0f}"
@@ -77,4 +81,14 @@ def wrk(
 def median_figures(runs: list[Figures]) -> Figures:
     """The run with the median rate (its latencies with it): one noisy run moves nothing."""
     ranked = sorted(runs, key=lambda figures: figures.requests_per_second)
-    return ranked[len(ranked) // 2]
+    median = ranked[len(ranked) // 2]
+    return replace(median, round_rates=tuple(run.requests_per_second for run in runs))
+
+
+def rate_ratio(first: Figures, second: Figures) -> float:
+    """first's rate over second's: the median of the rounds' ratios when both ran the same
+    rounds in turns (drift between rounds cancels out), else the ratio of their medians."""
+    if first.round_rates and len(first.round_rates) == len(second.round_rates):
+        pairs = zip(first.round_rates, second.round_rates, strict=True)
+        return statistics.median(a / b for a, b in pairs)
+    return first.requests_per_second / second.requests_per_second

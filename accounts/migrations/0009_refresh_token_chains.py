@@ -6,7 +6,7 @@ would stop sign-ins: the column and its foreign key, NOT VALID, are added in one
 transaction (which gives up after 5 s waiting for its lock, rather than queueing every sign-in
 behind it), the foreign key is validated in a transaction of its own and the index is built
 concurrently, both letting writes go on. Hence a non-atomic migration: if it gives up, the new
-accounts_refreshtokenchain table stays and must be dropped before running it again. The names
+accounts_refreshtokenchain table (empty) stays, and running it again takes it as it is. The names
 and definitions are those of Django's own AddField, which databases migrated earlier have.
 Other databases add the field as Django does.
 """
@@ -18,6 +18,16 @@ import django.utils.timezone
 from django.db import migrations, models
 
 FOREIGN_KEY_SUFFIX = "_fk_%(to_table)s_%(to_column)s"
+
+
+class CreateModelUnlessMade(migrations.CreateModel):
+    """A run that gave up waiting for its lock had made the table already."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        model = to_state.apps.get_model(app_label, self.name)
+        if model._meta.db_table in schema_editor.connection.introspection.table_names():
+            return
+        super().database_forwards(app_label, schema_editor, from_state, to_state)
 
 
 class AddForeignKeyWithoutLongLock(migrations.AddField):
@@ -48,7 +58,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
+        CreateModelUnlessMade(
             name="RefreshTokenChain",
             fields=[
                 (
