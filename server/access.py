@@ -74,15 +74,19 @@ class RequestRecorder:
         if self.metrics_on:
             metrics.answered_requests.record(context.route, method, status, seconds)
         if access_logger.isEnabledFor(logging.INFO):
-            entry = AccessEntry(
-                time.time(),
-                context.id,
-                method,
-                context.route,
-                status,
-                round(seconds * 1000, 2),
-                access_client_ip(scope, head),
-                context.user_id,
+            # tuple.__new__: the named tuple's own __new__ is a Python call, this one is not.
+            entry = tuple.__new__(
+                AccessEntry,
+                (
+                    time.time(),
+                    context.id,
+                    method,
+                    context.route,
+                    status,
+                    round(seconds * 1000, 2),
+                    access_client_ip(scope, head),
+                    context.user_id,
+                ),
             )
             handler = direct_access_handler()
             if handler is not None:

@@ -121,23 +121,19 @@ class JsonFormatter(logging.Formatter):
         return json_line_escape(line)
 
     def format_access(self, entry: AccessEntry) -> str:
-        # The same document `format` makes of entry.record(), key by key, without the dict.
+        # The same document `format` makes of entry.record(), key by key, without the dict; the
+        # parts fixed by the method, route and status are made once per combination.
         string = json_string
+        head, middle = access_parts(entry.method, entry.route, entry.status)
         line = "".join(
             (
                 '{"time":"',
                 iso_time(entry.created),
-                '","level":"INFO","logger":"project.access","message":',
-                string(ACCESS_MESSAGE % entry.args()),
-                ',"request_id":',
+                head,
+                f"{entry.duration_ms:.2f}",
+                ' ms","request_id":',
                 string(entry.request_id),
-                ',"method":',
-                string(entry.method),
-                ',"route":',
-                string(entry.route),
-                ',"status":',
-                str(entry.status),
-                ',"duration_ms":',
+                middle,
                 repr(entry.duration_ms),
                 ',"client_ip":',
                 "null" if entry.client_ip is None else string(entry.client_ip),
@@ -147,6 +143,20 @@ class JsonFormatter(logging.Formatter):
             )
         )
         return json_line_escape(line)
+
+
+@lru_cache(maxsize=1024)
+def access_parts(method: str, route: str, status: int) -> tuple[str, str]:
+    """An access line's parts fixed by its method, route and status: from after the time to
+    the message's duration, and from after the request id to the duration's value."""
+    # The message, as ACCESS_MESSAGE says it, as a JSON string without its closing `ms"`.
+    message = json_string(f"{method} {route} {status} ")[:-1]
+    head = f'","level":"INFO","logger":"{ACCESS_LOGGER}","message":{message}'
+    middle = (
+        f',"method":{json_string(method)},"route":{json_string(route)},'
+        f'"status":{status},"duration_ms":'
+    )
+    return head, middle
 
 
 # What json.dumps(..., ensure_ascii=False) writes for a string.

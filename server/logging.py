@@ -89,9 +89,12 @@ class BackgroundHandler(logging.Handler):
     def takes_entries_as_they_are(self) -> bool:
         """Whether an access entry may skip the record: no filter but the request id's (which
         the entry carries already) would have seen it, and no other formatter was set since."""
-        return self.formatter is self.line_formatter and all(
-            type(each) is RequestIdFilter for each in self.filters
-        )
+        if self.formatter is not self.line_formatter:
+            return False
+        for each in self.filters:  # noqa: SIM110  # asked per request: no generator
+            if type(each) is not RequestIdFilter:
+                return False
+        return True
 
     def handle(self, record: logging.LogRecord) -> bool:
         # Handler.handle takes the handler's lock around emit: appending needs none.
