@@ -88,7 +88,11 @@ def median_figures(runs: list[Figures]) -> Figures:
 def rate_ratio(first: Figures, second: Figures) -> float:
     """first's rate over second's: the median of the rounds' ratios when both ran the same
     rounds in turns (drift between rounds cancels out), else the ratio of their medians."""
-    if first.round_rates and len(first.round_rates) == len(second.round_rates):
+    if (
+        first.round_rates
+        and len(first.round_rates) == len(second.round_rates)
+        and all(second.round_rates)
+    ):
         pairs = zip(first.round_rates, second.round_rates, strict=True)
         return statistics.median(a / b for a, b in pairs)
     return first.requests_per_second / second.requests_per_second

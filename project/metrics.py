@@ -117,7 +117,7 @@ class WorkerChores:
         self.sampler_task = asyncio.get_running_loop().create_task(sample_forever())
 
     async def stopping(self) -> None:
-        metrics.answered_requests.write()
+        metrics.answered_requests.stop()
         task, self.sampler_task = self.sampler_task, None
         if task is not None:
             task.cancel()

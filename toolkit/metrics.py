@@ -12,6 +12,7 @@ project.metrics forgets a worker's gauges when it stops, and those of workers th
 """
 
 import asyncio
+import logging
 import os
 from bisect import bisect_left
 
@@ -39,6 +40,8 @@ def process_id_refresh() -> None:
 os.register_at_fork(after_in_child=process_id_refresh)
 if values.ValueClass is not values.MutexValue:
     values.ValueClass = values.MultiProcessValue(process_identifier=lambda: process_id)  # type: ignore[no-untyped-call]
+
+logger = logging.getLogger(__name__)
 
 # Our metrics only (no process_* or python_* collectors): every exposed name starts `accounts_`,
 # and in multiprocess mode the default collectors would describe one random worker anyway.
@@ -69,7 +72,8 @@ class AnsweredRequests:
     batch: in multiprocess mode each write is a locked write to a memory-mapped file, three per
     request when made one by one (the counter, the histogram's sum and its bucket), most of what
     metrics cost a request. `write` writes what gathered at once (before this worker answers a
-    scrape, and when it stops)."""
+    scrape, and when it stops; after that, every request is written as it is recorded).
+    Recording and writing happen on the event loop's thread."""
 
     def __init__(self) -> None:
         self.bounds: tuple[float, ...] = tuple(
@@ -79,6 +83,7 @@ class AnsweredRequests:
         self.pending: dict[tuple[str, str, int], list[float]] = {}
         self.timer: asyncio.TimerHandle | None = None
         self.timer_loop: asyncio.AbstractEventLoop | None = None
+        self.stopped = False
 
     def record(self, route: str, method: str, status: int, seconds: float) -> None:
         key = (route, method, status)
@@ -91,26 +96,38 @@ class AnsweredRequests:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            self.write()  # no loop to wait on
+            loop = None
+        if loop is None or self.stopped:  # no loop to wait on, or none to wait for
+            self.write()
             return
         if self.timer is None or self.timer_loop is not loop:
             self.timer_loop = loop
             self.timer = loop.call_later(REQUESTS_WRITE_DELAY, self.write)
 
     def write(self) -> None:
+        """Write what gathered; never raises (a failed write is logged, the rest written)."""
         if self.timer is not None:
             self.timer.cancel()
         self.timer = self.timer_loop = None
         pending, self.pending = self.pending, {}
         for (route, method, status), counts in pending.items():
             labels = (route, method, str(status))
-            HTTP_REQUESTS.labels(*labels).inc(sum(counts[1:]))
-            histogram = HTTP_REQUEST_DURATION.labels(*labels)
-            # Histogram.observe's own writes, for many observations at once.
-            histogram._sum.inc(counts[0])
-            for bucket, count in zip(histogram._buckets, counts[1:], strict=True):
-                if count:
-                    bucket.inc(count)
+            try:
+                histogram = HTTP_REQUEST_DURATION.labels(*labels)
+                HTTP_REQUESTS.labels(*labels).inc(sum(counts[1:]))
+                # Histogram.observe's own writes, for many observations at once.
+                histogram._sum.inc(counts[0])
+                for bucket, count in zip(histogram._buckets, counts[1:], strict=True):
+                    if count:
+                        bucket.inc(count)
+            except Exception:
+                logger.exception("Writing the request metrics failed")
+
+    def stop(self) -> None:
+        """Write what gathered; requests finishing later (cut short at shutdown) are written as
+        they are recorded: no timer is left to fire on a loop that is closing."""
+        self.stopped = True
+        self.write()
 
 
 answered_requests = AnsweredRequests()

@@ -44,9 +44,13 @@ def test_refresh_token_chain_is_added_without_scanning_refresh_tokens_under_a_lo
     before_refresh_token_chains,
 ):
     statements = statements_of("accounts", "0009")
+    position = {sql: number for number, sql in enumerate(statements)}
+    [timeout] = [sql for sql in statements if sql == "SET LOCAL lock_timeout = '5s'"]
+    [create] = [sql for sql in statements if sql.startswith('CREATE TABLE "accounts_refreshtokenc')]
     [add_column] = [sql for sql in statements if '"accounts_refreshtoken" ADD COLUMN' in sql]
-    assert add_column.startswith("SET LOCAL lock_timeout = '5s'; ")
-    assert add_column.endswith("DEFERRABLE INITIALLY DEFERRED NOT VALID")
+    [not_valid] = [sql for sql in statements if sql.endswith("NOT VALID")]
+    assert position[timeout] < position[create] < position[add_column] < position[not_valid]
+    assert CHAIN_FOREIGN_KEY in not_valid
     assert (
         f'ALTER TABLE "accounts_refreshtoken" VALIDATE CONSTRAINT "{CHAIN_FOREIGN_KEY}"'
         in statements
@@ -69,15 +73,47 @@ def test_refresh_token_chain_migration_gives_up_rather_than_queue_sign_ins_behin
         with pytest.raises(OperationalError, match="lock timeout"):
             call_command("migrate", "accounts", "0009", verbosity=0)
         reader.rollback()
-    # The migration is not atomic: the (empty) table it made before giving up stays, and the
-    # next run, with no reader in the way, takes it as it is.
+    # All or nothing: no chain table was left behind, and the next run, with no reader in the
+    # way, makes everything.
+    assert "accounts_refreshtokenchain" not in connection.introspection.table_names()
+    call_command("migrate", "accounts", "0009", verbosity=0)
+    assert_chain_schema_complete()
+
+
+def test_a_run_that_stopped_after_the_first_step_is_taken_up(before_refresh_token_chains):
+    """Validation or the concurrent index build failed (or the deploy job was killed): the
+    column is there, the index is not. The next run makes what is missing."""
     call_command("migrate", "accounts", "0009", verbosity=0)
     with connection.cursor() as cursor:
+        cursor.execute(f'DROP INDEX "{CHAIN_INDEX}"')
         cursor.execute(
-            "SELECT count(*) FROM pg_constraint WHERE conname = %s AND convalidated",
-            [CHAIN_FOREIGN_KEY],
+            "DELETE FROM django_migrations WHERE app = 'accounts' AND name LIKE '0009_%%'"
         )
-        assert cursor.fetchone() == (1,)
+    call_command("migrate", "accounts", "0009", verbosity=0)
+    assert_chain_schema_complete()
+
+
+def assert_chain_schema_complete() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT convalidated FROM pg_constraint WHERE conname = %s", [CHAIN_FOREIGN_KEY]
+        )
+        assert cursor.fetchall() == [(True,)]
+        cursor.execute(
+            "SELECT convalidated FROM pg_constraint WHERE contype = 'f'"
+            " AND conrelid = 'accounts_refreshtokenchain'::regclass"
+            " AND confrelid = 'accounts_authsession'::regclass"
+        )
+        assert cursor.fetchall() == [(True,)]  # the chain's own key to its session
+        cursor.execute(
+            "SELECT indexrelid::regclass::text, indisvalid FROM pg_index"
+            " WHERE indrelid = 'accounts_refreshtokenchain'::regclass AND NOT indisprimary"
+        )
+        assert [valid for _, valid in cursor.fetchall()] == [True]  # its session_id index
+        cursor.execute(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [CHAIN_INDEX]
+        )
+        assert cursor.fetchone() == (True,)
 
 
 def test_refresh_token_chain_has_the_foreign_key_and_index_deployed_databases_have():

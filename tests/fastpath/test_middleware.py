@@ -4,6 +4,7 @@ import inspect
 
 import pytest
 from corsheaders.middleware import CorsMiddleware as DjangoCorsMiddleware
+from corsheaders.signals import check_request_enabled
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware as DjangoXFrameOptions
@@ -88,15 +89,38 @@ CORS_CASES = [
     ("GET", {"Origin": "http://evil.example"}, None),
     ("GET", {"Origin": "null"}, None),
     ("GET", {"Origin": "http://[bad"}, None),
+    ("GET", {"Origin": ""}, None),
+    ("GET", {"Origin": "https://sub.example.org"}, "Origin"),
     ("OPTIONS", {"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"}, None),
     ("OPTIONS", {"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}, None),
 ]
 
 
+CORS_SETTINGS = [
+    {"CORS_URLS_REGEX": r"^.*$"},
+    {"CORS_URLS_REGEX": r"^/api/.*$"},
+    {"CORS_URLS_REGEX": r"^/other/.*$"},
+    {"CORS_URLS_REGEX": r"^/other/.*$", "enabled_by_signal": True},
+    {"CORS_ALLOW_ALL_ORIGINS": True},
+    {"CORS_ALLOW_ALL_ORIGINS": True, "CORS_ALLOW_CREDENTIALS": False},
+    {"CORS_ALLOWED_ORIGIN_REGEXES": [r"^https://\w+\.example\.org$"]},
+]
+
+
 @pytest.mark.parametrize(("method", "headers", "vary"), CORS_CASES)
-@pytest.mark.parametrize("urls", [r"^.*$", r"^/api/.*$", r"^/other/.*$"])
-async def test_cors_answers_exactly_as_django_cors_headers(method, headers, vary, urls, settings):
-    settings.CORS_URLS_REGEX = urls
+@pytest.mark.parametrize("configured", CORS_SETTINGS)
+async def test_cors_answers_exactly_as_django_cors_headers(
+    method, headers, vary, configured, settings
+):
+    configured = dict(configured)
+    if configured.pop("enabled_by_signal", False):
+
+        def enable(sender, request, **kwargs):
+            return request.path_info.startswith("/api/")
+
+        check_request_enabled.connect(enable)
+    for name, value in configured.items():
+        setattr(settings, name, value)
 
     async def respond_with_vary(request):
         response = HttpResponse("ok")
@@ -109,6 +133,7 @@ async def test_cors_answers_exactly_as_django_cors_headers(method, headers, vary
     theirs = DjangoCorsMiddleware(respond_with_vary)
     ours_response = await call(ours, factory.generic(method, "/api/x", headers=headers))
     their_response = await call(theirs, factory.generic(method, "/api/x", headers=headers))
+    check_request_enabled.receivers.clear()
     assert ours_response.status_code == their_response.status_code
     assert dict(ours_response.headers) == dict(their_response.headers)
 

@@ -34,16 +34,17 @@ def one_by_one() -> tuple[Counter, Histogram]:
     return counter, histogram
 
 
-def test_a_batch_writes_what_each_observation_would_have():
+async def test_a_batch_writes_what_each_observation_would_have():
     before_counter = samples(metrics.HTTP_REQUESTS)
     before_histogram = samples(metrics.HTTP_REQUEST_DURATION)
     counter, histogram = one_by_one()
     batch = metrics.AnsweredRequests()
     for route, status in (("/batch/a", 200), ("/batch/b", 404)):
-        for seconds in DURATIONS:
-            batch.record(route, "GET", status, seconds)  # no running loop: written at once
+        for seconds in DURATIONS * 3:  # several per bucket, gathered in one batch
+            batch.record(route, "GET", status, seconds)
             counter.labels(route, "GET", str(status)).inc()
             histogram.labels(route, "GET", str(status)).observe(seconds)
+    batch.write()
     grown_counter = {
         key: value - before_counter.get(key, 0)
         for key, value in samples(metrics.HTTP_REQUESTS).items()
@@ -72,3 +73,42 @@ async def test_requests_gather_on_the_event_loop_and_are_written_after_the_delay
     assert child._value.get() == before + 4
     await asyncio.sleep(metrics.REQUESTS_WRITE_DELAY * 3)
     assert child._value.get() == before + 4  # the cancelled timer wrote nothing twice
+
+
+def test_without_a_running_loop_each_request_is_written_at_once():
+    batch = metrics.AnsweredRequests()
+    child = metrics.HTTP_REQUESTS.labels("/batch/sync", "GET", "200")
+    before = child._value.get()
+    batch.record("/batch/sync", "GET", 200, 0.001)
+    assert child._value.get() == before + 1
+
+
+async def test_once_stopped_each_request_is_written_at_once():
+    batch = metrics.AnsweredRequests()
+    child = metrics.HTTP_REQUESTS.labels("/batch/stopped", "GET", "200")
+    before = child._value.get()
+    batch.record("/batch/stopped", "GET", 200, 0.001)
+    batch.stop()  # the worker's lifespan shutdown
+    assert child._value.get() == before + 1
+    batch.record("/batch/stopped", "GET", 200, 0.001)  # a request cut short, finishing later
+    assert child._value.get() == before + 2
+    assert batch.timer is None
+
+
+async def test_a_failed_write_is_logged_and_the_other_routes_written(monkeypatch, caplog):
+    batch = metrics.AnsweredRequests()
+    ok = metrics.HTTP_REQUESTS.labels("/batch/ok", "GET", "200")
+    before = ok._value.get()
+    batch.record("/batch/broken", "GET", 200, 0.001)
+    batch.record("/batch/ok", "GET", 200, 0.001)
+    real_labels = metrics.HTTP_REQUEST_DURATION.labels
+
+    def broken(*labels):
+        if labels[0] == "/batch/broken":
+            raise OSError("No space left on device")
+        return real_labels(*labels)
+
+    monkeypatch.setattr(metrics.HTTP_REQUEST_DURATION, "labels", broken)
+    batch.write()
+    assert ok._value.get() == before + 1
+    assert "Writing the request metrics failed" in caplog.text
