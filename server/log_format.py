@@ -35,7 +35,8 @@ RECORD_ATTRIBUTES = frozenset(
 SAID_IN_MESSAGE = frozenset({"method", "route", "status", "duration_ms"})
 
 ACCESS_LOGGER = "project.access"
-ACCESS_MESSAGE = "%s %s %s %.2f ms"
+DURATION_IN_MESSAGE = "%.2f"
+ACCESS_MESSAGE = f"%s %s %s {DURATION_IN_MESSAGE} ms"
 
 
 class AccessEntry(NamedTuple):
@@ -130,8 +131,8 @@ class JsonFormatter(logging.Formatter):
                 '{"time":"',
                 iso_time(entry.created),
                 head,
-                f"{entry.duration_ms:.2f}",
-                ' ms","request_id":',
+                DURATION_IN_MESSAGE % entry.duration_ms,
+                AFTER_DURATION_IN_MESSAGE,
                 string(entry.request_id),
                 middle,
                 repr(entry.duration_ms),
@@ -145,22 +146,27 @@ class JsonFormatter(logging.Formatter):
         return json_line_escape(line)
 
 
+# What json.dumps(..., ensure_ascii=False) writes for a string.
+json_string = json.encoder.encode_basestring
+
+# ACCESS_MESSAGE around its duration, for format_access: the start is made once per method,
+# route and status (access_parts), the end closes the JSON string and opens the request id.
+BEFORE_DURATION_IN_MESSAGE, MESSAGE_END = ACCESS_MESSAGE.split(DURATION_IN_MESSAGE)
+AFTER_DURATION_IN_MESSAGE = json_string(MESSAGE_END)[1:] + ',"request_id":'
+
+
 @lru_cache(maxsize=1024)
 def access_parts(method: str, route: str, status: int) -> tuple[str, str]:
     """An access line's parts fixed by its method, route and status: from after the time to
     the message's duration, and from after the request id to the duration's value."""
-    # The message, as ACCESS_MESSAGE says it, as a JSON string without its closing `ms"`.
-    message = json_string(f"{method} {route} {status} ")[:-1]
+    # The message's start, ACCESS_MESSAGE up to its duration, as a JSON string left open.
+    message = json_string(BEFORE_DURATION_IN_MESSAGE % (method, route, status))[:-1]
     head = f'","level":"INFO","logger":"{ACCESS_LOGGER}","message":{message}'
     middle = (
         f',"method":{json_string(method)},"route":{json_string(route)},'
         f'"status":{status},"duration_ms":'
     )
     return head, middle
-
-
-# What json.dumps(..., ensure_ascii=False) writes for a string.
-json_string = json.encoder.encode_basestring
 
 
 class TextFormatter(DefaultFormatter):

@@ -76,9 +76,8 @@ class AnsweredRequests:
     Recording and writing happen on the event loop's thread."""
 
     def __init__(self) -> None:
-        self.bounds: tuple[float, ...] = tuple(
-            HTTP_REQUEST_DURATION._upper_bounds
-        )  # ends with +Inf
+        # The histogram's bucket bounds, the last one +Inf.
+        self.bounds: tuple[float, ...] = tuple(HTTP_REQUEST_DURATION._upper_bounds)
         # Per (route, method, status): the durations' sum, then the count of each bucket.
         self.pending: dict[tuple[str, str, int], list[float]] = {}
         self.timer: asyncio.TimerHandle | None = None
