@@ -113,11 +113,11 @@ async def test_cors_answers_exactly_as_django_cors_headers(
     method, headers, vary, configured, settings
 ):
     configured = dict(configured)
+
+    def enable(sender, request, **kwargs):
+        return request.path_info.startswith("/api/")
+
     if configured.pop("enabled_by_signal", False):
-
-        def enable(sender, request, **kwargs):
-            return request.path_info.startswith("/api/")
-
         check_request_enabled.connect(enable)
     for name, value in configured.items():
         setattr(settings, name, value)
@@ -131,9 +131,11 @@ async def test_cors_answers_exactly_as_django_cors_headers(
     factory = RequestFactory()
     ours = middleware.CorsMiddleware(respond_with_vary)
     theirs = DjangoCorsMiddleware(respond_with_vary)
-    ours_response = await call(ours, factory.generic(method, "/api/x", headers=headers))
-    their_response = await call(theirs, factory.generic(method, "/api/x", headers=headers))
-    check_request_enabled.receivers.clear()
+    try:
+        ours_response = await call(ours, factory.generic(method, "/api/x", headers=headers))
+        their_response = await call(theirs, factory.generic(method, "/api/x", headers=headers))
+    finally:
+        check_request_enabled.disconnect(enable)  # only this test's receiver
     assert ours_response.status_code == their_response.status_code
     assert dict(ours_response.headers) == dict(their_response.headers)
 
