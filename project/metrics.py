@@ -24,6 +24,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from prometheus_client import multiprocess
 
+from server.access import answered_requests_record_now
 from toolkit import metrics
 from toolkit.http import json_error
 
@@ -117,7 +118,6 @@ class WorkerChores:
         self.sampler_task = asyncio.get_running_loop().create_task(sample_forever())
 
     async def stopping(self) -> None:
-        metrics.answered_requests.stop()
         task, self.sampler_task = self.sampler_task, None
         if task is not None:
             task.cancel()
@@ -138,6 +138,8 @@ def bearer_matches(request: HttpRequest, token: str) -> bool:
 
 
 def exposition_with_fresh_pool_sample() -> tuple[bytes, str]:
+    # This worker's latest answered requests first: its client may have had an answer a moment ago.
+    answered_requests_record_now()
     try:
         pool_sampler.sample()
     except Exception:
@@ -154,8 +156,6 @@ async def metrics_view(request: HttpRequest) -> Any:
         return json_error(405, headers={"Allow": "GET, HEAD"})
     if not bearer_matches(request, token):
         return json_error(401, "Not authenticated", headers={"WWW-Authenticate": "Bearer"})
-    # This worker's latest answered requests first (on the event loop, where they gather).
-    metrics.answered_requests.write()
     # Reads every worker's files in multiprocess mode: off the event loop.
     body, content_type = await sync_to_async(
         exposition_with_fresh_pool_sample, thread_sensitive=False

@@ -55,16 +55,17 @@ class ServiceApplication:
                 await startup()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await shutdown()
+                await shutdown(self.requests)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request under its id: kept from a valid X-Request-ID, else made here,
         echoed in the answer, in every log line written meanwhile, and in its access log line
-        and metrics, recorded as the answer's last part goes out (so a client that has its
-        answer finds it counted by this worker; the other workers see it within
-        toolkit.metrics.REQUESTS_WRITE_DELAY), or when the request ends without one."""
+        and metrics, handed to the recorder (server.access) as the answer's last part goes out
+        (so a client that has its answer finds it counted by this worker's next scrape; the
+        other workers see it within server.access.RECORD_DELAY), or when the request ends
+        without one."""
         head = RequestHead(scope)
         context = RequestContext(request_id_choose(head.request_id), scope["method"])
         token = current_request.set(context)
@@ -76,7 +77,7 @@ class ServiceApplication:
             nonlocal recorded
             if not recorded:
                 recorded = True
-                self.requests.finished(scope, head, context, time.perf_counter() - started)
+                self.requests.finished(scope, head, context, started)
 
         async def send_with_request_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -163,10 +164,11 @@ async def startup() -> None:
     await lifecycle.startup()
 
 
-async def shutdown() -> None:
+async def shutdown(requests: RequestRecorder) -> None:
     """After uvicorn has stopped accepting and the requests in flight have finished (or
-    SHUTDOWN_TIMEOUT ran out): readiness already fails (server.draining), and what the wiring
-    registered runs (toolkit.lifecycle: the metrics chores stop, the pool closes its
-    connections)."""
+    SHUTDOWN_TIMEOUT ran out): readiness already fails (server.draining), the answered requests
+    still queued are recorded, and what the wiring registered runs (toolkit.lifecycle: the
+    metrics chores stop, the pool closes its connections)."""
     lifecycle.draining.set()
+    await asyncio.to_thread(requests.stop)
     await lifecycle.shutdown()

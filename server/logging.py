@@ -3,22 +3,19 @@ writes off the request's path, and the logging configuration (server.log_format 
 line looks).
 
 A request never waits for a formatter or a write to standard error: BackgroundHandler appends
-each record to a bounded queue and one thread of the process formats what has gathered and
-writes it in one write. The thread is woken by the first record of a batch and lets the batch
-gather for WRITE_DELAY, so a busy worker pays one wake-up and one system call for many lines,
-and an idle one nothing. A full queue drops the record and counts it (a request never blocks on
-its log); the queue is drained at exit, in the supervisor and in every worker.
+each record to a bounded queue (server.batching) and one thread of the process formats what
+has gathered and writes it in one write, WRITE_DELAY after the batch's first record: a busy
+worker pays one wake-up and one system call for many lines, and an idle one nothing. A full
+queue drops the record and counts it (a request never blocks on its log); the queue is drained
+at exit, in the supervisor and in every worker.
 """
 
-import atexit
 import logging
-import os
 import sys
-import threading
-from collections import deque
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from server.batching import BatchingQueue
 from server.log_format import AccessEntry, OneLineWarning, formatter_for
 from toolkit.request_context import RequestIdFilter
 
@@ -26,21 +23,6 @@ from toolkit.request_context import RequestIdFilter
 LOG_QUEUE_SIZE = 10_000
 # Seconds the writer lets a batch gather after its first record (how late a line may appear).
 WRITE_DELAY = 0.05
-
-# Seconds an exit waits for the writer to write what is queued (a stuck stream must not hang it).
-STOP_TIMEOUT = 10
-
-# Which process this is, as the handlers need to know (a forked child has no writer thread):
-# bumped in a child after fork, so no getpid system call is made per record.
-process_generation = 0
-
-
-def process_generation_bump() -> None:
-    global process_generation
-    process_generation += 1
-
-
-os.register_at_fork(after_in_child=process_generation_bump)
 
 
 class TextStream(Protocol):
@@ -75,15 +57,14 @@ class BackgroundHandler(logging.Handler):
         self.stream = stream
         if one_line_warning:
             self.addFilter(OneLineWarning())
-        self.queue: deque[logging.LogRecord | AccessEntry] = deque()
-        self.queue_size = queue_size
-        self.dropped = 0
+        self.batches: BatchingQueue[logging.LogRecord | AccessEntry] = BatchingQueue(
+            "log-writer", self.write_batch, delay=WRITE_DELAY, size=queue_size
+        )
         self.reported = 0
-        self.wake = threading.Event()
-        self.stop_requested = threading.Event()
-        self.thread: threading.Thread | None = None
-        self.running_in: int | None = None  # the process generation whose thread drains it
-        self.starting = threading.Lock()
+
+    @property
+    def dropped(self) -> int:
+        return self.batches.dropped
 
     @property
     def takes_entries_as_they_are(self) -> bool:
@@ -106,52 +87,16 @@ class BackgroundHandler(logging.Handler):
         return bool(result)
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.put(record)
+        self.batches.put(record)
 
     def entry_put(self, entry: AccessEntry) -> None:
-        self.put(entry)
+        self.batches.put(entry)
 
-    def put(self, item: logging.LogRecord | AccessEntry) -> None:
-        if self.running_in != process_generation:
-            self.start()
-        if len(self.queue) >= self.queue_size:
-            self.dropped += 1
-            return
-        self.queue.append(item)
-        if not self.wake.is_set():
-            self.wake.set()
-
-    def start(self) -> None:
-        with self.starting:
-            if self.running_in == process_generation:
-                return
-            # In a forked child, what the parent had queued is the parent's to write.
-            self.queue.clear()
-            self.stop_requested.clear()
-            self.wake.clear()
-            self.thread = threading.Thread(target=self.run, name="log-writer", daemon=True)
-            self.thread.start()
-            self.running_in = process_generation
-            atexit.register(self.stop)
-
-    def run(self) -> None:
-        while True:
-            self.wake.wait()
-            self.stop_requested.wait(WRITE_DELAY)
-            self.wake.clear()
-            self.write_queued()
-            if self.stop_requested.is_set() and not self.queue:
-                return
-
-    def write_queued(self) -> None:
+    def write_batch(self, batch: list[logging.LogRecord | AccessEntry]) -> None:
         lines: list[str] = []
-        while True:
-            try:
-                item = self.queue.popleft()
-            except IndexError:
-                break
-            if self.dropped > self.reported:
-                lines.append(self.dropped_notice())
+        if self.dropped > self.reported:
+            lines.append(self.dropped_notice())
+        for item in batch:
             line = self.line(item)
             if line is not None:
                 lines.append(line)
@@ -190,14 +135,7 @@ class BackgroundHandler(logging.Handler):
 
     def stop(self) -> None:
         """Write what is queued, then stop the thread."""
-        with self.starting:
-            thread = self.thread
-            if self.running_in == process_generation and thread is not None:
-                self.stop_requested.set()
-                self.wake.set()
-                thread.join(STOP_TIMEOUT)
-            self.running_in = None
-            self.thread = None
+        self.batches.stop()
 
     def close(self) -> None:
         self.stop()

@@ -11,7 +11,6 @@ Gauges of a pool (hashing, database connections) add up over live processes (`li
 project.metrics forgets a worker's gauges when it stops, and those of workers that died.
 """
 
-import asyncio
 import logging
 import os
 from bisect import bisect_left
@@ -61,28 +60,20 @@ HTTP_REQUEST_DURATION = Histogram(
     registry=REGISTRY,
 )
 
-# Seconds a worker's answered requests gather before they reach HTTP_REQUESTS and
-# HTTP_REQUEST_DURATION: how late a scrape answered by another worker may see them.
-REQUESTS_WRITE_DELAY = 0.05
-
 
 class AnsweredRequests:
-    """HTTP_REQUESTS and HTTP_REQUEST_DURATION, gathered per route, method and status in plain
-    numbers on the event loop and written together REQUESTS_WRITE_DELAY after the first of a
-    batch: in multiprocess mode each write is a locked write to a memory-mapped file, three per
-    request when made one by one (the counter, the histogram's sum and its bucket), most of what
-    metrics cost a request. `write` writes what gathered at once (before this worker answers a
-    scrape, and when it stops; after that, every request is written as it is recorded).
-    Recording and writing happen on the event loop's thread."""
+    """HTTP_REQUESTS and HTTP_REQUEST_DURATION for many requests at once: gathered per route,
+    method and status in plain numbers by `record`, then written by `write`. In multiprocess mode
+    each write is a locked write to a memory-mapped file, three per request when made one by one
+    (the counter, the histogram's sum and its bucket): most of what metrics cost a request.
+    server.access records a batch of answered requests, then writes, off the event loop; its
+    callers never record or write at the same time."""
 
     def __init__(self) -> None:
         # The histogram's bucket bounds, the last one +Inf.
         self.bounds: tuple[float, ...] = tuple(HTTP_REQUEST_DURATION._upper_bounds)
         # Per (route, method, status): the durations' sum, then the count of each bucket.
         self.pending: dict[tuple[str, str, int], list[float]] = {}
-        self.timer: asyncio.TimerHandle | None = None
-        self.timer_loop: asyncio.AbstractEventLoop | None = None
-        self.stopped = False
 
     def record(self, route: str, method: str, status: int, seconds: float) -> None:
         key = (route, method, status)
@@ -92,22 +83,9 @@ class AnsweredRequests:
         counts[0] += seconds
         # The first bucket whose bound is at least the duration, as Histogram.observe finds it.
         counts[1 + bisect_left(self.bounds, seconds)] += 1
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is None or self.stopped:  # no loop to wait on, or none to wait for
-            self.write()
-            return
-        if self.timer is None or self.timer_loop is not loop:
-            self.timer_loop = loop
-            self.timer = loop.call_later(REQUESTS_WRITE_DELAY, self.write)
 
     def write(self) -> None:
         """Write what gathered; never raises (a failed write is logged, the rest written)."""
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer = self.timer_loop = None
         pending, self.pending = self.pending, {}
         for (route, method, status), counts in pending.items():
             labels = (route, method, str(status))
@@ -121,12 +99,6 @@ class AnsweredRequests:
                         bucket.inc(count)
             except Exception:
                 logger.exception("Writing the request metrics failed")
-
-    def stop(self) -> None:
-        """Write what gathered; requests finishing later (cut short at shutdown) are written as
-        they are recorded: no timer is left to fire on a loop that is closing."""
-        self.stopped = True
-        self.write()
 
 
 answered_requests = AnsweredRequests()

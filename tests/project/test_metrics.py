@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.support.commands import ROOT, run_manage
-from toolkit.metrics import REQUESTS_WRITE_DELAY
+from server.access import RECORD_DELAY
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -164,8 +164,8 @@ def test_two_workers_count_requests_together(serve_factory):
             answered_by.add(response.headers["x-worker-pid"])
             made += 1
     # Whichever worker answers a scrape, it counts the requests of both: its own at once, the
-    # other's within REQUESTS_WRITE_DELAY.
-    time.sleep(REQUESTS_WRITE_DELAY * 4)
+    # other's within RECORD_DELAY.
+    time.sleep(RECORD_DELAY * 4)
     scraped_by: set[str] = set()
     for _ in range(200):
         after, pid = httpx_scrape_new_connection(server.url)
@@ -207,7 +207,7 @@ def test_plain_uvicorn_workers_share_one_metrics_directory(live_server_factory):
             response = httpx.get(f"{server.url}/health")
             answered_by.add(response.headers["x-worker-pid"])
             made += 1
-        time.sleep(REQUESTS_WRITE_DELAY * 4)  # the other worker's latest reach its file
+        time.sleep(RECORD_DELAY * 4)  # the other worker's latest reach its file
         deadline = time.monotonic() + 30
         scraped_by: set[str] = set()
         while scraped_by != answered_by:
@@ -282,7 +282,7 @@ def test_a_killed_worker_leaves_its_counts_but_not_its_gauges(serve_factory):
         pids.add(response.headers["x-worker-pid"])
         made += 1
     assert value(before, "accounts_db_pool_connections_max") == 10
-    time.sleep(REQUESTS_WRITE_DELAY * 4)  # what a worker killed sooner had not written is lost
+    time.sleep(RECORD_DELAY * 4)  # what a worker killed sooner had not written is lost
     os.kill(int(victim), signal.SIGKILL)  # no shutdown: its gauge files stay behind
     # uvicorn's supervisor starts a replacement, which forgets the dead worker's gauges.
     deadline = time.monotonic() + 60

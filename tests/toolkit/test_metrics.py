@@ -1,8 +1,6 @@
 """Answered requests reach the request metrics in batches, with the values one observation at a
 time would have given."""
 
-import asyncio
-
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -57,42 +55,6 @@ async def test_a_batch_writes_what_each_observation_would_have():
     }
     assert grown_counter == samples(counter)
     assert grown_histogram == samples(histogram)
-
-
-async def test_requests_gather_on_the_event_loop_and_are_written_after_the_delay():
-    batch = metrics.AnsweredRequests()
-    child = metrics.HTTP_REQUESTS.labels("/batch/later", "GET", "200")
-    before = child._value.get()
-    for _ in range(3):
-        batch.record("/batch/later", "GET", 200, 0.001)
-    assert child._value.get() == before  # not yet
-    await asyncio.sleep(metrics.REQUESTS_WRITE_DELAY * 3)
-    assert child._value.get() == before + 3
-    batch.record("/batch/later", "GET", 200, 0.001)
-    batch.write()  # a scrape, or the worker stopping, writes at once
-    assert child._value.get() == before + 4
-    await asyncio.sleep(metrics.REQUESTS_WRITE_DELAY * 3)
-    assert child._value.get() == before + 4  # the cancelled timer wrote nothing twice
-
-
-def test_without_a_running_loop_each_request_is_written_at_once():
-    batch = metrics.AnsweredRequests()
-    child = metrics.HTTP_REQUESTS.labels("/batch/sync", "GET", "200")
-    before = child._value.get()
-    batch.record("/batch/sync", "GET", 200, 0.001)
-    assert child._value.get() == before + 1
-
-
-async def test_once_stopped_each_request_is_written_at_once():
-    batch = metrics.AnsweredRequests()
-    child = metrics.HTTP_REQUESTS.labels("/batch/stopped", "GET", "200")
-    before = child._value.get()
-    batch.record("/batch/stopped", "GET", 200, 0.001)
-    batch.stop()  # the worker's lifespan shutdown
-    assert child._value.get() == before + 1
-    batch.record("/batch/stopped", "GET", 200, 0.001)  # a request cut short, finishing later
-    assert child._value.get() == before + 2
-    assert batch.timer is None
 
 
 async def test_a_failed_write_is_logged_and_the_other_routes_written(monkeypatch, caplog):
