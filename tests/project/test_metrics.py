@@ -12,9 +12,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from server.access import RECORD_DELAY
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.support.commands import ROOT, run_manage
-from server.access import RECORD_DELAY
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from accounts.models import AuthSession, User
-from server.access import answered_requests_record_now
 from accounts.throttles import throttle_identity
+from server.access import answered_requests_record_now
 from tests.factories import DEFAULT_PASSWORD
 from tests.support.markers import POSTGRESQL
 from toolkit.rates import Rate
