@@ -1,7 +1,9 @@
 """What the ASGI layer reads from a request's head, and each answered request's access log line
 and request metrics (the counter and histogram by route template, method and status)."""
 
+import asyncio
 import logging
+import os
 import threading
 import time
 import weakref
@@ -12,11 +14,11 @@ from django.conf import settings
 from django.urls import Resolver404, resolve
 
 from server.batching import BatchingQueue
-from server.log_format import ACCESS_LOGGER, ACCESS_MESSAGE, AccessEntry
+from server.log_format import ACCESS_LOGGER, AccessEntry
 from server.logging import BackgroundHandler
 from toolkit import metrics
 from toolkit.client_address import ForwardedAddressInvalid, configured_rule
-from toolkit.request_context import UNMATCHED, RequestContext
+from toolkit.request_context import UNMATCHED, RequestContext, current_request
 
 Scope = MutableMapping[str, Any]
 # What the event loop hands the recorder per answered request: its context, when it started and
@@ -70,7 +72,8 @@ class RequestRecorder:
     the process records each batch: the metrics, when they are served (METRICS_TOKEN set: a
     counter and a histogram per route, method and status, written once per batch by
     toolkit.metrics.AnsweredRequests), and the access line, handed to the log writer as its
-    fields (no LogRecord is made) or logged as usual when something else is attached. Measured
+    fields (no LogRecord is made), or as a record dated when its answer ended when something
+    else is attached to the access logger. Measured
     on this machine, the same work on the event loop cost /health twice as much. A scrape
     records what is queued first (`record_now`), so a client that has its answer finds it
     counted by this worker. After the lifespan's shutdown (`stop`), requests cut short are
@@ -108,19 +111,28 @@ class RequestRecorder:
         """Record what is queued, in the calling thread."""
         self.batches.drain()
 
-    def stop(self) -> None:
-        """Record what is queued and stop the thread; later requests are recorded as they end."""
-        self.stopped = True
-        self.batches.stop()
+    async def stop(self) -> None:
+        """Record what is queued and stop the thread; requests ending later (cut short by the
+        shutdown) are recorded as they end."""
+        self.stopped = True  # set on the event loop, before any such request ends
+        await asyncio.to_thread(self.batches.stop)
 
     def record_batch(self, batch: list[Answered]) -> None:
-        # The metrics gather in one place per process (toolkit.metrics.answered_requests).
-        with recording:
-            self.record_batch_alone(batch)
+        # The metrics gather in one place per process (toolkit.metrics.answered_requests). A
+        # scrape records in its own request's context: these lines are no request's.
+        outside_any_request = current_request.set(None)
+        try:
+            with recording:
+                self.record_batch_alone(batch)
+        finally:
+            current_request.reset(outside_any_request)
 
     def record_batch_alone(self, batch: list[Answered]) -> None:
-        # The time of day each answer ended, from the monotonic clock each duration is read from.
-        wall_clock_offset = time.time() - time.perf_counter()
+        # The time of day each answer ended, from the monotonic clock each duration is read from
+        # (read between two readings of the wall clock, in case the thread is paused meanwhile).
+        before = time.time()
+        monotonic = time.perf_counter()
+        wall_clock_offset = (before + time.time()) / 2 - monotonic
         logging_on = access_logger.isEnabledFor(logging.INFO)
         handler = direct_access_handler()
         for context, started, ended, client, forwarded_for, path in batch:
@@ -154,7 +166,7 @@ class RequestRecorder:
                 if handler is not None:
                     handler.entry_put(entry)
                 else:
-                    access_logger.info(ACCESS_MESSAGE, *entry.args(), extra=entry.fields())
+                    access_logger.handle(entry.record())
             except Exception:
                 logger.exception("Recording an answered request failed")
         if self.batches.dropped > self.reported:
@@ -171,6 +183,15 @@ class RequestRecorder:
 
 
 recording = threading.Lock()
+
+
+def recording_renew() -> None:
+    """In a forked child: a batch the parent was recording holds a lock nothing here releases."""
+    global recording
+    recording = threading.Lock()
+
+
+os.register_at_fork(after_in_child=recording_renew)
 # Every recorder of the process (one per application; the tests make more), for a scrape.
 recorders: "weakref.WeakSet[RequestRecorder]" = weakref.WeakSet()
 

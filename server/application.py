@@ -52,6 +52,7 @@ class ServiceApplication:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self.requests.stopped = False
                 await startup()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -170,5 +171,5 @@ async def shutdown(requests: RequestRecorder) -> None:
     still queued are recorded, and what the wiring registered runs (toolkit.lifecycle: the
     metrics chores stop, the pool closes its connections)."""
     lifecycle.draining.set()
-    await asyncio.to_thread(requests.stop)
+    await requests.stop()
     await lifecycle.shutdown()

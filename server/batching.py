@@ -11,7 +11,9 @@ once from any thread.
 
 import atexit
 import os
+import sys
 import threading
+import traceback
 from collections import deque
 from collections.abc import Callable
 
@@ -53,6 +55,7 @@ class BatchingQueue[Item]:
         self.stop_requested = threading.Event()
         self.thread: threading.Thread | None = None
         self.running_in: int | None = None  # the process generation whose thread drains it
+        self.owned_by = process_generation  # the process whose items these are
         self.starting = threading.Lock()
         self.handling = threading.Lock()
 
@@ -70,8 +73,12 @@ class BatchingQueue[Item]:
         with self.starting:
             if self.running_in == process_generation:
                 return
-            # In a forked child, what the parent had queued is the parent's to handle.
-            self.items.clear()
+            if self.owned_by != process_generation:
+                # In a forked child, what the parent had queued is the parent's to handle, and
+                # a batch the parent was handling holds a lock no thread here will release.
+                self.items.clear()
+                self.handling = threading.Lock()
+                self.owned_by = process_generation
             self.stop_requested.clear()
             self.wake.clear()
             self.thread = threading.Thread(target=self.run, name=self.name, daemon=True)
@@ -99,7 +106,12 @@ class BatchingQueue[Item]:
                 except IndexError:
                     break
             if batch:
-                self.handle(batch)
+                try:
+                    self.handle(batch)
+                except Exception:
+                    # The thread goes on with the next batch; the error must not vanish.
+                    sys.stderr.write(f"--- {self.name}: a batch was not handled\n")
+                    traceback.print_exc(file=sys.stderr)
 
     def handle_now(self, item: Item) -> None:
         """Hand one item to `handle` in the calling thread, in turn with the batches."""
@@ -116,3 +128,6 @@ class BatchingQueue[Item]:
                 thread.join(STOP_TIMEOUT)
             self.running_in = None
             self.thread = None
+            if thread is None or not thread.is_alive():
+                # What came after the thread's last look (a stuck thread keeps its lock: skip).
+                self.drain()

@@ -71,7 +71,10 @@ class AccessEntry(NamedTuple):
         record = logging.LogRecord(
             ACCESS_LOGGER, logging.INFO, __file__, 0, ACCESS_MESSAGE, self.args(), None
         )
+        # Made when the answer ended, not when the line is recorded.
+        record.relativeCreated += (self.created - record.created) * 1000
         record.created = self.created
+        record.msecs = float(int(self.created * 1000) % 1000)
         record.__dict__.update(self.fields())
         return record
 

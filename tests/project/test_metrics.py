@@ -165,7 +165,8 @@ def test_two_workers_count_requests_together(serve_factory):
             made += 1
     # Whichever worker answers a scrape, it counts the requests of both: its own at once, the
     # other's within RECORD_DELAY.
-    time.sleep(RECORD_DELAY * 4)
+    health = {"route": "/health", "method": "GET", "status": "200"}
+    scrape_until_counted(server.url, value(before, "accounts_http_requests_total", **health) + made)
     scraped_by: set[str] = set()
     for _ in range(200):
         after, pid = httpx_scrape_new_connection(server.url)
@@ -184,6 +185,21 @@ def test_two_workers_count_requests_together(serve_factory):
     assert Path(directory).is_dir()
     server.stop()
     assert not Path(directory).exists(), "server.serve leaves its metrics directory behind"
+
+
+def scrape_until_counted(url: str, total: float) -> None:
+    """Scrape until the answered requests of /health add up to `total` in every worker's files:
+    each worker writes its own within RECORD_DELAY, later on a loaded machine."""
+    health = {"route": "/health", "method": "GET", "status": "200"}
+    deadline = time.monotonic() + 10
+    while True:
+        samples, _ = httpx_scrape_new_connection(url)
+        counted = value(samples, "accounts_http_requests_total", **health)
+        assert counted <= total
+        if counted == total:
+            return
+        assert time.monotonic() < deadline, (counted, total)
+        time.sleep(RECORD_DELAY)
 
 
 def httpx_scrape_new_connection(url: str) -> tuple[dict, str]:
@@ -207,13 +223,14 @@ def test_plain_uvicorn_workers_share_one_metrics_directory(live_server_factory):
             response = httpx.get(f"{server.url}/health")
             answered_by.add(response.headers["x-worker-pid"])
             made += 1
-        time.sleep(RECORD_DELAY * 4)  # the other worker's latest reach its file
+        labels = {"route": "/health", "method": "GET", "status": "200"}
+        total = value(before, "accounts_http_requests_total", **labels) + made
+        scrape_until_counted(server.url, total)  # the other worker's latest reach its file
         deadline = time.monotonic() + 30
         scraped_by: set[str] = set()
         while scraped_by != answered_by:
             assert time.monotonic() < deadline, scraped_by
             after, pid = httpx_scrape_new_connection(server.url)
-            labels = {"route": "/health", "method": "GET", "status": "200"}
             grown = value(after, "accounts_http_requests_total", **labels) - value(
                 before, "accounts_http_requests_total", **labels
             )
@@ -282,7 +299,7 @@ def test_a_killed_worker_leaves_its_counts_but_not_its_gauges(serve_factory):
         pids.add(response.headers["x-worker-pid"])
         made += 1
     assert value(before, "accounts_db_pool_connections_max") == 10
-    time.sleep(RECORD_DELAY * 4)  # what a worker killed sooner had not written is lost
+    scrape_until_counted(server.url, made)  # what a worker killed sooner had not written is lost
     os.kill(int(victim), signal.SIGKILL)  # no shutdown: its gauge files stay behind
     # uvicorn's supervisor starts a replacement, which forgets the dead worker's gauges.
     deadline = time.monotonic() + 60
