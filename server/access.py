@@ -73,11 +73,10 @@ class RequestRecorder:
     counter and a histogram per route, method and status, written once per batch by
     toolkit.metrics.AnsweredRequests), and the access line, handed to the log writer as its
     fields (no LogRecord is made), or as a record dated when its answer ended when something
-    else is attached to the access logger. Measured
-    on this machine, the same work on the event loop cost /health twice as much. A scrape
-    records what is queued first (`record_now`), so a client that has its answer finds it
-    counted by this worker. After the lifespan's shutdown (`stop`), requests cut short are
-    recorded as they end.
+    else is attached to the access logger. Measured on this machine, the same work on the
+    event loop cost /health twice as much (docs/performance.md). A scrape records what is
+    queued first (`record_now`), so a client that has its answer finds it counted by this
+    worker. After the lifespan's shutdown (`stop`), requests cut short are recorded as they end.
     """
 
     def __init__(self) -> None:
@@ -137,8 +136,7 @@ class RequestRecorder:
         handler = direct_access_handler()
         for context, started, ended, client, forwarded_for, path in batch:
             try:
-                # No answer started: the application failed (uvicorn answers 500) or the client
-                # left.
+                # No answer: the application failed (uvicorn answers 500) or the client left.
                 status = context.status or 500
                 route = context.route
                 if route == UNMATCHED and context.status:
