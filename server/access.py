@@ -84,7 +84,6 @@ class RequestRecorder:
         self.batches: BatchingQueue[Answered] = BatchingQueue(
             "request-recorder", self.record_batch, delay=RECORD_DELAY, size=RECORD_QUEUE_SIZE
         )
-        self.reported = 0
         self.stopped = False
         recorders.add(self)
 
@@ -167,9 +166,8 @@ class RequestRecorder:
                     access_logger.handle(entry.record())
             except Exception:
                 logger.exception("Recording an answered request failed")
-        if self.batches.dropped > self.reported:
-            lost = self.batches.dropped - self.reported
-            self.reported += lost
+        lost = self.batches.dropped_unreported()
+        if lost:
             logger.warning(
                 "%d answered requests not recorded (no access line, no metrics): the recorder's "
                 "queue was full",

@@ -39,7 +39,7 @@ class BatchingQueue[Item]:
 
     `handle` gets a list of items in the order they were put, never two batches at once (the
     thread and `drain` take turns), and must not raise. `dropped` counts what a full queue
-    refused; its owner says so.
+    refused; its owner says so, asking `dropped_unreported` how many it has not said yet.
     """
 
     def __init__(
@@ -51,6 +51,7 @@ class BatchingQueue[Item]:
         self.size = size
         self.items: deque[Item] = deque()
         self.dropped = 0
+        self.reported = 0
         self.wake = threading.Event()
         self.stop_requested = threading.Event()
         self.thread: threading.Thread | None = None
@@ -68,6 +69,12 @@ class BatchingQueue[Item]:
         self.items.append(item)
         if not self.wake.is_set():
             self.wake.set()
+
+    def dropped_unreported(self) -> int:
+        """How many were dropped since the last time this was asked (counted as said)."""
+        lost = self.dropped - self.reported
+        self.reported += lost
+        return lost
 
     def start(self) -> None:
         with self.starting:

@@ -60,7 +60,6 @@ class BackgroundHandler(logging.Handler):
         self.batches: BatchingQueue[logging.LogRecord | AccessEntry] = BatchingQueue(
             "log-writer", self.write_batch, delay=WRITE_DELAY, size=queue_size
         )
-        self.reported = 0
 
     @property
     def dropped(self) -> int:
@@ -94,8 +93,9 @@ class BackgroundHandler(logging.Handler):
 
     def write_batch(self, batch: list[logging.LogRecord | AccessEntry]) -> None:
         lines: list[str] = []
-        if self.dropped > self.reported:
-            lines.append(self.dropped_notice())
+        lost = self.batches.dropped_unreported()
+        if lost:
+            lines.append(self.dropped_notice(lost))
         for item in batch:
             line = self.line(item)
             if line is not None:
@@ -117,9 +117,7 @@ class BackgroundHandler(logging.Handler):
             self.handleError(item if isinstance(item, logging.LogRecord) else item.record())
             return None
 
-    def dropped_notice(self) -> str:
-        lost = self.dropped - self.reported
-        self.reported += lost
+    def dropped_notice(self, lost: int) -> str:
         notice = logging.LogRecord(
             "server.logging",
             logging.WARNING,
